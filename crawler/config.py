@@ -1,0 +1,256 @@
+"""Sources configuration: YAML validated into typed, frozen pydantic models.
+
+Precedence of every setting, lowest first: built-in default < YAML `defaults:` < the source's own
+keys < environment (`MFAWATCH_*`) < CLI flag. Components receive their settings when built.
+
+Loading (`load_config`) and error reporting (file:line:field, every problem at once) live in
+`crawler.config_loader`; this module only declares the models.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """`90s`, `10m`, `6h`, `1d`, `2w` (or a number of seconds) to a timedelta."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return timedelta(seconds=float(text))
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 10m, 6h, 1d)")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+Duration = Annotated[timedelta, AfterValidator(lambda v: v)]
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Model):
+    """When a source is polled: `{every: 10m}` or `{cron: "*/10 * * * *"}`, with jitter."""
+
+    every: timedelta | None = None
+    cron: str | None = None
+    jitter: timedelta = timedelta(seconds=30)
+
+    @field_validator("every", "jitter", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return None if v is None else parse_duration(v)  # type: ignore[arg-type]
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Schedule:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of `every` or `cron`")
+        if self.every is not None and self.every < timedelta(seconds=1):
+            raise ValueError("`every` must be at least 1s")
+        return self
+
+
+class Paginate(_Model):
+    """Pagination: a URL template (`default_{n}.shtml`, relative to the listing) or a next-link selector."""
+
+    template: str | None = None
+    first: int = 1
+    next: str | None = None
+    max_pages: int = Field(default=5, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Paginate:
+        if (self.template is None) == (self.next is None):
+            raise ValueError("give exactly one of `template` or `next`")
+        if self.template is not None and "{n}" not in self.template:
+            raise ValueError("`template` must contain {n}, e.g. default_{n}.shtml")
+        return self
+
+
+class Listing(_Model):
+    """One listing page (or feed) of a source."""
+
+    url: HttpUrl
+    section: str | None = None
+    paginate: Paginate | None = None
+
+
+class ListSelectors(_Model):
+    """CSS selectors for items on a listing page; `link`/`title`/`date` are relative to `item`.
+
+    `date` may be `text()` to read the item's own trailing text (e.g. `…</a>(2020-07-03)`).
+    """
+
+    item: str
+    link: str = "a"
+    title: str | None = None  # default: the link's text
+    date: str | None = None
+
+
+class ArticleSelectors(_Model):
+    """CSS selectors on an article page. A missing `body` means generic extraction."""
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
+    section: str | None = None  # breadcrumb; its last segment is the section
+    remove: tuple[str, ...] = ()
+
+
+class Limits(_Model):
+    """Fetch limits for one source (defaults apply when a source sets none)."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_decompressed_bytes: int = 50 * 1024 * 1024
+    timeout: timedelta = timedelta(seconds=30)  # total per request
+    connect_timeout: timedelta = timedelta(seconds=10)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+
+    @field_validator("timeout", "connect_timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return parse_duration(v)  # type: ignore[arg-type]
+
+
+class Politeness(_Model):
+    """Per-host politeness (applies to every host a source touches)."""
+
+    concurrency_per_host: int = Field(default=4, ge=1, le=256)
+    min_delay: timedelta = timedelta(seconds=0)
+    respect_robots: bool = True
+    retries: int = Field(default=3, ge=0, le=10)
+    allow_private_redirects: bool = False
+
+    @field_validator("min_delay", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return parse_duration(v)  # type: ignore[arg-type]
+
+
+class RevisitPlan(_Model):
+    """Decaying revisit schedule measured from an article's first sighting."""
+
+    after: tuple[timedelta, ...] = (
+        timedelta(hours=1),
+        timedelta(hours=6),
+        timedelta(days=1),
+        timedelta(days=3),
+        timedelta(days=7),
+        timedelta(days=30),
+    )
+    then_every: timedelta = timedelta(days=30)
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _durations(cls, v: object) -> object:
+        if not isinstance(v, list | tuple):
+            raise ValueError("`after` is a list of durations, e.g. [1h, 6h, 1d]")
+        return tuple(parse_duration(x) for x in v)
+
+    @field_validator("then_every", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return parse_duration(v)  # type: ignore[arg-type]
+
+
+class Source(_Model):
+    """One ministry news source, after `defaults:` were merged in."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    language: str = "en"
+    timezone: TimeZoneName = "UTC"
+    enabled: bool = True
+    type: Literal["html", "feed"] = "html"
+    schedule: Schedule = Schedule(every=timedelta(minutes=15))
+    user_agent: str = "mfawatch/0.1 (+https://github.com/mfawatch/mfawatch)"
+    listings: tuple[Listing, ...] = Field(min_length=1)
+    list: ListSelectors | None = None
+    article: ArticleSelectors | None = None
+    limits: Limits = Limits()
+    politeness: Politeness = Politeness()
+    revisit: RevisitPlan = RevisitPlan()
+
+    @model_validator(mode="after")
+    def _selectors(self) -> Source:
+        if self.type == "html" and self.list is None:
+            raise ValueError("an html source needs `list:` selectors (item, link, title, date)")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Defaults(_Model):
+    """Values every source inherits unless it sets its own."""
+
+    schedule: Schedule | None = None
+    user_agent: str | None = None
+    timezone: TimeZoneName | None = None
+    limits: Limits | None = None
+    politeness: Politeness | None = None
+    revisit: RevisitPlan | None = None
+
+
+class HttpSettings(_Model):
+    """The shared HTTP client."""
+
+    pool_size: int = Field(default=8, ge=1, le=256)
+    transport: Literal["httpx", "aiohttp"] = "httpx"
+
+
+class Settings(_Model):
+    """The whole configuration file."""
+
+    defaults: Defaults = Defaults()
+    http: HttpSettings = HttpSettings()
+    sources: tuple[Source, ...] = ()
+
+    def source(self, key: str) -> Source:
+        """The source with this key (KeyError naming the valid keys otherwise)."""
+        for s in self.sources:
+            if s.key == key:
+                return s
+        raise KeyError(f"no source {key!r}; configured: {', '.join(s.key for s in self.sources)}")

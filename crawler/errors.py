@@ -1,0 +1,129 @@
+"""The exception tree of mfawatch. Every message names what went wrong, where, and the fix.
+
+    MfawatchError
+    ├── ConfigError                 a YAML file is invalid; carries every problem (file:line field)
+    ├── FetchError                  a URL could not be fetched (url, reason)
+    │   ├── RobotsDisallowed        robots.txt forbids the URL
+    │   ├── TooLarge                body or decompressed body over the limit
+    │   ├── HTTPStatusError         a 4xx/5xx answer (status); `Blocked` for walls
+    │   │   └── Blocked             403/412/429/521 challenge or bot wall
+    │   ├── Timeout                 connect/read/total time exceeded
+    │   ├── RedirectError           too many redirects, a loop, or a redirect to a private address
+    │   └── ConnectionFailed        refused, reset, DNS, TLS
+    ├── ParseError                  a page could not be turned into items or an article (url)
+    │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
+    │   └── SoftErrorPage           an HTTP-200 error page or bot challenge (reason); `blocked` flag
+    └── StorageError                the database refused or failed
+
+The CLI turns these into messages and exit codes; nothing below the CLI prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MfawatchError(Exception):
+    """Base of every error mfawatch raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a config file."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class ConfigError(MfawatchError):
+    """A config file is invalid; `problems` lists all of them."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+class FetchError(MfawatchError):
+    """A URL could not be fetched."""
+
+    kind = "down"  # status classification: down | blocked
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class RobotsDisallowed(FetchError):
+    """robots.txt forbids fetching the URL."""
+
+
+class TooLarge(FetchError):
+    """The response was larger than the configured limit."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    def __init__(self, url: str, status: int, reason: str | None = None) -> None:
+        self.status = status
+        super().__init__(url, reason or f"HTTP {status}")
+
+
+class Blocked(HTTPStatusError):
+    """A bot wall or block (403/412/521 challenge, or 429 that never ends)."""
+
+    kind = "blocked"
+
+
+class Timeout(FetchError):
+    """The request took longer than allowed."""
+
+
+class RedirectError(FetchError):
+    """Too many redirects, a loop, or a redirect to a forbidden address."""
+
+
+class ConnectionFailed(FetchError):
+    """The connection could not be made or was cut."""
+
+
+class ParseError(MfawatchError):
+    """A page could not be parsed."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class SelectorMatchedNothing(ParseError):
+    """A configured selector matched nothing on the page."""
+
+    def __init__(self, url: str, field: str, selector: str) -> None:
+        self.field = field
+        self.selector = selector
+        super().__init__(url, f"selector {field}={selector!r} matched nothing")
+
+
+class SoftErrorPage(ParseError):
+    """An error page or bot challenge served as if it were content."""
+
+    def __init__(self, url: str, reason: str, *, blocked: bool = False) -> None:
+        self.blocked = blocked
+        super().__init__(url, reason)
+
+    @property
+    def kind(self) -> str:
+        return "blocked" if self.blocked else "missing"
+
+
+class StorageError(MfawatchError):
+    """The database refused or failed an operation."""

@@ -1,0 +1,59 @@
+"""Shared fixtures: real databases (SQLite file, PostgreSQL) and paths to fixture data.
+
+Package-specific fixtures live in tests/<package>/conftest.py; the loopback site server is
+tests/site.py.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pg-url",
+        default=os.environ.get("MFAWATCH_TEST_PG_URL", PG_URL_DEFAULT),
+        help="PostgreSQL URL for the storage suite (env MFAWATCH_TEST_PG_URL); 'none' to skip",
+    )
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The tests/fixtures folder."""
+    return FIXTURES
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file in tmp_path, or a new schema in PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mfawatch.sqlite3'}"
+        return
+    pg_url = request.config.getoption("--pg-url")
+    if pg_url == "none":
+        pytest.skip("PostgreSQL disabled with --pg-url none")
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_url else "?"
+    yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file URL (for tests that are not about the storage dialect)."""
+    return f"sqlite:///{tmp_path / 'mfawatch.sqlite3'}"
