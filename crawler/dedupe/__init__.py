@@ -1,0 +1,1 @@
+"""Deciding when two URLs or two pages are the same release."""

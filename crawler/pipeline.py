@@ -1,0 +1,411 @@
+"""The crawl pipeline: fetch -> parse -> dedupe -> store, for one source at a time.
+
+`crawl_source` reads a source's listings (following pagination while every item on a page is new,
+so a burst of releases between two polls is never missed), fetches the articles not yet known plus
+the known ones whose revisit is due, and records each result in its own transaction. It is the only
+crawler module that imports `storage`. Failures are collected per source and never stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from crawler.config import Listing, Source
+from crawler.dedupe.urls import canonical_url
+from crawler.errors import FetchError, MfawatchError, ParseError, SoftErrorPage
+from crawler.fetch import Fetcher, Validators
+from crawler.model import ListingItem, Page
+from crawler.parse import soft_errors
+from crawler.parse.article import parse_article
+from crawler.parse.feed import parse_feed
+from crawler.parse.listing import page_urls, parse_listing
+from crawler.revisit import next_check_at
+from storage import articles, queries, runs, sources, validators, versions
+from storage.engine import Database
+
+log = logging.getLogger(__name__)
+
+MISSING_STATUSES = frozenset({404, 410})
+ARTICLE_WORKERS = 16
+ProgressHook = Callable[[str, int], None]
+
+
+def utcnow() -> datetime:
+    """The current time, tz-aware in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class SourceResult:
+    """What one crawl of one source did."""
+
+    source: str
+    listings: int = 0
+    items: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    removed: int = 0
+    restored: int = 0
+    rechecked: int = 0
+    errors: list[str] = field(default_factory=list)
+    blocked: bool = False
+    broken: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def status(self) -> str:
+        if self.blocked:
+            return "blocked"
+        if self.broken:
+            return "broken"
+        return "ok" if self.ok else "failed"
+
+    def counts(self) -> dict[str, int]:
+        """The numeric counters, for the runs table and the summary line."""
+        keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
+        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked")} | {
+            "errors": len(self.errors)
+        }
+
+
+@dataclass
+class CrawlContext:
+    """What a crawl needs: the database, the shared fetcher, a clock and an optional progress hook."""
+
+    db: Database
+    fetcher: Fetcher
+    clock: Callable[[], datetime] = utcnow
+    progress: ProgressHook | None = None
+    article_workers: int = ARTICLE_WORKERS
+
+
+@dataclass(frozen=True)
+class _Job:
+    url: str  # the URL to fetch (as found on the listing, or as stored)
+    item: ListingItem | None  # None for a revisit
+    known: bool
+    anchor: datetime | None = None  # revisit plan anchor of a known article
+
+
+def _tick(ctx: CrawlContext, what: str, n: int = 1) -> None:
+    if ctx.progress is not None:
+        ctx.progress(what, n)
+
+
+async def crawl_sources(
+    ctx: CrawlContext, selected: Sequence[Source], *, recheck: bool = False
+) -> list[SourceResult]:
+    """Crawl several sources concurrently; one failing source never stops the others."""
+    with ctx.db.session() as s:
+        sources.sync_sources(
+            s,
+            [
+                sources.SourceInfo(src.key, src.name, src.country, src.language, src.timezone)
+                for src in selected
+            ],
+        )
+    return list(
+        await asyncio.gather(*(crawl_source(ctx, src, recheck=recheck) for src in selected))
+    )
+
+
+async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = False) -> SourceResult:
+    """One pass over a source: its listings, new articles, and due (or, with recheck, all) revisits."""
+    result = SourceResult(source.key)
+    started = ctx.clock()
+    with ctx.db.session() as s:
+        run_id = runs.start_run(s, source.key, started)
+    try:
+        jobs = await _read_listings(ctx, source, result)
+        jobs += _due_revisits(ctx, source, recheck=recheck, exclude={j.url for j in jobs})
+        await _run_jobs(ctx, source, jobs, result)
+    except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
+        result.errors.append(str(exc))
+    except Exception as exc:  # a bug must not take the other sources down; keep the traceback
+        log.exception("unexpected error crawling %s", source.key)
+        result.errors.append(f"internal error: {exc!r}")
+    finished = ctx.clock()
+    with ctx.db.session() as s:
+        runs.finish_run(
+            s,
+            run_id,
+            finished_at=finished,
+            status=result.status,
+            counts=result.counts(),
+            error="; ".join(result.errors[:5]) or None,
+        )
+    log.info(
+        "source %s done: %s",
+        source.key,
+        ", ".join(f"{k}={v}" for k, v in result.counts().items() if v),
+        extra={"source": source.key, "status": result.status},
+    )
+    return result
+
+
+# -- listings -------------------------------------------------------------------------------------
+
+
+async def _read_listings(ctx: CrawlContext, source: Source, result: SourceResult) -> list[_Job]:
+    jobs: dict[str, _Job] = {}
+    failures = 0
+    for listing in source.listings:
+        try:
+            await _read_listing(ctx, source, listing, jobs, result)
+        except (FetchError, ParseError) as exc:
+            failures += 1
+            _record_failure(result, exc, what=f"listing {listing.url}")
+    if failures and failures == len(source.listings) and not jobs:
+        log.warning("source %s: every listing failed", source.key, extra={"source": source.key})
+    return list(jobs.values())
+
+
+def _record_failure(result: SourceResult, exc: MfawatchError, *, what: str) -> None:
+    if isinstance(exc, SoftErrorPage) and exc.blocked or getattr(exc, "kind", "") == "blocked":
+        result.blocked = True
+    if isinstance(exc, ParseError) and "matched nothing" in exc.reason:
+        result.broken = True
+    message = f"{what}: {exc}" if what not in str(exc) else str(exc)
+    result.errors.append(message)
+    log.warning("%s", message, extra={"url": getattr(exc, "url", None)})
+
+
+async def _read_listing(
+    ctx: CrawlContext, source: Source, listing: Listing, jobs: dict[str, _Job], result: SourceResult
+) -> None:
+    """Read one listing, page after page while every item is new (bounded by max_pages)."""
+    first_url = str(listing.url)
+    template_urls = page_urls(listing) if listing.paginate and listing.paginate.template else []
+    max_pages = listing.paginate.max_pages if listing.paginate else 1
+    url: str | None = first_url
+    pages_read = 0
+    while url is not None and pages_read < max_pages:
+        page = await _fetch_listing_page(ctx, source, url)
+        pages_read += 1
+        result.listings += 1
+        _tick(ctx, "listing")
+        if page is None:  # 304: nothing new on this page, so nothing new behind it either
+            return
+        parsed = (
+            parse_feed(page, source, listing)
+            if source.type == "feed"
+            else parse_listing(page, source, listing)
+        )
+        result.items += len(parsed.items)
+        all_new = _note_items(ctx, source, listing, parsed.items, jobs)
+        if not all_new or not parsed.items:
+            return
+        if template_urls:
+            url = template_urls.pop(0) if template_urls else None
+        else:
+            url = parsed.next_url
+
+
+async def _fetch_listing_page(ctx: CrawlContext, source: Source, url: str) -> Page | None:
+    with ctx.db.session() as s:
+        etag, modified = validators.get_validators(s, url)
+    page = await ctx.fetcher.fetch(
+        url, source, validators=Validators(etag, modified) if etag or modified else None
+    )
+    if page.not_modified:
+        return None
+    if page.status >= 400:
+        raise FetchError(url, f"HTTP {page.status} on a listing page")
+    soft_errors.check(page)
+    etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
+    if etag or modified:
+        with ctx.db.session() as s:
+            validators.set_validators(s, url, etag, modified)
+    return page
+
+
+def _note_items(
+    ctx: CrawlContext,
+    source: Source,
+    listing: Listing,
+    items: Iterable[ListingItem],
+    jobs: dict[str, _Job],
+) -> bool:
+    """Record sightings, queue unknown articles; True when every item on the page was new."""
+    now = ctx.clock()
+    items = list(items)
+    canon = {item.url: canonical_url(item.url) for item in items}
+    with ctx.db.session() as s:
+        known = articles.known_urls(s, set(canon.values()))
+        for item in items:
+            articles.record_sighting(
+                s,
+                source=source.key,
+                listing_url=item.listing_url or str(listing.url),
+                article_url=canon[item.url],
+                listing_title=item.title,
+                seen_at=now,
+            )
+    all_new = True
+    for item in items:
+        key = canon[item.url]
+        if key in known:
+            all_new = False
+        elif key not in jobs:
+            jobs[key] = _Job(url=item.url, item=item, known=False)
+    return all_new
+
+
+# -- revisits -------------------------------------------------------------------------------------
+
+
+def _due_revisits(
+    ctx: CrawlContext, source: Source, *, recheck: bool, exclude: set[str]
+) -> list[_Job]:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        due = queries.due_for_revisit(
+            s, now=now + timedelta(days=36500) if recheck else now, sources=[source.key], limit=None
+        )
+    return [
+        _Job(url=d.url, item=None, known=True, anchor=d.anchor) for d in due if d.url not in exclude
+    ]
+
+
+# -- articles -------------------------------------------------------------------------------------
+
+
+async def _run_jobs(
+    ctx: CrawlContext, source: Source, jobs: list[_Job], result: SourceResult
+) -> None:
+    queue: asyncio.Queue[_Job] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+
+    async def worker() -> None:
+        while True:
+            try:
+                job = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                await _process(ctx, source, job, result)
+            except (FetchError, ParseError) as exc:
+                _record_failure(result, exc, what=f"article {job.url}")
+            _tick(ctx, "article")
+
+    workers = min(ctx.article_workers, max(1, len(jobs)))
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def _is_redirect_home(job_url: str, page: Page) -> bool:
+    """A redirect that lands on the site's front page or its error page is a deletion signal."""
+    if not page.raw.redirects:
+        return False
+    final = urlsplit(page.raw.final_url)
+    path = final.path.rstrip("/").lower()
+    return path in ("", "/index.html", "/index.shtml", "/index.htm") or path.endswith("/error.htm")
+
+
+async def _process(ctx: CrawlContext, source: Source, job: _Job, result: SourceResult) -> None:
+    key = canonical_url(job.url)
+    sent = None
+    if job.known:
+        with ctx.db.session() as s:
+            etag, modified = validators.get_validators(s, job.url)
+        sent = Validators(etag, modified) if etag or modified else None
+    page = await ctx.fetcher.fetch(job.url, source, validators=sent)
+    now = ctx.clock()
+    if job.known:
+        result.rechecked += 1
+
+    if page.not_modified:
+        with ctx.db.session() as s:
+            versions.record_not_modified(
+                s, key, now=now, next_check_at=_plan(source, job.anchor or now, now, key)
+            )
+        result.unchanged += 1
+        return
+
+    missing_reason: str | None = None
+    if page.status in MISSING_STATUSES:
+        missing_reason = f"HTTP {page.status}"
+    elif page.status >= 400:
+        raise FetchError(job.url, f"HTTP {page.status}")
+    elif _is_redirect_home(job.url, page):
+        missing_reason = f"redirected to {page.raw.final_url}"
+    else:
+        try:
+            soft_errors.check(page)
+        except SoftErrorPage as exc:
+            if exc.blocked:
+                raise
+            missing_reason = f"soft error page: {exc.reason}"
+
+    if missing_reason is not None:
+        if not job.known:
+            raise FetchError(job.url, f"listed but not available ({missing_reason})")
+        _record_missing(ctx, source, key, page, missing_reason, now, result)
+        return
+
+    article = parse_article(page, source, job.item)
+    article = replace(article, url=key)
+    aliases = sorted({job.url, page.raw.final_url} - {key})
+    with ctx.db.session() as s:
+        outcome = versions.record_fetch(
+            s,
+            article,
+            page.raw,
+            now=now,
+            next_check_at=_plan(source, job.anchor or now, now, key),
+            aliases=aliases,
+        )
+        if outcome.kind in ("changed", "reverted", "restored"):
+            # A change restarts the fast end of the revisit plan.
+            versions.set_next_check(s, outcome.article_id, _plan(source, now, now, key))
+        etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
+        if etag or modified:
+            validators.set_validators(s, job.url, etag, modified)
+    _count(result, outcome.kind)
+
+
+def _record_missing(
+    ctx: CrawlContext,
+    source: Source,
+    key: str,
+    page: Page,
+    reason: str,
+    now: datetime,
+    result: SourceResult,
+) -> None:
+    # Missing articles are re-checked sooner, so a deletion is confirmed (or refuted) within a day.
+    retry_at = now + timedelta(hours=8)
+    with ctx.db.session() as s:
+        outcome = versions.record_missing(s, key, page.raw, reason, now=now, next_check_at=retry_at)
+    _count(result, outcome.kind)
+    if outcome.kind in ("missing", "removed"):
+        log.warning("article %s is %s: %s", key, outcome.kind, reason, extra={"url": key})
+
+
+def _count(result: SourceResult, kind: str) -> None:
+    if kind == "new":
+        result.new += 1
+    elif kind in ("changed", "reverted"):
+        result.changed += 1
+    elif kind == "unchanged":
+        result.unchanged += 1
+    elif kind in ("missing", "still_missing"):
+        result.missing += 1
+    elif kind == "removed":
+        result.removed += 1
+    elif kind == "restored":
+        result.restored += 1
+
+
+def _plan(source: Source, anchor: datetime, now: datetime, key: str) -> datetime:
+    return next_check_at(source.revisit, anchor=anchor, now=now, key=key)

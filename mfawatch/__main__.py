@@ -1,0 +1,5 @@
+"""`python -m mfawatch`."""
+
+from mfawatch.cli import main
+
+main()

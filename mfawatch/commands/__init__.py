@@ -1,0 +1,10 @@
+"""The registry of CLI commands: one module per command (or command group)."""
+
+from __future__ import annotations
+
+import click
+
+from mfawatch.commands.crawl import crawl
+from mfawatch.commands.export import export
+
+COMMANDS: list[click.Command] = [crawl, export]

@@ -1,0 +1,87 @@
+"""`mfawatch crawl --once`: one pass over listings and due revisits, then exit."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crawler.config import Source
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from mfawatch.app import App
+from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+
+
+def summary_line(results: Sequence[SourceResult]) -> str:
+    """The one-line summary printed at the end of a crawl."""
+    total = {k: sum(r.counts()[k] for r in results) for k in results[0].counts()} if results else {}
+    failed = sum(1 for r in results if not r.ok)
+    parts = [
+        f"{len(results)} source(s)",
+        f"{total.get('listings', 0)} listing page(s)",
+        f"{total.get('new', 0)} new",
+        f"{total.get('changed', 0)} changed",
+        f"{total.get('removed', 0)} removed",
+        f"{total.get('rechecked', 0)} rechecked",
+        f"{total.get('errors', 0)} error(s)" + (f" in {failed} source(s)" if failed else ""),
+    ]
+    return "crawl: " + ", ".join(parts)
+
+
+async def run_crawl(
+    app: App, selected: list[Source], *, recheck: bool, show_progress: bool
+) -> list[SourceResult]:
+    """Build the fetcher and the pipeline context, crawl, and close everything."""
+    async with Fetcher(app.settings.http) as fetcher:
+        ctx = CrawlContext(db=app.db, fetcher=fetcher)
+        if not show_progress:
+            return await crawl_sources(ctx, selected, recheck=recheck)
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            tasks = {
+                "listing": progress.add_task("listing pages", total=None),
+                "article": progress.add_task("articles", total=None),
+            }
+            ctx.progress = lambda what, n: progress.advance(tasks[what], n)
+            return await crawl_sources(ctx, selected, recheck=recheck)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Crawl once and exit (the daemon is `mfawatch run`).")
+@click.option(
+    "--source", "source_keys", multiple=True, metavar="KEY", help="Only this source (repeatable)."
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Refetch every known article now, regardless of the revisit plan.",
+)
+@click.pass_obj
+@handle_errors
+def crawl(app: App, once: bool, source_keys: tuple[str, ...], recheck: bool) -> None:
+    """Crawl every enabled source once: listings (with pagination), new articles, due revisits."""
+    if not once:
+        raise click.UsageError("crawl needs --once (to poll on a schedule, use `mfawatch run`)")
+    selected = app.select_sources(source_keys)
+    if not selected:
+        click.echo("mfawatch: no enabled sources in " + str(app.config_path), err=True)
+        sys.exit(EXIT_USAGE)
+    show_progress = sys.stderr.isatty()
+    results = asyncio.run(run_crawl(app, selected, recheck=recheck, show_progress=show_progress))
+    for r in results:
+        for error in r.errors:
+            click.echo(f"error: {r.source}: {error}", err=True)
+    click.echo(summary_line(results))
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
