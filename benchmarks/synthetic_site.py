@@ -157,7 +157,7 @@ def edit_articles(root: Path, spec: SiteSpec, fraction: float) -> int:
 def config_yaml(base_url: str, spec: SiteSpec, *, concurrency: int = 8) -> str:
     """The mfawatch config for the synthetic site (all sources share one host, so limits are raised)."""
     pages = (spec.articles + PER_PAGE - 1) // PER_PAGE
-    out = ["http: {pool_size: %d}" % concurrency, "sources:"]
+    out = [f"http: {{pool_size: {concurrency}}}", "sources:"]
     zones = ("Asia/Shanghai", "Europe/Moscow", "Europe/Berlin", "America/New_York")
     for s in range(spec.sources):
         out.append(
