@@ -1,0 +1,137 @@
+"""The whole pipeline over loopback: listings with pagination -> articles -> SQLite/PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from crawler.config_loader import load_config
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from storage import queries
+from storage.engine import Database, open_db
+from tests.site import Site
+
+SITE = Path(__file__).parents[1] / "fixtures" / "sites" / "two-sources"
+EN_ARTICLES, ZH_ARTICLES = 12, 9
+
+
+def write_config(tmp_path: Path, site: Site, *, broken: bool = False) -> Path:
+    """The two-source fixture config pointed at the running fixture site."""
+    base = site.url("/sites/two-sources").rstrip("/")
+    text = (SITE / "sources.yaml.tmpl").read_text()
+    if broken:
+        text += (SITE / "broken.yaml.tmpl").read_text()
+    path = tmp_path / "sources.yaml"
+    path.write_text(text.replace("{base}", base))
+    return path
+
+
+def crawl(config: Path, db: Database, *, recheck: bool = False) -> list[SourceResult]:
+    """Run one crawl of every enabled source."""
+    settings = load_config(config)
+
+    async def go() -> list[SourceResult]:
+        async with Fetcher(settings.http) as fetcher:
+            ctx = CrawlContext(db=db, fetcher=fetcher)
+            return await crawl_sources(ctx, list(settings.sources), recheck=recheck)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def db(db_url: str):
+    """A migrated database on each dialect."""
+    database = open_db(db_url)
+    yield database
+    database.dispose()
+
+
+def stored(db: Database, source: str | None = None) -> list:
+    with db.session() as s:
+        return list(queries.iter_articles(s, source=source))
+
+
+def test_two_sources_crawl_completely_and_a_second_crawl_is_a_no_op(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """Every article behind three listing pages per source is stored once; crawling again adds nothing."""
+    config = write_config(tmp_path, site)
+    first = crawl(config, db)
+    assert [r.errors for r in first] == [[], []]
+    assert {r.source: r.new for r in first} == {
+        "fixture-en": EN_ARTICLES,
+        "fixture-zh": ZH_ARTICLES,
+    }
+    assert len(stored(db, "fixture-en")) == EN_ARTICLES
+    assert len(stored(db, "fixture-zh")) == ZH_ARTICLES
+
+    second = crawl(config, db)
+    assert [r.new for r in second] == [0, 0]
+    assert [r.errors for r in second] == [[], []]
+    assert len(stored(db)) == EN_ARTICLES + ZH_ARTICLES
+
+
+def test_one_article_under_two_urls_is_one_row(tmp_path: Path, site: Site, db: Database) -> None:
+    """An article listed with `?utm_source=` on one page and with a fragment on another is one row."""
+    crawl(write_config(tmp_path, site), db)
+    urls = [a.url for a in stored(db, "fixture-en")]
+    t1002 = [u for u in urls if u.endswith("/t1002.shtml")]
+    assert len(t1002) == 1
+    assert not any("utm_" in u or "#" in u for u in urls)
+
+
+def test_fields_follow_the_article_model(tmp_path: Path, site: Site, db: Database) -> None:
+    """Title, the date taken from the title when the page's date is empty, section and clean body."""
+    crawl(write_config(tmp_path, site), db)
+    by_url = {a.url.rsplit("/", 1)[1]: a for a in stored(db)}
+    en = by_url["t1001.shtml"]
+    assert en.title == "Foreign Ministry Spokesperson's Regular Press Conference on June 29, 2020"
+    assert str(en.published_date) == "2020-06-29"
+    assert en.published_at is None
+    assert str(en.date_precision) == "day" and str(en.date_source) == "title"
+    assert en.section == "Regular Press Conference"
+    assert en.body_text.count("\n\n") == 2
+    assert "Suggest to a friend" not in en.body_text and "Print" not in en.body_text
+    zh = by_url["t2001.shtml"]
+    assert zh.title == "2020年6月19日外交部发言人主持例行记者会"
+    assert str(zh.published_date) == "2020-06-19" and str(zh.date_source) == "page"
+    assert zh.section == "发言人表态"
+    assert zh.body_text.startswith("第0段") and "相关新闻" not in zh.body_text
+    assert zh.language == "zh"
+
+
+def test_broken_selectors_fail_that_source_only(tmp_path: Path, site: Site, db: Database) -> None:
+    """A source whose item selector matches nothing is reported by name; the others complete."""
+    results = {r.source: r for r in crawl(write_config(tmp_path, site, broken=True), db)}
+    broken = results["fixture-broken"]
+    assert not broken.ok and broken.status == "broken"
+    assert any("ul.newsList li" in e and "matched nothing" in e for e in broken.errors)
+    assert results["fixture-en"].ok and results["fixture-en"].new == EN_ARTICLES
+    assert results["fixture-zh"].ok and results["fixture-zh"].new == ZH_ARTICLES
+
+
+def test_soft_error_page_is_never_stored(tmp_path: Path, site: Site, db: Database) -> None:
+    """A listed link that lands on fmprc's HTTP-200 error page is an error, not an article."""
+    error_page = (Path(__file__).parents[1] / "fixtures/real-pages/china-error-1.html").read_bytes()
+    site.add("/error.htm", error_page, content_type="text/html")
+    site.redirect("/sites/two-sources/en/gone.shtml", "/error.htm")
+    site.add("/sites/two-sources/en/soft.shtml", error_page, content_type="text/html")
+    listing = (
+        (SITE / "en" / "default.shtml")
+        .read_text()
+        .replace(
+            "<ul>",
+            '<ul><li><a href="./gone.shtml">Gone</a></li><li><a href="./soft.shtml">Soft</a></li>',
+            1,
+        )
+    )
+    site.add("/sites/two-sources/en/default.shtml", listing, content_type="text/html")
+    results = {r.source: r for r in crawl(write_config(tmp_path, site), db)}
+    en = results["fixture-en"]
+    assert en.new == EN_ARTICLES
+    assert len([e for e in en.errors if "gone.shtml" in e or "soft.shtml" in e]) == 2
+    titles = {a.title for a in stored(db)}
+    assert not any("找到" in t or "Sorry" in t for t in titles)

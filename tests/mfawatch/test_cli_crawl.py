@@ -1,0 +1,110 @@
+"""`mfawatch crawl --once` and `mfawatch export` as a user runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.crawler.test_pipeline import EN_ARTICLES, ZH_ARTICLES, write_config
+from tests.site import Site
+
+MODEL_FIELDS = {
+    "source",
+    "url",
+    "title",
+    "published_at",
+    "published_date",
+    "date_precision",
+    "date_source",
+    "section",
+    "language",
+    "body_text",
+    "body_html",
+    "first_seen_at",
+    "last_checked_at",
+    "last_changed_at",
+    "status",
+    "version",
+}
+
+
+def mfawatch(*args: str, db: Path, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the mfawatch command line in a subprocess."""
+    cmd = [sys.executable, "-m", "mfawatch", "--db", str(db)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MFAWATCH_")}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_crawl_then_export(tmp_path: Path, site: Site) -> None:
+    """A crawl stores every article, prints a one-line summary, exits 0; export writes them as JSON lines."""
+    db = tmp_path / "db.sqlite3"
+    config = write_config(tmp_path, site)
+    run = mfawatch("crawl", "--once", db=db, config=config)
+    assert run.returncode == 0, run.stderr
+    summary = run.stdout.strip().splitlines()[-1]
+    assert summary.startswith("crawl: 2 source(s)")
+    assert f"{EN_ARTICLES + ZH_ARTICLES} new" in summary and "0 error(s)" in summary
+    assert "Traceback" not in run.stderr
+
+    again = mfawatch("crawl", "--once", db=db, config=config)
+    assert again.returncode == 0 and " 0 new" in again.stdout
+
+    export = mfawatch("export", "--format", "jsonl", db=db, config=config)
+    assert export.returncode == 0, export.stderr
+    rows = [json.loads(line) for line in export.stdout.splitlines()]
+    assert len(rows) == EN_ARTICLES + ZH_ARTICLES
+    assert all(MODEL_FIELDS <= set(r) for r in rows)
+    assert "发言人" in export.stdout  # UTF-8, not \\u escapes
+    only_zh = mfawatch(
+        "export", "--format", "jsonl", "--source", "fixture-zh", db=db, config=config
+    )
+    assert len(only_zh.stdout.splitlines()) == ZH_ARTICLES
+
+
+def test_failing_source_gives_exit_1_and_names_it(tmp_path: Path, site: Site) -> None:
+    """With one broken source the crawl exits 1, names the failure, and still stores the others."""
+    db = tmp_path / "db.sqlite3"
+    run = mfawatch("crawl", "--once", db=db, config=write_config(tmp_path, site, broken=True))
+    assert run.returncode == 1
+    assert "fixture-broken" in run.stderr and "ul.newsList li" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"{EN_ARTICLES + ZH_ARTICLES} new" in run.stdout
+
+
+def test_unreachable_sites_end_with_clear_errors(tmp_path: Path) -> None:
+    """With no network (a closed port), every source fails with a clear error and exit 1, no traceback."""
+    config = tmp_path / "offline.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {key: offline, name: Offline, country: CN, timezone: Asia/Shanghai,\n"
+        "     politeness: {retries: 0},\n"
+        "     listings: [{url: 'http://127.0.0.1:9/news/'}], list: {item: li}}\n"
+    )
+    run = mfawatch("crawl", "--once", db=tmp_path / "db.sqlite3", config=config)
+    assert run.returncode == 1
+    assert "offline" in run.stderr and "127.0.0.1:9" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    """An invalid config gives exit code 2, names file and line, and creates no database."""
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        "sources:\n  - key: x\n    name: X\n    country: CN\n    timezone: Asia/Shangai\n    listings: [{url: 'http://127.0.0.1:9/'}]\n    list: {item: li}\n"
+    )
+    db = tmp_path / "db.sqlite3"
+    run = mfawatch("crawl", "--once", db=db, config=config)
+    assert run.returncode == 2
+    assert "bad.yaml" in run.stderr and "timezone" in run.stderr and "Asia/Shangai" in run.stderr
+    assert not db.exists()
+
+
+def test_crawl_requires_once(tmp_path: Path) -> None:
+    """`crawl` without --once is a usage error (exit 2) pointing to `mfawatch run`."""
+    run = mfawatch("crawl", db=tmp_path / "db.sqlite3")
+    assert run.returncode == 2 and "mfawatch run" in run.stderr
