@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.site import Site
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -57,3 +59,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file URL (for tests that are not about the storage dialect)."""
     return f"sqlite:///{tmp_path / 'mfawatch.sqlite3'}"
+
+
+# --- loopback test site (owned by the fetch layer; see tests/site.py) -------------------------
+
+
+@pytest.fixture(scope="session")
+def _site_session() -> Iterator[Site]:
+    with Site(FIXTURES) as site:
+        yield site
+
+
+@pytest.fixture
+def site(_site_session: Site) -> Site:
+    """The loopback test site serving tests/fixtures plus named misbehaviours, reset for each test."""
+    _site_session.reset()
+    return _site_session
+
+
+# --- end of loopback test site ---------------------------------------------------------------
