@@ -1,0 +1,259 @@
+"""Change detection end to end: noise makes no version, real edits one each, deletions confirmed.
+
+An article page is served by the loopback site and re-checked through the real pipeline with a
+controlled clock (so a 24-hour confirmation window passes in a test), into SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.config_loader import load_config
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from storage import queries
+from storage.engine import Database, open_db
+from tests.site import Site
+
+PARAS = [
+    "On November 13, 2021, State Councilor and Foreign Minister Wang Yi spoke on the phone with the Secretary of State.",
+    "Wang Yi said that the two heads of state will hold a virtual meeting on November 16.",
+    "Both sides should work in the same direction and make every preparation for a smooth meeting.",
+    "The two sides also exchanged views on energy security and climate change.",
+]
+TITLE = "Wang Yi Speaks on the Phone with US Secretary of State Blinken"
+DATE = "2021-11-13 14:12"
+
+
+def page(
+    *,
+    title: str = TITLE,
+    date: str = DATE,
+    paras: list[str] = PARAS,
+    related: tuple[str, ...] = ("Older news A", "Older news B"),
+    views: int = 1024,
+    footer: str = "Copyright 2021 MFA",
+    share: str = '<div class="share"><a href="#">Weibo</a><a href="#">WeChat</a></div>',
+    attrs: str = 'class="content" id="body"',
+    sep: str = "\n",
+    space: str = " ",
+    pad: str = "",
+) -> str:
+    """The fixture article page; every keyword varies one thing a ministry page varies."""
+    body = sep.join(f"<p>{pad}{p.replace(' ', space)}{pad}</p>" for p in paras)
+    rel = "".join(f'<li><a href="./r{i}.shtml">{t}</a></li>' for i, t in enumerate(related))
+    return (
+        '<html><head><meta charset="utf-8"><title>' + title + "</title></head><body>"
+        '<div class="urhere">Home &gt; China News</div>'
+        f'<h2 class="title">{title}</h2><div id="News_Body_Time">{date}</div>'
+        f'<div {attrs}>{body}{share}<span class="views">Views: {views}</span></div>'
+        '<div class="tool">Suggest to a friend Print</div>'
+        f'<div id="relnews_list"><ul>{rel}</ul></div><div class="footer">{footer}</div></body></html>'
+    )
+
+
+LISTING = '<html><body><ul class="news"><li><a href="./t1.shtml">Wang Yi Speaks on the Phone with US Secr...</a></li></ul></body></html>'
+CONFIG = """sources:
+  - key: v
+    name: Versioning fixture
+    country: CN
+    timezone: Asia/Shanghai
+    politeness: {{respect_robots: false, retries: 0}}
+    listings: [{{url: "{base}/v/list.shtml", section: China News}}]
+    list: {{item: "ul.news li", link: "a"}}
+    article: {{title: "h2.title", date: "#News_Body_Time", body: "div#body", section: "div.urhere",
+              remove: ["div.share", "span.views"]}}
+"""
+
+
+class Clock:
+    """A settable clock for the pipeline."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+class Harness:
+    """Serve the article, crawl it with a clock, read its history."""
+
+    def __init__(self, site: Site, db: Database, config: Path) -> None:
+        self.site, self.db, self.clock = site, db, Clock()
+        self.settings = load_config(config)
+        self.url = site.url("/v/t1.shtml")
+
+    def serve(self, html: str | bytes, **kw: object) -> None:
+        self.site.add("/v/t1.shtml", html, content_type="text/html; charset=utf-8", **kw)  # type: ignore[arg-type]
+
+    def crawl(self, *, recheck: bool = True) -> SourceResult:
+        async def go() -> list[SourceResult]:
+            async with Fetcher(self.settings.http) as fetcher:
+                ctx = CrawlContext(db=self.db, fetcher=fetcher, clock=self.clock)
+                return await crawl_sources(ctx, list(self.settings.sources), recheck=recheck)
+
+        return asyncio.run(go())[0]
+
+    def history(self):  # -> queries.ArticleHistory
+        with self.db.session() as s:
+            return queries.history(s, self.url.replace("/v/t1.shtml", "/v/t1.shtml"))
+
+    def kinds(self) -> list[str]:
+        return [str(v.kind) for v in self.history().versions]
+
+
+@pytest.fixture
+def h(site: Site, db_url: str, tmp_path: Path) -> Iterator[Harness]:
+    """A harness with version 1 of the article already stored."""
+    config = tmp_path / "v.yaml"
+    config.write_text(CONFIG.format(base=site.url("/").rstrip("/")))
+    site.add("/v/list.shtml", LISTING, content_type="text/html; charset=utf-8")
+    db = open_db(db_url)
+    harness = Harness(site, db, config)
+    harness.serve(page())
+    first = harness.crawl(recheck=False)
+    assert first.new == 1 and first.ok, first.errors
+    yield harness
+    db.dispose()
+
+
+NOISE = {
+    "whitespace": page(pad="  \n\t", sep="\n\n   "),
+    "rotating related-news list": page(related=("Newer news C", "Newer news D", "Newer news E")),
+    "view counter": page(views=99_999),
+    "changed footer": page(footer="Copyright 2026 MFA. All rights reserved."),
+    "reordered attributes": page(attrs='id="body" class="content"'),
+    "different share widgets": page(
+        share='<div class="share"><a href="#">Facebook</a><a href="#">X</a><a href="#">LINE</a></div>'
+    ),
+    "nbsp instead of space": page(space="&nbsp;"),
+    "CRLF line ends": page(sep="\r\n").replace("\n", "\r\n"),
+    "zero-width characters": page(paras=[p.replace("Wang", "Wa\u200bng") for p in PARAS]),
+}
+
+
+@pytest.mark.parametrize("kind", list(NOISE))
+def test_noise_makes_no_new_version(h: Harness, kind: str) -> None:
+    """A page whose only differences are noise is unchanged: no version, no new rows."""
+    h.serve(NOISE[kind])
+    h.clock.advance(hours=2)
+    result = h.crawl()
+    assert result.ok, result.errors
+    assert result.unchanged == 1 and result.changed == 0
+    assert len(h.history().versions) == 1
+
+
+EDITS = {
+    "a word": (
+        page(paras=[PARAS[0], PARAS[1].replace("virtual", "video"), *PARAS[2:]]),
+        ["virtual", "video"],
+    ),
+    "a sentence removed": (page(paras=[PARAS[0], PARAS[1], PARAS[3]]), ["same direction"]),
+    "a paragraph added": (
+        page(paras=[*PARAS, "The US side reaffirmed its one-China policy."]),
+        ["one-China policy"],
+    ),
+    "title changed": (page(title=TITLE + " (updated)"), ["(updated)"]),
+    "date changed": (page(date="2021-11-14 09:30"), ["2021-11-14"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(EDITS))
+def test_each_real_edit_makes_exactly_one_version(h: Harness, kind: str) -> None:
+    """A real edit creates version 2 whose diff shows that edit; a recheck after it adds nothing."""
+    html, must_show = EDITS[kind]
+    h.serve(html)
+    h.clock.advance(hours=2)
+    assert h.crawl().changed == 1
+    h.clock.advance(hours=2)
+    assert h.crawl().changed == 0
+    history = h.history()
+    assert [v.number for v in history.versions] == [1, 2]
+    shown = str(history.versions[-1].diff)
+    for text in must_show:
+        assert text in shown, (kind, text)
+    # Untouched paragraphs do not appear as changed.
+    if kind in ("title changed", "date changed"):
+        assert history.versions[-1].diff["body"] in ([], None) or all(
+            op.get("op") == "equal" for op in history.versions[-1].diff["body"]
+        )
+
+
+def test_flip_flop_is_recognized(h: Harness) -> None:
+    """A -> B -> A -> B stores B once; the returns are recorded as returns to a known version."""
+    b = EDITS["a word"][0]
+    for html in (b, page(), b, page()):
+        h.serve(html)
+        h.clock.advance(hours=2)
+        h.crawl()
+    history = h.history()
+    distinct = {v.content_hash for v in history.versions}
+    assert len(distinct) == 2
+    assert "reverted" in h.kinds()
+
+
+def _serve_missing(h: Harness, how: str) -> None:
+    if how == "404":
+        h.site.remove("/v/t1.shtml")
+    elif how == "410":
+        h.serve("gone", status=410)
+    elif how == "redirect-home":
+        h.site.add("/", "<html><body>Home page</body></html>", content_type="text/html")
+        h.site.redirect("/v/t1.shtml", "/")
+    elif how == "soft-404":
+        error = (Path(__file__).parents[1] / "fixtures/real-pages/china-error-1.html").read_bytes()
+        h.serve(error)
+
+
+@pytest.mark.parametrize("how", ["404", "410", "redirect-home", "soft-404"])
+def test_deletion_is_confirmed_then_restored(h: Harness, how: str) -> None:
+    """Missing on 3 checks spanning 24 h makes the article removed (once); coming back restores it."""
+    _serve_missing(h, how)
+    h.clock.advance(hours=1)
+    assert h.crawl().missing == 1  # first sighting: missing, not yet removed
+    h.clock.advance(hours=12)
+    r = h.crawl()
+    assert r.removed == 0 and r.missing == 1  # two checks, 12 h: still only missing
+    h.clock.advance(hours=13)
+    assert h.crawl().removed == 1  # three checks over 25 h: removed
+    h.clock.advance(hours=8)
+    again = h.crawl()
+    assert again.removed == 0  # a state change is reported once
+    assert h.kinds().count("removed") == 1
+    removed = [v for v in h.history().versions if str(v.kind) == "removed"][0]
+    assert removed.evidence  # statuses, times, final URL
+
+    h.serve(page())
+    h.clock.advance(hours=8)
+    assert h.crawl().restored == 1
+    assert h.kinds()[-1] == "restored"
+
+
+def test_spurious_404_is_not_a_deletion(h: Harness) -> None:
+    """One 404 followed by the page coming back never records a removal."""
+    h.site.remove("/v/t1.shtml")
+    h.clock.advance(hours=1)
+    h.crawl()
+    h.serve(page())
+    h.clock.advance(hours=1)
+    result = h.crawl()
+    assert result.removed == 0 and result.restored == 0
+    assert "removed" not in h.kinds()
+
+
+def test_listing_title_truncation_is_not_a_change(h: Harness) -> None:
+    """The listing truncates the title; the article keeps its full title and no version is added."""
+    history = h.history()
+    assert history.versions[-1].fields["title"] == TITLE
+    h.clock.advance(hours=2)
+    assert h.crawl(recheck=False).changed == 0
+    assert len(h.history().versions) == 1
