@@ -1,0 +1,162 @@
+"""Opening the database: URL resolution, engine and sessions, SQLite pragmas, and migrations.
+
+Precedence of the database URL, lowest first: the default SQLite file in the user data
+directory < `MFAWATCH_DB` < the `--db` flag. A bare path is a SQLite file. `open_db()` upgrades
+the schema with Alembic before returning, so every process sees the schema its code expects.
+
+SQLite runs in WAL mode with foreign keys on, a busy timeout and `synchronous=NORMAL`. Its
+transactions are issued by us (`BEGIN IMMEDIATE` for writing sessions, plain `BEGIN` for
+read-only ones) instead of by the sqlite3 module, so DDL is transactional and a writer never
+fails to upgrade a read lock half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from storage.errors import DatabaseUnavailable
+
+ENV_VAR = "MFAWATCH_DB"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READONLY = "mfawatch_readonly"
+
+
+def default_db_url() -> str:
+    """The SQLite file in the user data directory (the directory is created)."""
+    folder = Path(platformdirs.user_data_dir("mfawatch"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mfawatch.sqlite3'}"
+
+
+def resolve_db_url(cli_value: str | None) -> str:
+    """The database URL to use: the CLI flag, else `MFAWATCH_DB`, else the default file."""
+    for value in (cli_value, os.environ.get(ENV_VAR)):
+        if value and value.strip():
+            return normalize_url(value.strip())
+    return default_db_url()
+
+
+def normalize_url(value: str) -> str:
+    """A SQLAlchemy URL from what a user typed: a bare path becomes SQLite, postgres uses psycopg 3."""
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    return value
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"invalid database URL {url!r} "
+            "(use a file path, sqlite:///PATH or postgresql://USER@HOST/DB)"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(
+            f"unsupported database {parsed.get_backend_name()!r} in {parsed.render_as_string()!r} "
+            "(mfawatch supports SQLite and PostgreSQL)"
+        )
+    return parsed
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    memory = url.database in (None, "", ":memory:")
+    if not memory:
+        assert url.database is not None
+        folder = Path(url.database).expanduser().parent
+        if not folder.is_dir():
+            raise DatabaseUnavailable(
+                f"cannot open SQLite database {url.database!r}: folder {str(folder)!r} does not "
+                "exist (create it, or pass another --db)"
+            )
+    kwargs: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        readonly = conn.get_execution_options().get(_READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """An open database: the engine, a session factory, and the dialect name."""
+
+    def __init__(self, url: str) -> None:
+        parsed = _parse_url(url)
+        self.url = url
+        if parsed.get_backend_name() == "sqlite":
+            self.engine = _sqlite_engine(parsed)
+        else:
+            self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=5)
+        self.dialect: str = self.engine.dialect.name
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._readonly_sessions = sessionmaker(
+            bind=self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
+        )
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        factory = self._readonly_sessions if readonly else self._sessions
+        with factory() as session, session.begin():
+            yield session
+
+    def checked_out(self) -> int:
+        """How many pooled connections are in use right now (0 when nothing leaked)."""
+        pool: Any = self.engine.pool
+        return int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def open_db(url: str | None = None) -> Database:
+    """Open (creating if needed) the database at `url` and upgrade its schema to the latest."""
+    from storage.migrate import upgrade
+
+    db = Database(normalize_url(url) if url else default_db_url())
+    try:
+        upgrade(db.engine)
+    except DBAPIError as exc:
+        db.dispose()
+        shown = db.engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot open database {shown}: {reason} (check --db / {ENV_VAR})"
+        ) from None
+    except BaseException:
+        db.dispose()
+        raise
+    return db

@@ -1,0 +1,48 @@
+"""The storage error tree. Every message names what failed, where, and what to do about it.
+
+    StorageError                    the database refused or failed
+    ├── DatabaseUnavailable         the database URL is invalid or the server cannot be reached
+    ├── MigrationError              the schema could not be brought up to date
+    ├── ArticleNotFound             no stored article has this URL, alias or id
+    └── VersionNotFound             the article has no such version (or it has no content)
+
+`storage` imports neither `crawler` nor `mfawatch`, so this tree stands alone; the CLI maps it
+to messages and exit codes alongside `crawler.errors`.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of every error the storage package raises on purpose."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database URL is invalid, or the database cannot be opened or reached."""
+
+
+class MigrationError(StorageError):
+    """Alembic could not upgrade the schema to the version this code needs."""
+
+
+class ArticleNotFound(StorageError):
+    """No stored article has this canonical URL, alias or id."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"no stored article has the URL, alias or id {key!r} "
+            "(check the spelling, or crawl it first with `mfawatch crawl --once`)"
+        )
+
+
+class VersionNotFound(StorageError):
+    """The article has no version with this number, or that version carries no content."""
+
+    def __init__(self, article_id: int, number: int, why: str = "does not exist") -> None:
+        self.article_id = article_id
+        self.number = number
+        super().__init__(
+            f"article {article_id}: version {number} {why} "
+            "(see `mfawatch history` for the versions it has)"
+        )

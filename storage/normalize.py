@@ -1,0 +1,82 @@
+"""Fingerprint normalization: the form of an article that decides whether it changed.
+
+Two fetches of one article are the same version when their normalized title, date and body are
+equal. Normalization removes what a person cannot see or would not call an edit: Unicode
+composition (NFC), invisible characters (zero-width spaces, joiners, BOM, soft hyphens), HTML
+entities left in text (`&nbsp;`), non-breaking and other exotic spaces, CRLF line ends, and runs
+of whitespace. Paragraph breaks (blank lines) are kept, since moving text between paragraphs is
+an edit. Stored fields are never normalized; only the fingerprint and the diffs are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+# Characters that render as nothing; sites sprinkle them (CMS artefacts, anti-scraping, BOMs).
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")
+_SPACES_RE = re.compile(r"[^\S\n]+")  # any whitespace except newline (includes NBSP, U+3000)
+_BLANK_LINES_RE = re.compile(r"\n\s*\n")
+
+FINGERPRINT_FIELDS = ("title", "date", "body_text")
+
+
+def normalize_text(text: str | None) -> str:
+    """Body text in canonical form: paragraphs separated by one blank line, lines space-collapsed."""
+    if not text:
+        return ""
+    text = html.unescape(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    paragraphs = []
+    for block in _BLANK_LINES_RE.split(text):
+        lines = [_SPACES_RE.sub(" ", line).strip() for line in block.split("\n")]
+        joined = " ".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
+
+
+def normalize_line(text: str | None) -> str:
+    """A one-line field (a title) in canonical form: all whitespace collapsed to single spaces."""
+    return " ".join(normalize_text(text).split())
+
+
+def normalize_date(
+    published_at: datetime | None, published_date: date | None, precision: str | None
+) -> str:
+    """The date as one comparable string: the UTC instant when a time is known, else the day."""
+    if published_at is not None:
+        return published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") + f" ({precision})"
+    if published_date is not None:
+        return f"{published_date.isoformat()} ({precision})"
+    return ""
+
+
+def fingerprint_fields(
+    *,
+    title: str | None,
+    body_text: str | None,
+    published_at: datetime | None,
+    published_date: date | None,
+    precision: str | None,
+) -> dict[str, str]:
+    """The normalized fields a version is compared on (also what diffs are computed over)."""
+    return {
+        "title": normalize_line(title),
+        "date": normalize_date(published_at, published_date, precision),
+        "body_text": normalize_text(body_text),
+    }
+
+
+def content_hash(fields: Mapping[str, str]) -> str:
+    """SHA-256 (hex) of the normalized fields: the fingerprint of one distinct content."""
+    payload = json.dumps([fields.get(k, "") for k in FINGERPRINT_FIELDS], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,0 +1,102 @@
+"""A log of every source run (start, end, status, counts, error) and each source's health.
+
+Health states: `ok`, `failing` (fetches fail: down, timeouts, 5xx), `broken` (the pages arrive
+but the selectors find nothing), `blocked` (bot walls, challenges). The caller decides the state
+from what it saw; `update_health` stores it, counts consecutive non-ok observations, and says
+whether the state changed, so each change is reported once and not on every poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.schema import HealthRow, RunRow
+
+HEALTH_STATES = ("ok", "failing", "broken", "blocked")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """A source's health as last stored."""
+
+    source: str
+    state: str
+    consecutive_failures: int
+    last_error: str | None
+    changed_at: datetime
+    updated_at: datetime
+
+
+def start_run(session: Session, source: str, started_at: datetime) -> int:
+    """Open a run row for `source`; return its id."""
+    run_id = session.execute(
+        sa.insert(RunRow)
+        .values(source=source, started_at=started_at, status="running", counts={})
+        .returning(RunRow.id)
+    ).scalar_one()
+    return int(run_id)
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    finished_at: datetime,
+    status: str,
+    counts: Mapping[str, int],
+    error: str | None,
+) -> None:
+    """Close a run with its outcome, counts and (first) error."""
+    result = session.execute(
+        sa.update(RunRow)
+        .where(RunRow.id == run_id)
+        .values(finished_at=finished_at, status=status, counts=dict(counts), error=error)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise ValueError(f"finish_run: no run with id {run_id} (was start_run called?)")
+
+
+def update_health(
+    session: Session, source: str, *, state: str, error: str | None, at: datetime
+) -> bool:
+    """Store a source's observed health; True when the state differs from the stored one.
+
+    A source never seen before counts as `ok`, so a first healthy poll is not a change.
+    """
+    if state not in HEALTH_STATES:
+        raise ValueError(f"unknown health state {state!r} (use one of {', '.join(HEALTH_STATES)})")
+    row = session.get(HealthRow, source)
+    previous = row.state if row is not None else "ok"
+    failures = 0 if state == "ok" else (row.consecutive_failures if row else 0) + 1
+    if row is None:
+        row = HealthRow(source=source, state=state, changed_at=at, updated_at=at)
+        session.add(row)
+    changed = previous != state
+    row.state = state
+    row.consecutive_failures = failures
+    row.last_error = error if state != "ok" else row.last_error
+    row.updated_at = at
+    if changed:
+        row.changed_at = at
+    session.flush()
+    return changed
+
+
+def get_health(session: Session, source: str) -> SourceHealth | None:
+    """A source's stored health (None when never recorded)."""
+    row = session.get(HealthRow, source)
+    if row is None:
+        return None
+    return SourceHealth(
+        row.source,
+        row.state,
+        row.consecutive_failures,
+        row.last_error,
+        row.changed_at,
+        row.updated_at,
+    )

@@ -1,0 +1,260 @@
+"""The tables (SQLAlchemy 2 ORM) and the one dialect-dependent statement we need (insert-or-ignore).
+
+    sources            one row per configured source (key, name, country, language, zone)
+    articles           one row per canonical URL: the current fields plus check and state times
+    url_aliases        other URLs of an article (tracking-param variants, old URLs, redirects)
+    listing_sightings  when an item first/last appeared on each listing page
+    versions           each distinct content of an article (new/changed/restored) and removals
+    diffs              the structured diff of a version from the one it replaced
+    reverts            returns to an earlier content (A -> B -> A), one row per (from, to) pair
+    blobs              raw response bodies, compressed, content-addressed by SHA-256
+    responses          one row per fetch that produced a version or a state change
+    http_validators    ETag / Last-Modified per URL for conditional GET
+    runs               one row per source run: times, status, counts, error
+    source_health      per source: ok | failing | broken | blocked, and since when
+    review_cursors     named "reviewed up to" times for the digest
+
+Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migration in
+`storage/migrations/versions/`; `tests/storage/test_engine.py` fails when they drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (needed for SQLite batch migrations)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
+
+
+class SourceRow(Base):
+    """A configured source; rows are kept when a source leaves the config (history refers to it)."""
+
+    __tablename__ = "sources"
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.Text)
+    country: Mapped[str | None] = mapped_column(sa.String(8))
+    language: Mapped[str | None] = mapped_column(sa.String(35))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime | None]
+
+
+class ArticleRow(Base):
+    """An article: its current content's fields, its state, and its check times."""
+
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.ForeignKey("sources.key"), index=True)
+    url: Mapped[str] = mapped_column(sa.Text, unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="live")
+    version: Mapped[int]  # number of the latest version row
+    content_version: Mapped[int]  # number of the version whose content is current
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.Text, default="")
+    published_at: Mapped[datetime | None]
+    published_offset: Mapped[int | None]  # minutes east of UTC, as the page gave it
+    published_date: Mapped[date | None] = mapped_column(sa.Date)
+    date_precision: Mapped[str | None] = mapped_column(sa.String(16))
+    date_source: Mapped[str | None] = mapped_column(sa.String(16))
+    section: Mapped[str | None] = mapped_column(sa.Text)
+    language: Mapped[str | None] = mapped_column(sa.String(35))
+    body_text: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    first_seen_at: Mapped[datetime]
+    last_checked_at: Mapped[datetime]
+    last_changed_at: Mapped[datetime]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    checks: Mapped[int] = mapped_column(default=1)
+    status_changed_at: Mapped[datetime | None]
+    missing_since: Mapped[datetime | None]
+    missing_checks: Mapped[int] = mapped_column(default=0)
+    missing_evidence: Mapped[list[Any] | None]
+
+
+class AliasRow(Base):
+    """Another URL under which an article is known."""
+
+    __tablename__ = "url_aliases"
+    alias: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+
+
+class SightingRow(Base):
+    """An article link seen on a listing page: first and last time, and the listing's title."""
+
+    __tablename__ = "listing_sightings"
+    __table_args__ = (sa.UniqueConstraint("listing_url", "article_url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(100))
+    listing_url: Mapped[str] = mapped_column(sa.Text)
+    article_url: Mapped[str] = mapped_column(sa.Text, index=True)
+    listing_title: Mapped[str] = mapped_column(sa.Text, default="")
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    times_seen: Mapped[int] = mapped_column(default=1)
+
+
+class VersionRow(Base):
+    """One version: a distinct content (new, changed, restored) or a removal with its evidence."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "number"),
+        sa.Index("ix_versions_article_hash", "article_id", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(16))  # new | changed | removed | restored
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    published_at: Mapped[datetime | None]
+    published_offset: Mapped[int | None]
+    published_date: Mapped[date | None] = mapped_column(sa.Date)
+    date_precision: Mapped[str | None] = mapped_column(sa.String(16))
+    date_source: Mapped[str | None] = mapped_column(sa.String(16))
+    section: Mapped[str | None] = mapped_column(sa.Text)
+    language: Mapped[str | None] = mapped_column(sa.String(35))
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("responses.id"))
+    raw_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    diff_from: Mapped[int | None]  # number of the version this one's diff is from
+    diff_summary: Mapped[str | None] = mapped_column(sa.Text)
+    words_added: Mapped[int | None]
+    words_removed: Mapped[int | None]
+    evidence: Mapped[dict[str, Any] | None]
+
+
+class DiffRow(Base):
+    """The structured diff (from `storage.diffs.diff_versions`) of a version from `from_number`."""
+
+    __tablename__ = "diffs"
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    from_number: Mapped[int]
+    data: Mapped[dict[str, Any]]
+
+
+class RevertRow(Base):
+    """A return from one known content to an earlier one; repeats only bump the count."""
+
+    __tablename__ = "reverts"
+    __table_args__ = (sa.UniqueConstraint("article_id", "from_number", "to_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"))
+    from_number: Mapped[int]
+    to_number: Mapped[int]
+    count: Mapped[int] = mapped_column(default=1)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("responses.id"))
+
+
+class BlobRow(Base):
+    """A raw body, compressed, stored once per SHA-256 of the uncompressed bytes."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int]
+    codec: Mapped[str] = mapped_column(sa.String(16))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class ResponseRow(Base):
+    """One HTTP response kept as evidence: what was asked, what answered, and the body's hash."""
+
+    __tablename__ = "responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    url: Mapped[str] = mapped_column(sa.Text)
+    final_url: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[int]
+    headers: Mapped[list[Any]]  # [[name, value], ...] in the order received
+    redirects: Mapped[list[Any]]
+    fetched_at: Mapped[datetime]
+    blob_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"), index=True)
+
+
+class ValidatorRow(Base):
+    """ETag and Last-Modified last sent by a URL."""
+
+    __tablename__ = "http_validators"
+    url: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    etag: Mapped[str | None] = mapped_column(sa.Text)
+    last_modified: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """One run of one source."""
+
+    __tablename__ = "runs"
+    __table_args__ = (sa.Index("ix_runs_source_started", "source", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class HealthRow(Base):
+    """The health of a source and since when it has been in that state."""
+
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    changed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CursorRow(Base):
+    """A named review cursor: the digest starts after `at`."""
+
+    __tablename__ = "review_cursors"
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    at: Mapped[datetime]
+
+
+def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows, silently skipping those whose primary/unique key already exists."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"insert_ignore on {dialect}")

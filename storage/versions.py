@@ -1,0 +1,492 @@
+"""Recording what a fetch found: new, unchanged, changed, reverted, missing, removed, restored.
+
+Rules (issue 3):
+- A new version only when the fingerprint of the normalized title, date and body changes
+  (`storage.normalize`); its diff from the version it replaces is stored with it.
+- Returning to an earlier content (A -> B -> A, e.g. two load-balanced servers) adds no version:
+  a `reverts` row per (from, to) pair counts the returns, so flip-flopping forever stays bounded.
+- A 404/410/soft error/redirect home makes the article `missing`; after `confirm_checks`
+  consecutive missing checks spanning `confirm_window` it is `removed`, with a `removed` version
+  carrying the evidence. A removed article that answers again gets a `restored` version; one
+  that was only missing goes quietly back to live.
+- Everything one fetch writes happens in the caller's session, i.e. in one transaction.
+- An unchanged recheck is one indexed UPDATE of the article row (times and counters): no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.articles import add_aliases
+from storage.blobs import store_response
+from storage.errors import ArticleNotFound
+from storage.model import Article, RawResponse
+from storage.normalize import content_hash, fingerprint_fields, normalize_line
+from storage.schema import AliasRow, ArticleRow, DiffRow, RevertRow, VersionRow
+from storage.sources import ensure_source
+from storage.types import iso, offset_minutes, with_offset
+
+KINDS = (
+    "new",
+    "changed",
+    "unchanged",
+    "reverted",
+    "restored",
+    "missing",
+    "still_missing",
+    "removed",
+)
+MAX_EVIDENCE = 20  # missing-check entries kept per episode: the first one and the latest ones
+_TABLE: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a fetch did to the stored article.
+
+    `version` is the new version's number (new, changed, restored, removed), the number of the
+    version returned to (reverted), or the current version (unchanged and the missing kinds).
+    `back_from_missing` is set when an article that was missing answered again.
+    """
+
+    kind: str
+    article_id: int
+    version: int | None
+    back_from_missing: bool = False
+
+
+def record_fetch(
+    session: Session,
+    article: Article,
+    raw: RawResponse,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    aliases: Sequence[str] = (),
+) -> Outcome:
+    """Store a successfully parsed article page and say what it was (new, changed, ...)."""
+    _require_aware(now=now, next_check_at=next_check_at)
+    digest = content_hash(_fields_of_article(article))
+    hit = session.execute(
+        sa.update(_TABLE)
+        .where(
+            _TABLE.c.url == article.url,
+            _TABLE.c.content_hash == digest,
+            _TABLE.c.status == "live",
+        )
+        .values(last_checked_at=now, next_check_at=next_check_at, checks=_TABLE.c.checks + 1)
+        .returning(_TABLE.c.id, _TABLE.c.version)
+    ).first()
+    if hit is not None:
+        if aliases:
+            add_aliases(session, hit.id, aliases)
+        return Outcome("unchanged", hit.id, hit.version)
+
+    row = _find_row(session, article.url)
+    if row is None:
+        return _new_article(session, article, raw, digest, now, next_check_at, aliases)
+    add_aliases(session, row.id, [*aliases, article.url])
+    _touch(row, now, next_check_at)
+    if row.status == "removed":
+        return _restore(session, row, article, raw, digest, now)
+    was_missing = _clear_missing(row, now)
+    if row.content_hash == digest:
+        return Outcome("unchanged", row.id, row.version, was_missing)
+    earlier = session.execute(
+        sa.select(VersionRow)
+        .where(VersionRow.article_id == row.id, VersionRow.content_hash == digest)
+        .order_by(VersionRow.number.desc())
+        .limit(1)
+    ).scalar()
+    if earlier is not None:
+        return _revert(session, row, earlier, raw, now, was_missing)
+    version = _add_content_version(session, row, "changed", article, raw, digest, now)
+    return Outcome("changed", row.id, version, was_missing)
+
+
+def record_missing(
+    session: Session,
+    url: str,
+    raw: RawResponse | None,
+    reason: str,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    confirm_checks: int = 3,
+    confirm_window: timedelta = timedelta(hours=24),
+) -> Outcome:
+    """Note that a stored article did not answer with its page (404/410, soft error, moved home).
+
+    Raises ArticleNotFound when `url` is not a stored article.
+    """
+    _require_aware(now=now, next_check_at=next_check_at)
+    row = _find_row(session, url)
+    if row is None:
+        raise ArticleNotFound(url)
+    _touch(row, now, next_check_at)
+    if row.status == "removed":
+        return Outcome("still_missing", row.id, row.version)
+    entry: dict[str, Any] = {
+        "at": iso(now),
+        "reason": reason,
+        "status": raw.status if raw else None,
+        "url": raw.url if raw else url,
+        "final_url": raw.final_url if raw else None,
+    }
+    first = row.status != "missing"
+    if first:
+        row.status, row.status_changed_at = "missing", now
+        row.missing_since, row.missing_checks, row.missing_evidence = now, 0, []
+        if raw is not None:
+            entry["response_id"], entry["raw_sha256"] = store_response(session, raw, row.id)
+    row.missing_checks += 1
+    evidence = [*(row.missing_evidence or []), entry]
+    if len(evidence) > MAX_EVIDENCE:
+        evidence = [evidence[0], *evidence[-(MAX_EVIDENCE - 1) :]]
+    row.missing_evidence = evidence
+    assert row.missing_since is not None
+    confirmed = row.missing_checks >= confirm_checks and now - row.missing_since >= confirm_window
+    if not confirmed:
+        return Outcome("missing" if first else "still_missing", row.id, row.version)
+
+    response_id, raw_sha = store_response(session, raw, row.id) if raw else (None, None)
+    row.version += 1
+    session.add(
+        VersionRow(
+            article_id=row.id,
+            number=row.version,
+            kind="removed",
+            seen_at=now,
+            response_id=response_id,
+            raw_sha256=raw_sha,
+            evidence={
+                "reason": reason,
+                "missing_since": iso(row.missing_since),
+                "checks": row.missing_checks,
+                "status": raw.status if raw else None,
+                "final_url": raw.final_url if raw else None,
+                "history": evidence,
+            },
+        )
+    )
+    row.status, row.status_changed_at = "removed", now
+    session.flush()
+    return Outcome("removed", row.id, row.version)
+
+
+def record_not_modified(
+    session: Session, url: str, *, now: datetime, next_check_at: datetime
+) -> Outcome:
+    """Note a 304 answer: the article is unchanged (a missing one is live again, a removed one restored)."""
+    _require_aware(now=now, next_check_at=next_check_at)
+    hit = session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.url == url, _TABLE.c.status == "live")
+        .values(last_checked_at=now, next_check_at=next_check_at, checks=_TABLE.c.checks + 1)
+        .returning(_TABLE.c.id, _TABLE.c.version)
+    ).first()
+    if hit is not None:
+        return Outcome("unchanged", hit.id, hit.version)
+    row = _find_row(session, url)
+    if row is None:
+        raise ArticleNotFound(url)
+    _touch(row, now, next_check_at)
+    if row.status == "removed":
+        current = session.execute(
+            sa.select(VersionRow).where(
+                VersionRow.article_id == row.id, VersionRow.number == row.content_version
+            )
+        ).scalar_one()
+        row.version += 1
+        session.add(
+            VersionRow(
+                **_version_fields(current),
+                article_id=row.id,
+                number=row.version,
+                kind="restored",
+                seen_at=now,
+                content_hash=current.content_hash,
+                evidence={"reason": "HTTP 304 Not Modified"},
+            )
+        )
+        row.content_version = row.version
+        row.status, row.status_changed_at, row.last_changed_at = "live", now, now
+        _clear_missing(row, now)
+        session.flush()
+        return Outcome("restored", row.id, row.version)
+    was_missing = _clear_missing(row, now)
+    return Outcome("unchanged", row.id, row.version, was_missing)
+
+
+def set_next_check(session: Session, article_id: int, when: datetime) -> None:
+    """Move an article's next planned recheck (e.g. back to the fast end after a change)."""
+    _require_aware(when=when)
+    session.execute(sa.update(_TABLE).where(_TABLE.c.id == article_id).values(next_check_at=when))
+
+
+# -- internals ------------------------------------------------------------------------------------
+
+
+def _require_aware(**values: datetime) -> None:
+    for name, value in values.items():
+        if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be a tz-aware datetime, got {value!r}")
+
+
+def _find_row(session: Session, url: str) -> ArticleRow | None:
+    row = session.execute(sa.select(ArticleRow).where(ArticleRow.url == url)).scalar()
+    if row is None:
+        row = session.execute(
+            sa.select(ArticleRow)
+            .join(AliasRow, AliasRow.article_id == ArticleRow.id)
+            .where(AliasRow.alias == url)
+        ).scalar()
+    return row
+
+
+def _fields_of_article(article: Article) -> dict[str, str]:
+    return fingerprint_fields(
+        title=article.title,
+        body_text=article.body_text,
+        published_at=article.published_at,
+        published_date=article.published_date,
+        precision=article.date_precision,
+    )
+
+
+def _fields_of_row(row: ArticleRow | VersionRow) -> dict[str, str]:
+    return fingerprint_fields(
+        title=row.title,
+        body_text=row.body_text,
+        published_at=row.published_at,
+        published_date=row.published_date,
+        precision=row.date_precision,
+    )
+
+
+def display_date(
+    published_at: datetime | None,
+    offset: int | None,
+    published_date: date | None,
+    precision: str | None,
+) -> str:
+    """The date as a person reads it in a diff: local time with its offset, or the day."""
+    local = with_offset(published_at, offset)
+    if local is not None:
+        return local.strftime("%Y-%m-%d %H:%M %z") + f" ({precision})"
+    return f"{published_date.isoformat()} ({precision})" if published_date else ""
+
+
+def diff_input(row: ArticleRow | VersionRow) -> dict[str, str | None]:
+    """The normalized fields of a stored version in the shape `storage.diffs` expects."""
+    fields = _fields_of_row(row)
+    return {
+        "title": fields["title"],
+        "date": display_date(
+            row.published_at, row.published_offset, row.published_date, row.date_precision
+        ),
+        "section": normalize_line(row.section) or None,
+        "body_text": fields["body_text"],
+    }
+
+
+def _article_values(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "published_at": article.published_at,
+        "published_offset": offset_minutes(article.published_at),
+        "published_date": article.published_date,
+        "date_precision": article.date_precision.value if article.date_precision else None,
+        "date_source": article.date_source.value if article.date_source else None,
+        "section": article.section,
+        "language": article.language,
+        "body_text": article.body_text,
+        "body_html": article.body_html,
+    }
+
+
+def _version_fields(version: VersionRow) -> dict[str, Any]:
+    return {name: getattr(version, name) for name in _CONTENT_COLUMNS}
+
+
+_CONTENT_COLUMNS = (
+    "title",
+    "published_at",
+    "published_offset",
+    "published_date",
+    "date_precision",
+    "date_source",
+    "section",
+    "language",
+    "body_text",
+    "body_html",
+)
+
+
+def _touch(row: ArticleRow, now: datetime, next_check_at: datetime) -> None:
+    row.last_checked_at, row.next_check_at = now, next_check_at
+    row.checks += 1
+
+
+def _clear_missing(row: ArticleRow, now: datetime) -> bool:
+    if row.status != "missing":
+        return False
+    row.status, row.status_changed_at = "live", now
+    row.missing_since, row.missing_checks, row.missing_evidence = None, 0, None
+    return True
+
+
+def _new_article(
+    session: Session,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+    next_check_at: datetime,
+    aliases: Sequence[str],
+) -> Outcome:
+    ensure_source(session, article.source)
+    values = _article_values(article)
+    row = ArticleRow(
+        source=article.source,
+        url=article.url,
+        status="live",
+        version=1,
+        content_version=1,
+        content_hash=digest,
+        first_seen_at=now,
+        last_checked_at=now,
+        last_changed_at=now,
+        next_check_at=next_check_at,
+        checks=1,
+        status_changed_at=now,
+        missing_checks=0,
+        **values,
+    )
+    session.add(row)
+    session.flush()
+    response_id, raw_sha = store_response(session, raw, row.id)
+    session.add(
+        VersionRow(
+            article_id=row.id,
+            number=1,
+            kind="new",
+            seen_at=now,
+            content_hash=digest,
+            response_id=response_id,
+            raw_sha256=raw_sha,
+            **values,
+        )
+    )
+    add_aliases(session, row.id, aliases)
+    session.flush()
+    return Outcome("new", row.id, 1)
+
+
+def _add_content_version(
+    session: Session,
+    row: ArticleRow,
+    kind: str,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+) -> int:
+    """Add a version with the fetched content (and its diff from the current content)."""
+    from storage.diffs import diff_versions  # kept local: the diff engine is only needed here
+
+    values = _article_values(article)
+    diff = None
+    if row.content_hash != digest:
+        new_version = VersionRow(**values)  # transient, only to build the diff input
+        diff = diff_versions(diff_input(row), diff_input(new_version))
+    response_id, raw_sha = store_response(session, raw, row.id)
+    number = row.version + 1
+    version = VersionRow(
+        article_id=row.id,
+        number=number,
+        kind=kind,
+        seen_at=now,
+        content_hash=digest,
+        response_id=response_id,
+        raw_sha256=raw_sha,
+        diff_from=row.content_version if diff is not None else None,
+        diff_summary=diff.get("summary") if diff is not None else None,
+        words_added=diff.get("words_added") if diff is not None else None,
+        words_removed=diff.get("words_removed") if diff is not None else None,
+        **values,
+    )
+    session.add(version)
+    session.flush()
+    if diff is not None:
+        session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.version = row.content_version = number
+    row.content_hash = digest
+    row.last_changed_at = now
+    session.flush()
+    return number
+
+
+def _restore(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+) -> Outcome:
+    _clear_missing(row, now)
+    row.status, row.status_changed_at = "live", now
+    row.missing_since, row.missing_checks, row.missing_evidence = None, 0, None
+    number = _add_content_version(session, row, "restored", article, raw, digest, now)
+    return Outcome("restored", row.id, number)
+
+
+def _revert(
+    session: Session,
+    row: ArticleRow,
+    earlier: VersionRow,
+    raw: RawResponse,
+    now: datetime,
+    was_missing: bool,
+) -> Outcome:
+    pair = session.execute(
+        sa.select(RevertRow).where(
+            RevertRow.article_id == row.id,
+            RevertRow.from_number == row.content_version,
+            RevertRow.to_number == earlier.number,
+        )
+    ).scalar()
+    if pair is None:
+        # The first return of each (from, to) pair keeps its response as evidence; repeats only
+        # count, so an endless flip-flop does not grow the database.
+        response_id, _ = store_response(session, raw, row.id)
+        session.add(
+            RevertRow(
+                article_id=row.id,
+                from_number=row.content_version,
+                to_number=earlier.number,
+                count=1,
+                first_at=now,
+                last_at=now,
+                response_id=response_id,
+            )
+        )
+    else:
+        pair.count += 1
+        pair.last_at = now
+    for name, value in _version_fields(earlier).items():
+        setattr(row, name, value)
+    row.content_version = earlier.number
+    row.content_hash = earlier.content_hash
+    row.last_changed_at = now
+    session.flush()
+    return Outcome("reverted", row.id, earlier.number, was_missing)
