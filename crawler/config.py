@@ -20,16 +20,22 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(text: str | int | float) -> timedelta:
-    """`90s`, `10m`, `6h`, `1d`, `2w` (or a number of seconds) to a timedelta."""
+def parse_duration(text: str | int | float | timedelta) -> timedelta:
+    """`90s`, `10m`, `6h`, `1d`, `2w` (or a number of seconds, or a timedelta) to a timedelta."""
+    if isinstance(text, timedelta):
+        return text
     if isinstance(text, int | float) and not isinstance(text, bool):
         return timedelta(seconds=float(text))
     m = _DURATION.match(str(text))
@@ -45,11 +51,59 @@ def _check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from None
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)"
+        ) from None
     return name
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+
+# The pseudo-selector `text()` reads an item's own trailing text (fmprc's `…</a>(2020-07-03)`).
+ITEM_TEXT = "text()"
+_EMPTY_DOC = LexborHTMLParser("<html></html>")
+
+
+# `css@attr` reads an attribute instead of the text (same rule as crawler.parse.select, which
+# this module cannot import: config sits below parse in the layers).
+_ATTR = re.compile(r"^(?P<css>.*?)@(?P<attr>[A-Za-z_:][-\w:.]*)$", re.DOTALL)
+
+
+def _check_css(selector: str) -> str:
+    # Checked with the engine the parser uses, so a selector that loads is one lexbor can run.
+    m = _ATTR.match(selector.strip())
+    css = m.group("css") if m and m.group("css").strip() else selector
+    if not css.strip():
+        raise ValueError("empty CSS selector")
+    try:
+        _EMPTY_DOC.css(css)
+    except SelectolaxError:
+        raise ValueError(
+            f"not a valid CSS selector: {selector!r} (write CSS such as 'div.content p',"
+            " optionally ending in @attribute)"
+        ) from None
+    return selector
+
+
+def _check_item_css(selector: str) -> str:
+    return selector if selector == ITEM_TEXT else _check_css(selector)
+
+
+def _check_cron(expr: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr)
+    except ValueError as exc:
+        raise ValueError(
+            f"invalid cron expression {expr!r}: {exc} (five fields: minute hour day month weekday)"
+        ) from None
+    return expr
+
+
+CssSelector = Annotated[str, AfterValidator(_check_css)]
+ItemSelector = Annotated[str, AfterValidator(_check_item_css)]
+CronExpr = Annotated[str, AfterValidator(_check_cron)]
 
 
 class _Model(BaseModel):
@@ -60,26 +114,13 @@ class Schedule(_Model):
     """When a source is polled: `{every: 10m}` or `{cron: "*/10 * * * *"}`, with jitter."""
 
     every: timedelta | None = None
-    cron: str | None = None
+    cron: CronExpr | None = None
     jitter: timedelta = timedelta(seconds=30)
 
     @field_validator("every", "jitter", mode="before")
     @classmethod
     def _duration(cls, v: object) -> object:
         return None if v is None else parse_duration(v)  # type: ignore[arg-type]
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(v)
-        except ValueError as exc:
-            raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
-        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> Schedule:
@@ -94,16 +135,23 @@ class Paginate(_Model):
     """Pagination: a URL template (`default_{n}.shtml`, relative to the listing) or a next-link selector."""
 
     template: str | None = None
-    first: int = 1
-    next: str | None = None
+    first: int = Field(default=1, ge=0)
+    next: CssSelector | None = None
     max_pages: int = Field(default=5, ge=1, le=10_000)
+
+    @field_validator("template")
+    @classmethod
+    def _placeholder(cls, v: str | None) -> str | None:
+        if v is not None and "{n}" not in v:
+            raise ValueError(
+                f"template {v!r} has no {{n}} for the page number, e.g. default_{{n}}.shtml"
+            )
+        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> Paginate:
         if (self.template is None) == (self.next is None):
             raise ValueError("give exactly one of `template` or `next`")
-        if self.template is not None and "{n}" not in self.template:
-            raise ValueError("`template` must contain {n}, e.g. default_{n}.shtml")
         return self
 
 
@@ -121,20 +169,20 @@ class ListSelectors(_Model):
     `date` may be `text()` to read the item's own trailing text (e.g. `…</a>(2020-07-03)`).
     """
 
-    item: str
-    link: str = "a"
-    title: str | None = None  # default: the link's text
-    date: str | None = None
+    item: CssSelector
+    link: CssSelector = "a"
+    title: CssSelector | None = None  # default: the link's text
+    date: ItemSelector | None = None
 
 
 class ArticleSelectors(_Model):
     """CSS selectors on an article page. A missing `body` means generic extraction."""
 
-    title: str | None = None
-    date: str | None = None
-    body: str | None = None
-    section: str | None = None  # breadcrumb; its last segment is the section
-    remove: tuple[str, ...] = ()
+    title: CssSelector | None = None
+    date: CssSelector | None = None
+    body: CssSelector | None = None
+    section: CssSelector | None = None  # breadcrumb; its last segment is the section
+    remove: tuple[CssSelector, ...] = ()
 
 
 class Limits(_Model):
@@ -196,9 +244,9 @@ class RevisitPlan(_Model):
 class Source(_Model):
     """One ministry news source, after `defaults:` were merged in."""
 
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    name: str
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    key: str
+    name: str = Field(min_length=1)
+    country: str
     language: str = "en"
     timezone: TimeZoneName = "UTC"
     enabled: bool = True
@@ -206,17 +254,40 @@ class Source(_Model):
     schedule: Schedule = Schedule(every=timedelta(minutes=15))
     user_agent: str = "mfawatch/0.1 (+https://github.com/mfawatch/mfawatch)"
     listings: tuple[Listing, ...] = Field(min_length=1)
-    list: ListSelectors | None = None
+    list: ListSelectors | None = Field(default=None, validate_default=True)
     article: ArticleSelectors | None = None
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
     revisit: RevisitPlan = RevisitPlan()
 
-    @model_validator(mode="after")
-    def _selectors(self) -> Source:
-        if self.type == "html" and self.list is None:
-            raise ValueError("an html source needs `list:` selectors (item, link, title, date)")
-        return self
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not _KEY.match(v):
+            raise ValueError(
+                f"source key {v!r} must be 1-64 lower-case letters, digits, '-' or '_' (e.g. cn-mfa-en)"
+            )
+        return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        if not _COUNTRY.match(v):
+            raise ValueError(
+                f"country {v!r} must be a two-letter upper-case ISO 3166 code, e.g. CN"
+            )
+        return v
+
+    # validate_default so that a missing `list:` is reported under its own name, not the source's.
+    @field_validator("list", mode="after")
+    @classmethod
+    def _selectors(cls, v: ListSelectors | None, info: ValidationInfo) -> ListSelectors | None:
+        if v is None and info.data.get("type", "html") == "html":
+            raise ValueError(
+                'an html source needs `list:` selectors, e.g. {item: "ul li", link: a}'
+                " (or set `type: feed` for an RSS/Atom listing)"
+            )
+        return v
 
     @property
     def zone(self) -> ZoneInfo:
@@ -241,12 +312,67 @@ class HttpSettings(_Model):
     transport: Literal["httpx", "aiohttp"] = "httpx"
 
 
+class Alert(_Model):
+    """A watchlist: items whose title or body match a keyword or regex are flagged and sent.
+
+    Keywords match case-insensitively as substrings; a trailing `*` is a prefix (`sanction*`).
+    `channels` are apprise URLs; none means "mark in the digest only".
+    """
+
+    name: str = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @field_validator("regex")
+    @classmethod
+    def _compile(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> Alert:
+        if not self.keywords and not self.regex:
+            raise ValueError(f"alert {self.name!r} needs at least one of `keywords` or `regex`")
+        return self
+
+
+class DigestSettings(_Model):
+    """Scheduled delivery of the whole digest through apprise channels."""
+
+    cron: CronExpr = "0 7 * * *"
+    channels: tuple[str, ...] = ()
+    send_empty: bool = False
+
+
 class Settings(_Model):
     """The whole configuration file."""
 
     defaults: Defaults = Defaults()
     http: HttpSettings = HttpSettings()
     sources: tuple[Source, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    digest: DigestSettings | None = None
+
+    @model_validator(mode="after")
+    def _unique(self, info: ValidationInfo) -> Settings:
+        # The loader reports duplicates itself, with both lines; skip the line-less repeat then.
+        if info.context and info.context.get("duplicates_checked"):
+            return self
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.key in seen:
+                raise ValueError(f"duplicate source key {s.key!r}; every source needs its own key")
+            seen.add(s.key)
+        return self
+
+    def enabled_sources(self) -> tuple[Source, ...]:
+        """The sources with `enabled: true`, in file order (disabled ones stay in `sources`)."""
+        return tuple(s for s in self.sources if s.enabled)
 
     def source(self, key: str) -> Source:
         """The source with this key (KeyError naming the valid keys otherwise)."""

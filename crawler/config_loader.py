@@ -1,0 +1,488 @@
+"""Loading the sources YAML into `Settings`, reporting every problem with file:line:field.
+
+Precedence of every setting, lowest first (each layer overrides the ones before it):
+
+    1. built-in default      the field defaults declared in `crawler.config`
+    2. YAML `defaults:`      merged into each source that does not set the key itself; mappings
+                             (`limits`, `politeness`, `revisit`, `schedule`) merge key by key,
+                             where `schedule.every` and `schedule.cron` replace each other
+    3. the source's own keys
+    4. environment           `MFAWATCH_*`, see `OVERRIDES`
+    5. CLI flag              passed as `cli={"user_agent": ...}` by the command line
+
+Every problem is collected before anything is raised: a YAML syntax error, a duplicate key, a
+disallowed tag, and each pydantic validation error become a `ConfigProblem(file, line, field,
+message)`, and `ConfigError` carries them all. A value that came from `defaults:` or from the
+environment is blamed on where it came from, not on each source that inherited it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from crawler.config import Defaults, Settings
+from crawler.errors import ConfigError, ConfigProblem
+
+# Settings a user may override outside the YAML: dotted target -> environment variable.
+# `user_agent` applies to every source; `http.*` to the shared client.
+OVERRIDES: dict[str, str] = {
+    "user_agent": "MFAWATCH_USER_AGENT",
+    "http.pool_size": "MFAWATCH_HTTP_POOL_SIZE",
+    "http.transport": "MFAWATCH_HTTP_TRANSPORT",
+}
+
+# `defaults:` keys whose mappings merge key by key into a source's own mapping. `schedule` merges
+# too, except that `every` and `cron` count as one key (a source's `cron` drops a default `every`).
+_DEEP_MERGED = frozenset({"limits", "politeness", "revisit"})
+_WHEN = ("every", "cron")
+_YAML_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset(_YAML_CORE + t for t in ("map", "seq", "str"))
+_MAX_NODES = 200_000  # alias expansion guard ("billion laughs")
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a merged-in value really came from."""
+
+    file: str
+    path: Path_ | None  # a path in the YAML file, or None for env/CLI
+    label: str = ""  # shown as the field for env/CLI values
+
+
+@dataclass
+class _Doc:
+    """A YAML file turned into plain data, with the line of every key and item."""
+
+    file: str
+    lines: dict[Path_, int] = field(default_factory=dict)
+    origins: dict[Path_, _Origin] = field(default_factory=dict)
+    problems: list[ConfigProblem] = field(default_factory=list)
+    nodes: int = 0
+    root: Any = None  # the loaded YAML, for naming sources by key in field paths
+
+    def problem(self, line: int | None, fld: str, message: str) -> None:
+        self.problems.append(ConfigProblem(self.file, line, fld, message))
+
+
+def load_config(
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cli: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, merge and validate a config file; raise `ConfigError` listing every problem.
+
+    Args:
+        env: the environment to read `MFAWATCH_*` from (default: `os.environ`).
+        cli: command-line overrides keyed like `OVERRIDES` (e.g. `{"user_agent": "..."}`).
+    """
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    None,
+                    "(file)",
+                    "file not found; pass --config PATH or set MFAWATCH_CONFIG",
+                )
+            ]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem(file, None, "(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ConfigProblem(file, line, "(file)", "not UTF-8 text; save the file as UTF-8")]
+        ) from None
+    return parse_config(text, file=file, env=env, cli=cli)
+
+
+def parse_config(
+    text: str,
+    *,
+    file: str = "<string>",
+    env: Mapping[str, str] | None = None,
+    cli: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate YAML text as a config (as `load_config` does, with `file` naming it in errors)."""
+    doc = _Doc(file)
+    raw = _read_yaml(text, doc)
+    if raw is None:
+        raise ConfigError(doc.problems)
+    if "sources" not in raw:
+        doc.problem(1, "sources", "required key 'sources' is missing; list the sources to watch")
+    raw = _merge_defaults(raw, doc)
+    _apply_overrides(raw, doc, env if env is not None else os.environ, "environment")
+    _apply_overrides(raw, doc, cli or {}, "command line")
+    _check_duplicate_sources(raw, doc)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw, context={"duplicates_checked": True})
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["type"] == "too_short" and err.get("input"):
+                continue  # pydantic's echo of items that failed; those are reported themselves
+            doc.problems.append(_to_problem(err, raw, doc))
+    if doc.problems or settings is None:
+        raise ConfigError(_ordered(doc.problems))
+    return settings
+
+
+# --- YAML to plain data ----------------------------------------------------------------------
+
+
+def _read_yaml(text: str, doc: _Doc) -> dict[str, Any] | None:
+    """Plain data from YAML text, or None (with problems recorded) when it cannot be used."""
+    # Round-trip mode is safe: its constructor builds only CommentedMap/CommentedSeq/scalars and
+    # keeps unknown tags (even `!!python/...`) as inert data, never calling Python constructors.
+    # We use it because it records the line of every key and item (`.lc`).
+    try:
+        tree = YAML(typ="rt").compose(text)
+    except MarkedYAMLError as exc:
+        doc.problem(*_yaml_error(exc))
+        return None
+    if tree is None:
+        doc.problem(None, "(file)", "the file is empty; it needs at least a `sources:` list")
+        return None
+    loader = YAML(typ="rt")
+    loader.allow_duplicate_keys = True  # reported above with both lines; keep the first value
+    try:
+        loaded = loader.load(text)
+    except (DuplicateKeyError, MarkedYAMLError) as exc:  # pragma: no cover - compose caught it
+        doc.problem(*_yaml_error(exc))
+        return None
+    doc.root = loaded
+    _find_duplicate_keys(tree, (), doc)
+    if not isinstance(loaded, CommentedMap):
+        kind = "a list" if isinstance(loaded, CommentedSeq) else f"the value {loaded!r}"
+        doc.problem(
+            1,
+            "(top level)",
+            f"the top level must be a mapping with `sources:` (and optionally defaults, http, "
+            f"alerts, digest), got {kind}",
+        )
+        return None
+    doc.lines[()] = 1
+    try:
+        plain = _plain(loaded, (), doc)
+    except RecursionError:
+        doc.problem(None, "(yaml)", "the YAML nests too deeply (a recursive alias?)")
+        return None
+    if doc.nodes > _MAX_NODES:
+        doc.problem(None, "(yaml)", f"more than {_MAX_NODES} values after expanding aliases")
+        return None
+    return plain if isinstance(plain, dict) else None
+
+
+def _yaml_error(exc: MarkedYAMLError) -> tuple[int | None, str, str]:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    message = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    elif exc.context:
+        message += f" ({exc.context})"
+    return line, "(yaml syntax)", message
+
+
+def _find_duplicate_keys(node: Node, path: Path_, doc: _Doc, seen: set[int] | None = None) -> None:
+    """Report every key given twice in one mapping, naming both lines."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an alias: already checked, and may be recursive
+        return
+    seen.add(id(node))
+    if isinstance(node, MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first and key != "<<":
+                doc.problem(
+                    line,
+                    _display(path + (key,), doc.root),
+                    f"duplicate key {key!r} (first at line {first[key]}, again at line {line}); "
+                    "keep one",
+                )
+            first.setdefault(key, line)
+            _find_duplicate_keys(value_node, path + (key,), doc, seen)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _find_duplicate_keys(item, path + (i,), doc, seen)
+
+
+def _plain(value: Any, path: Path_, doc: _Doc) -> Any:
+    """Convert round-trip YAML values to plain dict/list/scalars, recording lines by path."""
+    doc.nodes += 1
+    if doc.nodes > _MAX_NODES:
+        return None
+    line = doc.lines.get(path)
+    tag = getattr(getattr(value, "tag", None), "value", None)
+    if tag is not None and tag not in _ALLOWED_TAGS:
+        shown = "!!" + tag[len(_YAML_CORE) :] if tag.startswith(_YAML_CORE) else tag
+        doc.problem(
+            line,
+            _display(path, doc.root),
+            f"YAML tag {shown!r} is not allowed; use plain mappings, lists and scalars",
+        )
+    if isinstance(value, CommentedMap):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            k = "null" if key is None else str(key)
+            pos = (value.lc.data or {}).get(key)
+            doc.lines[path + (k,)] = pos[0] + 1 if pos else (line or 1)
+            out[k] = _plain(item, path + (k,), doc)
+        return out
+    if isinstance(value, CommentedSeq):
+        items = []
+        for i, item in enumerate(value):
+            pos = (value.lc.data or {}).get(i)
+            doc.lines[path + (i,)] = pos[0] + 1 if pos else (line or 1)
+            items.append(_plain(item, path + (i,), doc))
+        return items
+    if isinstance(value, TaggedScalar):
+        return str(value.value)
+    for base in (bool, int, float, str):  # ScalarInt, ScalarFloat, ScalarString ... to builtins
+        if isinstance(value, base):
+            return base(value)
+    return value
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def _merge_defaults(raw: dict[str, Any], doc: _Doc) -> dict[str, Any]:
+    """Copy `defaults:` keys into every source that lacks them (mappings key by key)."""
+    defaults = raw.get("defaults")
+    sources = raw.get("sources")
+    if not isinstance(defaults, dict) or not isinstance(sources, list):
+        return raw
+    known = set(Defaults.model_fields)
+    merged_sources = []
+    for i, src in enumerate(sources):
+        if not isinstance(src, dict):
+            merged_sources.append(src)
+            continue
+        src = dict(src)
+        for key, value in defaults.items():
+            if key not in known or value is None:
+                continue  # unknown defaults keys are reported when `defaults` is validated
+            here: Path_ = ("sources", i, key)
+            there: Path_ = ("defaults", key)
+            if key not in src:
+                src[key] = value
+                doc.origins[here] = _Origin(doc.file, there)
+            elif isinstance(value, dict) and isinstance(src[key], dict):
+                if key not in _DEEP_MERGED and key != "schedule":
+                    continue
+                own = dict(src[key])
+                for sub, sub_value in value.items():
+                    # `every` and `cron` exclude each other: a source giving either keeps its own.
+                    taken = sub in own or (sub in _WHEN and any(w in own for w in _WHEN))
+                    if not taken:
+                        own[sub] = sub_value
+                        doc.origins[here + (sub,)] = _Origin(doc.file, there + (sub,))
+                src[key] = own
+        merged_sources.append(src)
+    return {**raw, "sources": merged_sources}
+
+
+def _apply_overrides(raw: dict[str, Any], doc: _Doc, values: Mapping[str, str], layer: str) -> None:
+    """Apply env (`MFAWATCH_*`) or CLI overrides on top of the file, recording their origin."""
+    for target, var in OVERRIDES.items():
+        name = var if layer == "environment" else target
+        if name not in values:
+            continue
+        value = values[name]
+        label = var if layer == "environment" else "--" + target.replace(".", "-").replace("_", "-")
+        origin = _Origin(layer, None, label)
+        if target == "user_agent":
+            for i, src in enumerate(raw.get("sources") or []):
+                if isinstance(src, dict):
+                    src["user_agent"] = value
+                    doc.origins[("sources", i, "user_agent")] = origin
+        else:
+            section, key = target.split(".")
+            block = raw.get(section)
+            block = dict(block) if isinstance(block, dict) else {}
+            block[key] = value
+            raw[section] = block
+            doc.origins[(section, key)] = origin
+
+
+def _check_duplicate_sources(raw: dict[str, Any], doc: _Doc) -> None:
+    sources = raw.get("sources")
+    if not isinstance(sources, list):
+        return
+    first: dict[str, int] = {}
+    for i, src in enumerate(sources):
+        key = src.get("key") if isinstance(src, dict) else None
+        if not isinstance(key, str):
+            continue
+        line = doc.lines.get(("sources", i, "key"))
+        if key in first:
+            j = first[key]
+            doc.problem(
+                line,
+                f"sources[{i}].key",
+                f"duplicate source key {key!r} (first at line {doc.lines.get(('sources', j, 'key'))}, "
+                f"again at line {line}); every source needs its own key",
+            )
+        else:
+            first[key] = i
+
+
+# --- pydantic errors to problems -------------------------------------------------------------
+
+
+def _to_problem(err: ErrorDetails, raw: dict[str, Any], doc: _Doc) -> ConfigProblem:
+    loc = _clean_loc(err["loc"], raw)
+    file, line, shown_loc, label = doc.file, None, loc, ""
+    for n in range(len(loc), -1, -1):
+        origin = doc.origins.get(loc[:n])
+        if origin is not None:
+            file = origin.file
+            label = origin.label
+            if origin.path is not None:
+                shown_loc = origin.path + loc[n:]
+            break
+    if not label:
+        for n in range(len(shown_loc), -1, -1):
+            if shown_loc[:n] in doc.lines:
+                line = doc.lines[shown_loc[:n]]
+                break
+    return ConfigProblem(file, line, label or _display(shown_loc, raw), _message(err, loc))
+
+
+def _clean_loc(loc: tuple[str | int, ...], raw: Any) -> Path_:
+    """Drop pydantic's internal loc steps (union branches, validator names) that are not keys."""
+    out: list[str | int] = []
+    node = raw
+    for step in loc:
+        if isinstance(node, dict) and isinstance(step, str) and step not in node:
+            if "[" in step or "(" in step:
+                continue
+            out.append(step)
+            node = None
+            continue
+        out.append(step)
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _display(path: Path_, raw: Any) -> str:
+    """`sources[cn-mfa-en].listings[0].url` (a source is named by its key when that is unique)."""
+    text = ""
+    node = raw
+    for step in path:
+        if isinstance(step, int):
+            key = node[step].get("key") if _indexable(node, step) else None
+            siblings = node if text == "sources" and isinstance(node, list) else []
+            keys = [s.get("key") for s in siblings if isinstance(s, dict)]
+            if isinstance(key, str) and key and keys.count(key) == 1:
+                text += f"[{key}]"
+            else:
+                text += f"[{step}]"
+            node = node[step] if _indexable(node, step) else None
+        else:
+            text += f".{step}" if text else step
+            node = node.get(step) if isinstance(node, dict) else None
+    return text or "(top level)"
+
+
+def _indexable(node: Any, i: int) -> bool:
+    return isinstance(node, list) and 0 <= i < len(node) and isinstance(node[i], dict)
+
+
+def _message(err: ErrorDetails, loc: Path_) -> str:
+    kind, msg, value = err["type"], err["msg"], err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        key = str(loc[-1])
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        did = f"did you mean {hint[0]!r}? " if hint else ""
+        return f"unknown key {key!r} ({did}allowed: {', '.join(allowed)})"
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind.startswith("url_"):
+        reason = (err.get("ctx") or {}).get("error") or msg
+        return f"not a valid http(s) URL: {value!r} ({reason}); write it in full, e.g. https://host/path"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"should be a mapping of keys to values, got {_shown(value)}"
+    if kind == "too_short":
+        return f"needs at least {(err.get('ctx') or {}).get('min_length', 1)} item(s)"
+    if kind in ("tuple_type", "list_type"):
+        return f"should be a list, got {_shown(value)}"
+    return f"{msg.replace('Input should be', 'should be')}, got {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _allowed_keys(loc: Path_) -> list[str]:
+    """The field names of the model found at `loc` inside `Settings`."""
+    model: type[BaseModel] | None = Settings
+    for step in loc:
+        if model is None:
+            break
+        if isinstance(step, int):
+            continue
+        info = model.model_fields.get(step)
+        model = _model_in(info.annotation) if info is not None else None
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside `X | None`, `tuple[X, ...]` or `Annotated[X, ...]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, tuple, list, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _ordered(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """Problems without repeats (inherited defaults), in file and line order."""
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.file in ("environment", "command line"), p.line or 0))
