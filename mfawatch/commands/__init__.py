@@ -6,5 +6,6 @@ import click
 
 from mfawatch.commands.crawl import crawl
 from mfawatch.commands.export import export
+from mfawatch.commands.sources import sources
 
-COMMANDS: list[click.Command] = [crawl, export]
+COMMANDS: list[click.Command] = [crawl, export, sources]

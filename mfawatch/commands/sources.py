@@ -1,0 +1,135 @@
+"""`mfawatch sources check`: validate the config and preview what a source's selectors extract."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from crawler.config import Source
+from crawler.fetch import Fetcher
+from crawler.fetch.charset import decode
+from crawler.model import Page
+from crawler.preview import Preview, preview_article, preview_listing
+from mfawatch.app import App
+from mfawatch.cli import EXIT_FAILED, handle_errors
+from storage.model import RawResponse
+
+BODY_LINES = 2
+
+
+@click.group()
+def sources() -> None:
+    """Inspect the configured sources."""
+
+
+def _page_from_file(path: Path, url: str) -> Page:
+    body = path.read_bytes()
+    text, charset, rule = decode(body, None)
+    raw = RawResponse(
+        url=url, final_url=url, status=200, headers=(), body=body, fetched_at=datetime.now(UTC)
+    )
+    return Page(raw=raw, text=text, charset=charset, charset_rule=rule)
+
+
+def _show_article(preview: Preview) -> None:
+    art = preview.article
+    if art is None:
+        return
+    click.echo(f"  title:   {art.title}")
+    click.echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
+    click.echo(f"  section: {art.section or '(none)'}")
+    click.echo(f"  language: {art.language or '(none)'}")
+    paras = art.paragraphs
+    click.echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
+    for line in paras[:BODY_LINES]:
+        click.echo(f"    | {line}")
+    if len(paras) > BODY_LINES:
+        click.echo("    | ...")
+        click.echo(f"    | {paras[-1]}")
+
+
+def _show_items(preview: Preview) -> None:
+    click.echo(f"  listing items: {len(preview.items)}")
+    for item in preview.items[:5]:
+        date = item.date.describe() if item.date else "no date"
+        click.echo(f"    - {item.title}  [{date}]  {item.url}")
+    if len(preview.items) > 5:
+        click.echo(f"    ... {len(preview.items) - 5} more")
+
+
+def _show_effective(source: Source) -> None:
+    sched = source.schedule
+    every = f"every {sched.every}" if sched.every else f"cron {sched.cron!r}"
+    click.echo(
+        f"{source.key}: {source.name} [{source.country}, {source.language}, {source.timezone}, "
+        f"{source.type}, {'enabled' if source.enabled else 'disabled'}]"
+    )
+    click.echo(
+        f"  effective: schedule {every} (jitter {sched.jitter}), user agent {source.user_agent!r}, "
+        f"{source.politeness.concurrency_per_host}/host, robots {'on' if source.politeness.respect_robots else 'off'}, "
+        f"max {source.limits.max_bytes // 1024 // 1024} MB, timeout {source.limits.timeout}"
+    )
+
+
+async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
+    listing = source.listings[0]
+    async with Fetcher(app.settings.http) as fetcher:
+        page = await fetcher.fetch(url or str(listing.url), source)
+        items = preview_listing(page, source, listing)
+        if url is not None and not items.items:
+            return items, preview_article(page, source)
+        if not items.items:
+            return items, None
+        first = items.items[0]
+        if source.type == "feed" and source.article is None:
+            return items, None
+        return items, preview_article(await fetcher.fetch(first.url, source), source, first)
+
+
+@sources.command()
+@click.argument("key", required=False)
+@click.option("--url", help="Preview this live page instead of the source's first listing.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Preview a saved page.",
+)
+@click.pass_obj
+@handle_errors
+def check(app: App, key: str | None, url: str | None, html_file: Path | None) -> None:
+    """Validate the config; for KEY, show what its selectors extract from a page, with warnings."""
+    settings = app.settings
+    enabled = sum(1 for s in settings.sources if s.enabled)
+    click.echo(
+        f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled"
+    )
+    if key is None:
+        if url or html_file:
+            raise click.UsageError("--url and --html need a source KEY")
+        for source in settings.sources:
+            _show_effective(source)
+        return
+    source = settings.source(key)
+    _show_effective(source)
+    if html_file is not None:
+        page = _page_from_file(html_file, url or str(source.listings[0].url))
+        items = preview_listing(page, source, source.listings[0])
+        article: Preview | None = preview_article(page, source)
+        if items.items and article is not None and article.warnings:
+            article = None  # a listing page: it is not expected to parse as an article
+        elif not items.items and article is not None and article.article is not None:
+            items.warnings = []  # an article page: it is not expected to list items
+    else:
+        items, article = asyncio.run(_live(app, source, url))
+    _show_items(items)
+    if article is not None:
+        click.echo("  first article:" if html_file is None else "  as an article:")
+        _show_article(article)
+    for w in items.warnings + (article.warnings if article else []):
+        click.echo(f"  warning: {w}")
+    if article is not None and article.article is None:
+        raise SystemExit(EXIT_FAILED)
