@@ -37,6 +37,9 @@ class ArticleStatus(StrEnum):
     REDIRECTED = "redirected"
 
 
+_Date = date  # `Article.date` (a field) shadows `datetime.date` inside the class body
+
+
 def _require_aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise ValueError(f"{name} must be tz-aware, got naive {value!r}")
@@ -98,7 +101,7 @@ class Article:
         return self.date.published_at if self.date else None
 
     @property
-    def published_date(self) -> date | None:
+    def published_date(self) -> _Date | None:
         return self.date.published_date if self.date else None
 
     @property

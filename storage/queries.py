@@ -1,0 +1,565 @@
+"""The read side: articles, histories, version pairs, due rechecks, source status, changes, cursors.
+
+Everything here returns frozen dataclasses (never ORM rows), so callers can keep results after
+the session closes. Times are tz-aware: crawler times in UTC, `published_at` in the offset the
+page gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.articles import find_article_id, sightings
+from storage.errors import ArticleNotFound, VersionNotFound
+from storage.schema import (
+    ArticleRow,
+    CursorRow,
+    DiffRow,
+    HealthRow,
+    RevertRow,
+    RunRow,
+    SourceRow,
+    VersionRow,
+)
+from storage.types import iso, with_offset
+
+DIGEST_KINDS = ("new", "changed", "removed", "restored")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored now: the fields of the article model plus its id."""
+
+    id: int
+    source: str
+    url: str
+    title: str
+    published_at: datetime | None
+    published_date: date | None
+    date_precision: str | None
+    date_source: str | None
+    section: str | None
+    language: str | None
+    body_text: str
+    body_html: str
+    first_seen_at: datetime
+    last_checked_at: datetime
+    last_changed_at: datetime
+    status: str
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict in the model's field order, times as ISO 8601 strings."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "published_at": iso(self.published_at),
+            "published_date": self.published_date.isoformat() if self.published_date else None,
+            "date_precision": self.date_precision,
+            "date_source": self.date_source,
+            "section": self.section,
+            "language": self.language,
+            "body_text": self.body_text,
+            "body_html": self.body_html,
+            "first_seen_at": iso(self.first_seen_at),
+            "last_checked_at": iso(self.last_checked_at),
+            "last_changed_at": iso(self.last_changed_at),
+            "status": self.status,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version of an article: its kind, when it was seen, its hashes, fields and diff summary."""
+
+    number: int
+    kind: str  # new | changed | removed | restored
+    seen_at: datetime
+    content_hash: str | None
+    raw_sha256: str | None
+    fields: dict[str, Any]  # title, published_at, published_date, ..., body_text (None: removed)
+    diff_from: int | None
+    diff_summary: str | None
+    words_added: int | None
+    words_removed: int | None
+    evidence: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RevertInfo:
+    """Returns from version `from_number`'s content to version `to_number`'s."""
+
+    from_number: int
+    to_number: int
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SightingInfo:
+    """When an article's link was first and last seen on one listing page."""
+
+    listing_url: str
+    listing_title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    times_seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHistory:
+    """An article with every version, every return to an earlier content, and its sightings."""
+
+    article: StoredArticle
+    versions: list[VersionInfo]
+    reverts: list[RevertInfo]
+    sightings: list[SightingInfo]
+    content_version: int  # the version whose content is current (differs after a revert)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPair:
+    """Two versions of one article and the diff from the first to the second."""
+
+    article_id: int
+    old: VersionInfo
+    new: VersionInfo
+    diff: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DueArticle:
+    """An article due for a recheck; `anchor` is where its revisit plan starts (last change)."""
+
+    id: int
+    source: str
+    url: str
+    first_seen_at: datetime
+    anchor: datetime
+    checks: int
+    next_check_at: datetime | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source's last run and health, for `mfawatch status`."""
+
+    source: str
+    name: str | None
+    country: str | None
+    articles: int
+    last_run_started_at: datetime | None
+    last_run_finished_at: datetime | None
+    last_run_status: str | None
+    last_run_counts: dict[str, Any]
+    last_error: str | None
+    health: str
+    health_since: datetime | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """One version (or, when asked for, a revert) recorded since a point in time, with its article."""
+
+    kind: str  # new | changed | removed | restored | reverted
+    article_id: int
+    version: int
+    seen_at: datetime
+    source: str
+    country: str | None
+    url: str
+    title: str
+    section: str | None
+    language: str | None
+    published_at: datetime | None
+    published_date: date | None
+    date_precision: str | None
+    first_seen_at: datetime
+    status: str
+    body_text: str
+    diff_from: int | None
+    diff_summary: str | None
+    words_added: int | None
+    words_removed: int | None
+    diff: dict[str, Any] | None
+    evidence: dict[str, Any] | None
+
+
+def _stored(row: ArticleRow) -> StoredArticle:
+    return StoredArticle(
+        id=row.id,
+        source=row.source,
+        url=row.url,
+        title=row.title,
+        published_at=with_offset(row.published_at, row.published_offset),
+        published_date=row.published_date,
+        date_precision=row.date_precision,
+        date_source=row.date_source,
+        section=row.section,
+        language=row.language,
+        body_text=row.body_text,
+        body_html=row.body_html,
+        first_seen_at=row.first_seen_at,
+        last_checked_at=row.last_checked_at,
+        last_changed_at=row.last_changed_at,
+        status=row.status,
+        version=row.version,
+    )
+
+
+def _version_info(v: VersionRow) -> VersionInfo:
+    fields = None
+    if v.kind != "removed":
+        fields = {
+            "title": v.title,
+            "published_at": with_offset(v.published_at, v.published_offset),
+            "published_date": v.published_date,
+            "date_precision": v.date_precision,
+            "date_source": v.date_source,
+            "section": v.section,
+            "language": v.language,
+            "body_text": v.body_text,
+            "body_html": v.body_html,
+        }
+    return VersionInfo(
+        number=v.number,
+        kind=v.kind,
+        seen_at=v.seen_at,
+        content_hash=v.content_hash,
+        raw_sha256=v.raw_sha256,
+        fields=fields or {},
+        diff_from=v.diff_from,
+        diff_summary=v.diff_summary,
+        words_added=v.words_added,
+        words_removed=v.words_removed,
+        evidence=v.evidence,
+    )
+
+
+def iter_articles(session: Session, source: str | None = None) -> Iterator[StoredArticle]:
+    """Every stored article (optionally one source's), by id, streamed."""
+    query = sa.select(ArticleRow).order_by(ArticleRow.id)
+    if source is not None:
+        query = query.where(ArticleRow.source == source)
+    for row in session.execute(query.execution_options(yield_per=500)).scalars():
+        yield _stored(row)
+
+
+def get_article(session: Session, url_or_id: str | int) -> StoredArticle:
+    """One article by id, canonical URL or alias; raises ArticleNotFound."""
+    return _stored(_article_row(session, url_or_id))
+
+
+def _article_row(session: Session, url_or_id: str | int) -> ArticleRow:
+    key = str(url_or_id).strip()
+    article_id = int(key) if key.isdigit() else find_article_id(session, key)
+    row = session.get(ArticleRow, article_id) if article_id is not None else None
+    if row is None:
+        raise ArticleNotFound(key)
+    return row
+
+
+def history(session: Session, url_or_id: str | int) -> ArticleHistory:
+    """Every version of an article (by id, URL or alias), oldest first; raises ArticleNotFound."""
+    row = _article_row(session, url_or_id)
+    versions = session.execute(
+        sa.select(VersionRow).where(VersionRow.article_id == row.id).order_by(VersionRow.number)
+    ).scalars()
+    reverts = session.execute(
+        sa.select(RevertRow).where(RevertRow.article_id == row.id).order_by(RevertRow.first_at)
+    ).scalars()
+    return ArticleHistory(
+        article=_stored(row),
+        versions=[_version_info(v) for v in versions],
+        reverts=[
+            RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts
+        ],
+        sightings=[
+            SightingInfo(
+                s.listing_url, s.listing_title, s.first_seen_at, s.last_seen_at, s.times_seen
+            )
+            for s in sightings(session, row.url)
+        ],
+        content_version=row.content_version,
+    )
+
+
+def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> VersionPair:
+    """Two versions and the diff between them (the stored one when it exists, else computed)."""
+    from storage.diffs import diff_versions
+    from storage.versions import diff_input
+
+    rows = {
+        v.number: v
+        for v in session.execute(
+            sa.select(VersionRow).where(
+                VersionRow.article_id == article_id, VersionRow.number.in_((from_v, to_v))
+            )
+        ).scalars()
+    }
+    for number in (from_v, to_v):
+        if number not in rows:
+            raise VersionNotFound(article_id, number)
+        if rows[number].kind == "removed":
+            raise VersionNotFound(article_id, number, "records a removal and has no content")
+    old, new = rows[from_v], rows[to_v]
+    stored = None
+    if new.diff_from == from_v:
+        stored = session.execute(
+            sa.select(DiffRow.data).where(DiffRow.version_id == new.id)
+        ).scalar()
+    diff = stored if stored is not None else diff_versions(diff_input(old), diff_input(new))
+    return VersionPair(article_id, _version_info(old), _version_info(new), diff)
+
+
+def due_for_revisit(
+    session: Session,
+    *,
+    now: datetime,
+    sources: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[DueArticle]:
+    """Articles whose planned recheck time has come, most overdue first."""
+    query = (
+        sa.select(
+            ArticleRow.id,
+            ArticleRow.source,
+            ArticleRow.url,
+            ArticleRow.first_seen_at,
+            ArticleRow.last_changed_at,
+            ArticleRow.checks,
+            ArticleRow.next_check_at,
+            ArticleRow.status,
+        )
+        .where(ArticleRow.next_check_at <= now)
+        .order_by(ArticleRow.next_check_at, ArticleRow.id)
+    )
+    if sources is not None:
+        query = query.where(ArticleRow.source.in_(list(sources)))
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        DueArticle(
+            r.id,
+            r.source,
+            r.url,
+            r.first_seen_at,
+            r.last_changed_at,
+            r.checks,
+            r.next_check_at,
+            r.status,
+        )
+        for r in session.execute(query)
+    ]
+
+
+def count_articles(session: Session, source: str | None = None) -> int:
+    """How many articles are stored (optionally for one source)."""
+    query = sa.select(sa.func.count()).select_from(ArticleRow)
+    if source is not None:
+        query = query.where(ArticleRow.source == source)
+    return int(session.execute(query).scalar_one())
+
+
+def source_status(session: Session) -> list[SourceStatus]:
+    """Per source (configured, run or health-tracked): last run, counts, last error, health."""
+    last_run_ids = sa.select(sa.func.max(RunRow.id)).group_by(RunRow.source).scalar_subquery()
+    last_runs = {
+        r.source: r
+        for r in session.execute(sa.select(RunRow).where(RunRow.id.in_(last_run_ids))).scalars()
+    }
+    health = {h.source: h for h in session.execute(sa.select(HealthRow)).scalars()}
+    sources = {s.key: s for s in session.execute(sa.select(SourceRow)).scalars()}
+    counts = dict(
+        session.execute(
+            sa.select(ArticleRow.source, sa.func.count()).group_by(ArticleRow.source)
+        ).tuples()
+    )
+    result = []
+    for key in sorted(set(sources) | set(last_runs) | set(health)):
+        run, h, src = last_runs.get(key), health.get(key), sources.get(key)
+        result.append(
+            SourceStatus(
+                source=key,
+                name=src.name if src else None,
+                country=src.country if src else None,
+                articles=int(counts.get(key, 0)),
+                last_run_started_at=run.started_at if run else None,
+                last_run_finished_at=run.finished_at if run else None,
+                last_run_status=run.status if run else None,
+                last_run_counts=dict(run.counts) if run else {},
+                last_error=(run.error if run and run.error else None)
+                or (h.last_error if h and h.state != "ok" else None),
+                health=h.state if h else "ok",
+                health_since=h.changed_at if h else None,
+                consecutive_failures=h.consecutive_failures if h else 0,
+            )
+        )
+    return result
+
+
+def changes_since(
+    session: Session,
+    since: datetime,
+    *,
+    sources: Sequence[str] | None = None,
+    countries: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    query: str | None = None,
+) -> list[ChangeRow]:
+    """Versions recorded after `since` with their article, oldest first.
+
+    `kinds` defaults to new/changed/removed/restored; add `reverted` to also get returns to an
+    earlier content (one row per from/to pair whose latest return is after `since`). `query`
+    matches the title or body, case-insensitively.
+    """
+    wanted = list(kinds) if kinds is not None else list(DIGEST_KINDS)
+    rows: list[ChangeRow] = []
+    version_kinds = [k for k in wanted if k != "reverted"]
+    if version_kinds:
+        rows += _version_changes(session, since, sources, countries, version_kinds, query)
+    if "reverted" in wanted:
+        rows += _revert_changes(session, since, sources, countries, query)
+    rows.sort(key=lambda r: (r.seen_at, r.article_id, r.version))
+    return rows
+
+
+def _filters(
+    sources: Sequence[str] | None, countries: Sequence[str] | None, query: str | None
+) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = []
+    if sources is not None:
+        conds.append(ArticleRow.source.in_(list(sources)))
+    if countries is not None:
+        conds.append(sa.func.upper(SourceRow.country).in_([c.upper() for c in countries]))
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(
+            sa.or_(
+                ArticleRow.title.ilike(pattern, escape="\\"),
+                ArticleRow.body_text.ilike(pattern, escape="\\"),
+            )
+        )
+    return conds
+
+
+def _version_changes(
+    session: Session,
+    since: datetime,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    kinds: list[str],
+    query: str | None,
+) -> list[ChangeRow]:
+    stmt = (
+        sa.select(VersionRow, ArticleRow, SourceRow.country, DiffRow.data)
+        .join(ArticleRow, ArticleRow.id == VersionRow.article_id)
+        .outerjoin(SourceRow, SourceRow.key == ArticleRow.source)
+        .outerjoin(DiffRow, DiffRow.version_id == VersionRow.id)
+        .where(VersionRow.seen_at > since, VersionRow.kind.in_(kinds))
+        .where(*_filters(sources, countries, query))
+        .order_by(VersionRow.seen_at, VersionRow.id)
+    )
+    out = []
+    for v, a, country, diff in session.execute(stmt).tuples():
+        content = a if v.kind == "removed" else v
+        out.append(
+            ChangeRow(
+                kind=v.kind,
+                article_id=a.id,
+                version=v.number,
+                seen_at=v.seen_at,
+                source=a.source,
+                country=country,
+                url=a.url,
+                title=content.title or a.title,
+                section=content.section,
+                language=content.language,
+                published_at=with_offset(content.published_at, content.published_offset),
+                published_date=content.published_date,
+                date_precision=content.date_precision,
+                first_seen_at=a.first_seen_at,
+                status=a.status,
+                body_text=content.body_text or "",
+                diff_from=v.diff_from,
+                diff_summary=v.diff_summary,
+                words_added=v.words_added,
+                words_removed=v.words_removed,
+                diff=diff,
+                evidence=v.evidence,
+            )
+        )
+    return out
+
+
+def _revert_changes(
+    session: Session,
+    since: datetime,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    query: str | None,
+) -> list[ChangeRow]:
+    stmt = (
+        sa.select(RevertRow, ArticleRow, SourceRow.country)
+        .join(ArticleRow, ArticleRow.id == RevertRow.article_id)
+        .outerjoin(SourceRow, SourceRow.key == ArticleRow.source)
+        .where(RevertRow.last_at > since)
+        .where(*_filters(sources, countries, query))
+    )
+    return [
+        ChangeRow(
+            kind="reverted",
+            article_id=a.id,
+            version=r.to_number,
+            seen_at=r.last_at,
+            source=a.source,
+            country=country,
+            url=a.url,
+            title=a.title,
+            section=a.section,
+            language=a.language,
+            published_at=with_offset(a.published_at, a.published_offset),
+            published_date=a.published_date,
+            date_precision=a.date_precision,
+            first_seen_at=a.first_seen_at,
+            status=a.status,
+            body_text=a.body_text,
+            diff_from=r.from_number,
+            diff_summary=f"reverted from v{r.from_number} to v{r.to_number} ({r.count}x)",
+            words_added=None,
+            words_removed=None,
+            diff=None,
+            evidence={"count": r.count, "first_at": iso(r.first_at)},
+        )
+        for r, a, country in session.execute(stmt).tuples()
+    ]
+
+
+def get_cursor(session: Session, name: str) -> datetime | None:
+    """The time a named reviewer last marked the digest reviewed (None: never)."""
+    row = session.get(CursorRow, name)
+    return row.at if row else None
+
+
+def set_cursor(session: Session, name: str, at: datetime) -> None:
+    """Move a named review cursor to `at`."""
+    if at.tzinfo is None:
+        raise ValueError(f"review cursor time must be tz-aware, got {at!r}")
+    row = session.get(CursorRow, name)
+    if row is None:
+        session.add(CursorRow(name=name, at=at))
+    else:
+        row.at = at
+    session.flush()
