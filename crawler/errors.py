@@ -13,9 +13,9 @@
     ├── ParseError                  a page could not be turned into items or an article (url)
     │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
     │   └── SoftErrorPage           an HTTP-200 error page or bot challenge (reason); `blocked` flag
-    └── StorageError                the database refused or failed
 
-The CLI turns these into messages and exit codes; nothing below the CLI prints.
+Storage has its own tree (`storage.errors.StorageError`), since storage imports nothing of the
+crawler. The CLI turns both into messages and exit codes; nothing below the CLI prints.
 """
 
 from __future__ import annotations
@@ -123,7 +123,3 @@ class SoftErrorPage(ParseError):
     @property
     def kind(self) -> str:
         return "blocked" if self.blocked else "missing"
-
-
-class StorageError(MfawatchError):
-    """The database refused or failed an operation."""

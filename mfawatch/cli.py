@@ -18,6 +18,7 @@ from crawler.errors import ConfigError, MfawatchError
 from mfawatch import __version__
 from mfawatch.app import App, resolve_config_path
 from mfawatch.logs import setup_logging
+from storage.errors import StorageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +38,7 @@ def handle_errors(func: F) -> F:
         except KeyError as exc:  # an unknown source key or article id
             click.echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
             sys.exit(EXIT_USAGE)
-        except MfawatchError as exc:
+        except (MfawatchError, StorageError) as exc:
             click.echo(f"mfawatch: {exc}", err=True)
             sys.exit(EXIT_FAILED)
 

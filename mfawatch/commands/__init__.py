@@ -6,6 +6,7 @@ import click
 
 from mfawatch.commands.crawl import crawl
 from mfawatch.commands.export import export
+from mfawatch.commands.history import diff, history
 from mfawatch.commands.sources import sources
 
-COMMANDS: list[click.Command] = [crawl, export, sources]
+COMMANDS: list[click.Command] = [crawl, export, sources, history, diff]

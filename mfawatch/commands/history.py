@@ -1,0 +1,137 @@
+"""`mfawatch history` and `mfawatch diff`: every version of an article, and what changed between two."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from digest._text import clean
+from mfawatch.app import App
+from mfawatch.cli import handle_errors
+from storage import queries
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "-"
+
+
+def _print_history(console: Console, h: queries.ArticleHistory) -> None:
+    art = h.article
+    console.print(Text(f"#{art.id} {clean(art.title)}", style="bold"))
+    console.print(
+        Text(
+            f"{art.url}\nsource {art.source} · status {art.status} · current version {art.version}"
+        )
+    )
+    console.print(
+        Text(f"first seen {_when(art.first_seen_at)} · last checked {_when(art.last_checked_at)}")
+    )
+    console.print()
+    for v in h.versions:
+        line = Text(f"v{v.number:<3} ", style="bold")
+        line.append(
+            f"{v.kind:<9}",
+            style={"new": "green", "changed": "yellow", "removed": "red"}.get(v.kind, "cyan"),
+        )
+        line.append(f" {_when(v.seen_at)}  ")
+        line.append(f"content {v.content_hash[:12] if v.content_hash else '-':<12}  ")
+        line.append(f"raw {v.raw_sha256[:12] if v.raw_sha256 else '-'}")
+        console.print(line)
+        if v.diff_summary:
+            console.print(Text(f"      {clean(v.diff_summary)}", style="dim"))
+        if v.evidence:
+            console.print(
+                Text(
+                    f"      evidence: {clean(json.dumps(v.evidence, ensure_ascii=False, default=str))}",
+                    style="dim",
+                )
+            )
+    for r in h.reverts:
+        console.print(
+            Text(
+                f"returned from v{r.from_number} to v{r.to_number} content {r.count} time(s), "
+                f"{_when(r.first_at)} .. {_when(r.last_at)}",
+                style="magenta",
+            )
+        )
+    if h.sightings:
+        console.print()
+        for s in h.sightings:
+            console.print(
+                Text(
+                    f"listed on {s.listing_url} as {clean(s.listing_title)!r}: {_when(s.first_seen_at)} .. {_when(s.last_seen_at)} ({s.times_seen}x)"
+                )
+            )
+
+
+@click.command()
+@click.argument("article")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def history(app: App, article: str, fmt: str) -> None:
+    """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
+    with app.db.session() as session:
+        h = queries.history(session, article)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(h), ensure_ascii=False, indent=2))
+        return
+    _print_history(Console(highlight=False, soft_wrap=True), h)
+
+
+@click.command()
+@click.argument("article")
+@click.option("--from", "from_v", type=int, help="Older version (default: the one before --to).")
+@click.option("--to", "to_v", type=int, help="Newer version (default: the current one).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str) -> None:
+    """A word-level diff between two versions of ARTICLE, coloured on a terminal."""
+    from digest.highlight import to_terminal
+
+    with app.db.session() as session:
+        h = queries.history(session, article)
+        content = [v.number for v in h.versions if v.kind != "removed"]
+        to_v = to_v if to_v is not None else (content[-1] if content else 1)
+        if from_v is None:
+            earlier = [n for n in content if n < to_v]
+            if not earlier:
+                click.echo(
+                    f"article #{h.article.id} has only one version with content; nothing to compare"
+                )
+                return
+            from_v = earlier[-1]
+        pair = queries.version_pair(session, h.article.id, from_v, to_v)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(pair.diff), ensure_ascii=False, indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=True, force_terminal=None)
+    console.print(
+        Text(f"#{h.article.id} {clean(h.article.title)}: v{from_v} -> v{to_v}", style="bold")
+    )
+    console.print(to_terminal(pair.diff))
+    sys.stdout.flush()
