@@ -1,0 +1,73 @@
+"""Text hygiene for untrusted page text: strip control characters and terminal escape sequences,
+escape Markdown, shorten leads, and allow only web links.
+
+Every title and body comes from a foreign web site, so every output format passes page text
+through `clean` before it is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# ANSI/VT sequences first (CSI, OSC, DCS/SOS/PM/APC with their terminators, two-byte ESC x),
+# so that their parameter bytes do not survive as visible junk once ESC itself is removed.
+_ESCAPE_SEQ = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]            # CSI ... final byte
+    | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)    # OSC ... BEL or ST
+    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)  # DCS/SOS/PM/APC ... ST
+    | \x1b[ -/]*[0-~]                           # other ESC sequences
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# C0 controls except tab and newline, DEL, C1 controls, and the bidi overrides/isolates that can
+# make text read differently from what it is ("Trojan Source").
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&-])")
+_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
+_WS = re.compile(r"\s+")
+
+
+def clean(text: str | None) -> str:
+    """Page text with escape sequences and control characters removed (tab and newline kept)."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", _ESCAPE_SEQ.sub("", text))
+
+
+def one_line(text: str | None) -> str:
+    """Cleaned text with all whitespace runs collapsed to single spaces (for titles)."""
+    return _WS.sub(" ", clean(text)).strip()
+
+
+def lead(body: str | None, limit: int = 300) -> str:
+    """The first ~`limit` characters of a body, cut at a word boundary, with an ellipsis if cut."""
+    text = one_line(body)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def md_escape(text: str | None) -> str:
+    """Cleaned page text made inert in Markdown: every significant character backslash-escaped."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", clean(text))
+    # "1." at the start of a line would become a list item.
+    return _MD_LINE_START.sub(r"\1\2\\\3", escaped)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an http(s) link (so it can be an href), else None."""
+    if not url:
+        return None
+    url = clean(url).strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None

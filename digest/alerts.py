@@ -1,0 +1,98 @@
+"""Watchlist alerts: keyword and regex rules matched against new and changed items.
+
+Keywords match case-insensitively as substrings (so they work for CJK text such as `台湾`, which
+has no word spaces); `*` in a keyword stands for any run of word characters (`sanction*` matches
+"sanctions" and "sanctioned"). Regexes are Python `re` patterns, also case-insensitive. A new or
+restored item is matched on its title and body; a changed item on its title and on the words its
+new version added, so an old mention does not fire again on an unrelated edit.
+
+Rules are plain values (`AlertRule`); the CLI converts the YAML `alerts:` models into them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from digest.model import AlertHit, Item, ItemKind
+
+
+class AlertRuleError(ValueError):
+    """A rule that cannot be compiled (bad regex, empty keyword); the message names the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """A watchlist: a name, keywords and/or regexes, and the apprise channel URLs to alert."""
+
+    name: str
+    keywords: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise AlertRuleError("alert rule has an empty name")
+        if not self.keywords and not self.regex:
+            raise AlertRuleError(f"alert {self.name!r} needs at least one keyword or regex")
+        patterns: list[re.Pattern[str]] = []
+        for kw in self.keywords:
+            if not kw.strip(" *"):
+                raise AlertRuleError(f"alert {self.name!r}: empty keyword {kw!r}")
+            patterns.append(re.compile(_keyword_pattern(kw), re.IGNORECASE))
+        for rx in self.regex:
+            try:
+                patterns.append(re.compile(rx, re.IGNORECASE))
+            except re.error as exc:
+                raise AlertRuleError(f"alert {self.name!r}: invalid regex {rx!r}: {exc}") from None
+        object.__setattr__(self, "_compiled", tuple(patterns))
+
+    def find(self, text: str) -> tuple[str, ...]:
+        """The distinct terms of `text` this rule matches, in order of first appearance."""
+        found: dict[str, None] = {}
+        for pattern in self._compiled:
+            for m in pattern.finditer(text):
+                if m.group(0):
+                    found.setdefault(m.group(0), None)
+        return tuple(found)
+
+
+def _keyword_pattern(keyword: str) -> str:
+    parts = keyword.strip().split("*")
+    return r"\w*".join(re.escape(p) for p in parts)
+
+
+def item_text(item: Item, body: str | None = None) -> str:
+    """The text an item is matched on: title plus body (new/restored) or added words (changed)."""
+    chunks = [item.title]
+    if item.kind is ItemKind.CHANGED and item.change is not None:
+        chunks += [f.new for f in item.change.fields]
+        for passage in item.change.passages:
+            chunks += [s.text for s in passage.segments if s.op == "insert"]
+    elif item.kind in (ItemKind.NEW, ItemKind.RESTORED):
+        chunks.append(body if body is not None else item.lead)
+    return "\n".join(chunks)
+
+
+def match_item(item: Item, rules: Sequence[AlertRule], body: str | None = None) -> Item:
+    """The item with `alerts` set to the rules it matches (removed items never match)."""
+    if item.kind is ItemKind.REMOVED or not rules:
+        return item
+    text = item_text(item, body)
+    hits = tuple(AlertHit(rule.name, terms) for rule in rules if (terms := rule.find(text)))
+    return replace(item, alerts=hits) if hits else item
+
+
+def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
+    """Rules from any objects with name/keywords/regex/channels attributes (e.g. config models)."""
+    return tuple(
+        AlertRule(
+            name=str(getattr(v, "name")),  # noqa: B009 - duck-typed on purpose
+            keywords=tuple(getattr(v, "keywords", ()) or ()),
+            regex=tuple(getattr(v, "regex", ()) or ()),
+            channels=tuple(getattr(v, "channels", ()) or ()),
+        )
+        for v in values
+    )

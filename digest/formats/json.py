@@ -1,0 +1,127 @@
+"""The digest as JSON, a stable documented schema for other programs.
+
+Schema version 1 (`schema_version` changes only when a field is renamed or removed; new fields
+may be added without a bump):
+
+    {
+      "schema_version": 1,
+      "generator": "mfawatch",
+      "since": ISO8601, "until": ISO8601,          # the window, UTC
+      "cursor": str | null,                         # the review cursor the window started from
+      "filters": {"source": [..], "country": [..], "kind": [..], "query": str},   # those given
+      "counts": {"new": int, "changed": int, "removed": int, "restored": int},
+      "groups": [{"country": str | null, "source": str, "source_name": str | null,
+                  "items": [Item, ...]}],           # ordered by country, then source
+      "sources": [{"source", "name", "country", "state", "changed_at", "last_run_at",
+                   "last_error", "failures"}]       # source health notes
+    }
+    Item = {
+      "id": str,                 # stable event id, e.g. "article/123/v/2"
+      "kind": "new" | "changed" | "removed" | "restored",
+      "article_id": int, "version": int,
+      "source": str, "country": str | null,
+      "title": str, "section": str | null, "language": str | null, "url": str,
+      "published": {"date": "YYYY-MM-DD", "at": ISO8601 | null, "precision": "minute" | "day",
+                    "source": "page" | "listing" | "title" | "feed" | "url"} | null,
+      "first_seen_at": ISO8601, "event_at": ISO8601,
+      "lead": str,               # first ~300 characters, new and restored items
+      "change": {"from_version": int, "to_version": int, "words_added": int,
+                 "words_removed": int, "summary": str,
+                 "fields": [{"name", "old", "new"}],
+                 "passages": [{"before": str, "after": str,
+                               "segments": [{"op": "equal" | "insert" | "delete", "text": str}]}]
+                } | null,
+      "alerts": [{"rule": str, "terms": [str, ...]}],
+      "note": str                # removals: the evidence in one line
+    }
+
+Strings are the page's text as stored (JSON escaping makes them inert); consumers that display
+them must escape them for their own medium.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from digest.model import Item, Report, SourceHealth
+
+SCHEMA_VERSION = 1
+
+
+def _t(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def item_dict(item: Item) -> dict[str, Any]:
+    """One item in schema 1."""
+    pub = item.published
+    return {
+        "id": item.event_key,
+        "kind": item.kind.value,
+        "article_id": item.article_id,
+        "version": item.version,
+        "source": item.source,
+        "country": item.country,
+        "title": item.title,
+        "section": item.section,
+        "language": item.language,
+        "url": item.url,
+        "published": None
+        if pub is None
+        else {
+            "date": pub.published_date.isoformat(),
+            "at": _t(pub.published_at),
+            "precision": pub.precision.value,
+            "source": pub.source.value,
+        },
+        "first_seen_at": _t(item.first_seen_at),
+        "event_at": _t(item.event_at),
+        "lead": item.lead,
+        "change": None if item.change is None else asdict(item.change),
+        "alerts": [{"rule": a.rule, "terms": list(a.terms)} for a in item.alerts],
+        "note": item.note,
+    }
+
+
+def _health(s: SourceHealth) -> dict[str, Any]:
+    return {
+        "source": s.source,
+        "name": s.name,
+        "country": s.country,
+        "state": s.state,
+        "last_run_at": _t(s.last_run_at),
+        "changed_at": _t(s.changed_at),
+        "last_error": s.last_error,
+        "failures": s.failures,
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as a schema-1 dict."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": "mfawatch",
+        "since": _t(report.since),
+        "until": _t(report.until),
+        "cursor": report.cursor,
+        "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in report.filters.items()},
+        "counts": report.counts,
+        "groups": [
+            {
+                "country": g.country,
+                "source": g.source,
+                "source_name": g.source_name,
+                "items": [item_dict(i) for i in g.items],
+            }
+            for g in report.groups
+        ],
+        "sources": [_health(s) for s in report.sources],
+    }
+
+
+def render(report: Report) -> str:
+    """The report as pretty-printed UTF-8 JSON (schema 1)."""
+    return json.dumps(to_dict(report), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,110 @@
+"""The digest as Markdown (CommonMark): every character that Markdown or inline HTML would
+interpret in page text is backslash-escaped, so a title like `<script>` or `[x](javascript:…)`
+reads as text. Deletions are ~~struck~~, insertions **bold**."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from digest._text import clean, md_escape, one_line, safe_url
+from digest.model import Item, Passage, Report
+from digest.templating import fmt_published, fmt_time
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def _link(text: str, url: str | None) -> str:
+    href = safe_url(url)
+    if href is None:
+        return text
+    # The <...> destination form; the characters it cannot hold are percent-encoded.
+    return f"[{text}](<{quote(href, safe=_URL_SAFE)}>)"
+
+
+def _words(text: str) -> str:
+    return md_escape(" ".join(clean(text).split()))
+
+
+def _styled(text: str, op: str) -> str:
+    core = _words(text)
+    if not core:
+        return " " if text else ""
+    if op == "insert":
+        core = f"**{core}**"
+    elif op == "delete":
+        core = f"~~{core}~~"
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() else ""
+    return lead + core + trail
+
+
+def _passage(p: Passage) -> str:
+    parts = [f"… {_words(p.before)} " if p.before else ""]
+    parts += [_styled(seg.text, seg.op) for seg in p.segments]
+    parts.append(f" {_words(p.after)} …" if p.after else "")
+    return "  > " + " ".join("".join(parts).split())
+
+
+def _item(item: Item) -> list[str]:
+    title = md_escape(one_line(item.title)) or "(no title)"
+    lines = [f"- **{item.kind.value.upper()}** {_link(title, item.url)}"]
+    meta = []
+    if item.section:
+        meta.append(md_escape(one_line(item.section)))
+    meta.append(f"published {md_escape(fmt_published(item.published))}")
+    meta.append(f"first seen {fmt_time(item.first_seen_at)}")
+    if item.kind.value != "new":
+        meta.append(f"{item.kind.value} {fmt_time(item.event_at)}")
+    lines.append("  " + " · ".join(meta))
+    for hit in item.alerts:
+        lines.append(f"  ⚠ alert *{md_escape(hit.rule)}*: {md_escape(', '.join(hit.terms))}")
+    if item.note:
+        lines.append(f"  {md_escape(one_line(item.note))}")
+    if item.lead:
+        lines += ["", f"  > {md_escape(one_line(item.lead))}"]
+    if item.change is not None:
+        c = item.change
+        summary = f" · {md_escape(one_line(c.summary))}" if c.summary else ""
+        lines.append(
+            f"  version {c.from_version} → {c.to_version}: "
+            f"+{c.words_added} −{c.words_removed} words{summary}"
+        )
+        for f in c.fields:
+            lines.append(f"  - {f.name}: ~~{_words(f.old)}~~ → **{_words(f.new)}**")
+        for p in c.passages:
+            lines += ["", _passage(p)]
+    lines.append("")
+    return lines
+
+
+def render(report: Report) -> str:
+    """The report as a Markdown document."""
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
+    out = [
+        "# mfawatch digest",
+        "",
+        f"*{fmt_time(report.since)} → {fmt_time(report.until)}*"
+        + (f" (cursor {md_escape(report.cursor)})" if report.cursor else ""),
+        "",
+        counts + (f", {len(report.alert_items)} alert(s)" if report.alert_items else ""),
+        "",
+    ]
+    if report.is_empty:
+        out += ["Nothing new, changed or removed in this period.", ""]
+    for country, groups in report.by_country:
+        out += [f"## {md_escape(country)}", ""]
+        for g in groups:
+            name = f" — {md_escape(one_line(g.source_name))}" if g.source_name else ""
+            out += [f"### {md_escape(g.source)}{name}", ""]
+            for item in g.items:
+                out += _item(item)
+    if report.sources:
+        out += ["## Sources", "", "| source | state | last run | failures | last error |"]
+        out.append("|---|---|---|---|---|")
+        for s in report.sources:
+            out.append(
+                f"| {md_escape(s.source)} | {s.state} | {fmt_time(s.last_run_at)} "
+                f"| {s.failures} | {md_escape(one_line(s.last_error))} |"
+            )
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,176 @@
+"""The digest's value objects: a `Report` of `Group`s of `Item`s, plus source health.
+
+These frozen dataclasses are the boundary between the read side (`digest.report` builds them from
+storage queries) and the formats (`digest.formats.*` only ever see a `Report`). Text in them is
+exactly as the page gave it; each format escapes it for its own medium.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from storage.model import ArticleDate
+
+
+class ItemKind(StrEnum):
+    """What happened to an article in the digest's window."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    REMOVED = "removed"
+    RESTORED = "restored"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of words in a changed passage: kept, inserted or deleted."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One changed paragraph with a paragraph of context on each side (either may be empty)."""
+
+    segments: tuple[Segment, ...]
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """A metadata field (title, section, date ...) whose value changed between two versions."""
+
+    name: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """How a changed item differs from its previous version."""
+
+    from_version: int
+    to_version: int
+    words_added: int = 0
+    words_removed: int = 0
+    summary: str = ""
+    fields: tuple[FieldChange, ...] = ()
+    passages: tuple[Passage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHit:
+    """A watchlist rule that matched an item, and the terms it matched (as found in the text)."""
+
+    rule: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article event in the window: new, changed, removed or restored."""
+
+    kind: ItemKind
+    article_id: int
+    version: int
+    source: str
+    title: str
+    url: str
+    first_seen_at: datetime
+    event_at: datetime  # when the crawler saw the event (version fetch time, removal time)
+    country: str | None = None
+    section: str | None = None
+    language: str | None = None
+    published: ArticleDate | None = None
+    lead: str = ""
+    change: Change | None = None
+    alerts: tuple[AlertHit, ...] = ()
+    note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ...")
+
+    def __post_init__(self) -> None:
+        for name in ("first_seen_at", "event_at"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"Item.{name} must be tz-aware")
+
+    @property
+    def event_key(self) -> str:
+        """A stable identity of this event (same article, same event -> same key across runs)."""
+        if self.kind in (ItemKind.NEW, ItemKind.CHANGED):
+            return f"article/{self.article_id}/v/{self.version}"
+        stamp = int(self.event_at.timestamp())
+        return f"article/{self.article_id}/v/{self.version}/{self.kind.value}/{stamp}"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The items of one source (sources are ordered by country, then key)."""
+
+    country: str | None
+    source: str
+    source_name: str | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """A source whose health changed in the window: it started failing, or it recovered."""
+
+    source: str
+    state: str  # "failing", "broken", "blocked" (storage.runs) or "recovered"
+    name: str | None = None
+    country: str | None = None
+    last_run_at: datetime | None = None
+    changed_at: datetime | None = None  # when it entered this state
+    last_error: str | None = None
+    failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A digest: what happened between `since` and `until`, grouped by country then source."""
+
+    since: datetime
+    until: datetime
+    groups: tuple[Group, ...] = ()
+    sources: tuple[SourceHealth, ...] = ()
+    filters: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.until.tzinfo is None:
+            raise ValueError("Report.since and Report.until must be tz-aware")
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """Every item, in group order."""
+        return tuple(item for group in self.groups for item in group.items)
+
+    @property
+    def by_country(self) -> tuple[tuple[str, tuple[Group, ...]], ...]:
+        """Groups bunched by country, in report order; sources without a country under `—`."""
+        out: dict[str, list[Group]] = {}
+        for group in self.groups:
+            out.setdefault(group.country or "—", []).append(group)
+        return tuple((country, tuple(groups)) for country, groups in out.items())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of items per kind (every kind present, zero when none)."""
+        c = Counter(item.kind for item in self.items)
+        return {kind.value: c.get(kind, 0) for kind in ItemKind}
+
+    @property
+    def alert_items(self) -> tuple[Item, ...]:
+        """Items that matched at least one watchlist rule."""
+        return tuple(item for item in self.items if item.alerts)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to read: no items and no source-health notes."""
+        return not self.groups and not self.sources

@@ -1,0 +1,353 @@
+"""Building the digest `Report` from storage: one item per version recorded in the window.
+
+An item is a `versions` row whose `seen_at` falls in (since, until]: new, changed, removed or
+restored. New and restored items carry a lead (the first ~300 characters of the body); changed
+items (and restored ones whose content differs) carry the stored diff's numbers, changed fields
+and changed passages with a paragraph of context. Items are grouped by source, sources ordered
+by country then key, items by time. Sources whose health is not `ok`, or changed in the window,
+are listed in `Report.sources`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from digest._text import lead
+from digest.alerts import AlertRule, match_item
+from digest.model import (
+    Change,
+    FieldChange,
+    Group,
+    Item,
+    ItemKind,
+    Passage,
+    Report,
+    Segment,
+    SourceHealth,
+)
+from storage.model import ArticleDate, DatePrecision, DateSource
+from storage.schema import ArticleRow, DiffRow, HealthRow, RunRow, SourceRow, VersionRow
+
+__all__ = ["Group", "Item", "ItemKind", "Report", "build_report", "passages_from_diff"]
+
+MAX_PASSAGES = 6
+CONTEXT_CHARS = 160
+_LONG_EQUAL = 320
+_WORD_TAG = {"eq": "equal", "ins": "insert", "del": "delete"}
+
+
+class ReportFilterError(ValueError):
+    """A filter value the report cannot use (unknown kind, empty query ...)."""
+
+
+def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
+    if not kinds:
+        return tuple(k.value for k in ItemKind)
+    valid = {k.value for k in ItemKind}
+    wanted = tuple(dict.fromkeys(k.strip().lower() for k in kinds))
+    bad = [k for k in wanted if k not in valid]
+    if bad:
+        raise ReportFilterError(
+            f"unknown kind {', '.join(map(repr, bad))} (valid: {', '.join(sorted(valid))})"
+        )
+    return wanted
+
+
+def _published(
+    at: datetime | None,
+    offset: int | None,
+    day: date | None,
+    precision: str | None,
+    src: str | None,
+) -> ArticleDate | None:
+    if day is None or precision is None:
+        return None
+    try:
+        local = at.astimezone(timezone(timedelta(minutes=offset or 0))) if at else None
+        return ArticleDate(
+            day,
+            DatePrecision(precision),
+            DateSource(src or "page"),
+            local if precision == DatePrecision.MINUTE else None,
+        )
+    except ValueError:
+        return None  # an inconsistent stored date is shown as "no date", not a crash
+
+
+def _trim_equal(text: str, position: str) -> str:
+    if len(text) <= _LONG_EQUAL:
+        return text
+    keep = _LONG_EQUAL // 2 - 20
+    if position == "first":
+        return "… " + text[-keep:]
+    if position == "last":
+        return text[:keep] + " …"
+    return text[:keep] + " … " + text[-keep:]
+
+
+def _segments(op: Mapping[str, Any]) -> list[Segment]:
+    kind = op.get("op")
+    if kind == "insert":
+        return [Segment("insert", str(op.get("new") or ""))]
+    if kind == "delete":
+        return [Segment("delete", str(op.get("old") or ""))]
+    words = op.get("words") or []
+    if not words:  # a replace without word detail: show it whole
+        return [
+            Segment("delete", str(op.get("old") or "")),
+            Segment("insert", str(op.get("new") or "")),
+        ]
+    segs: list[Segment] = []
+    for k, (tag, text) in enumerate(words):
+        op_name = _WORD_TAG.get(tag, "equal")
+        if op_name == "equal":
+            where = "first" if k == 0 else "last" if k == len(words) - 1 else "middle"
+            text = _trim_equal(text, where)
+        segs.append(Segment(op_name, text))  # type: ignore[arg-type]
+    return segs
+
+
+def passages_from_diff(diff: Mapping[str, Any], limit: int = MAX_PASSAGES) -> tuple[Passage, ...]:
+    """The changed passages of a stored diff (`storage.diffs` schema 1), with context."""
+    ops: Sequence[Mapping[str, Any]] = diff.get("body") or []
+    out: list[Passage] = []
+    k = 0
+    while k < len(ops) and len(out) < limit:
+        if ops[k].get("op") == "equal":
+            k += 1
+            continue
+        start = k
+        while k < len(ops) and ops[k].get("op") != "equal":
+            k += 1
+        segs: list[Segment] = []
+        for n, op in enumerate(ops[start:k]):
+            if n:
+                segs.append(Segment("equal", "\n\n"))
+            segs += _segments(op)
+        prev = ops[start - 1] if start else None
+        nxt = ops[k] if k < len(ops) else None
+        before = str((prev.get("new") or prev.get("old") or "") if prev else "")
+        after = str((nxt.get("new") or nxt.get("old") or "") if nxt else "")
+        out.append(
+            Passage(
+                tuple(segs),
+                before=before[-CONTEXT_CHARS:] if before else "",
+                after=after[:CONTEXT_CHARS] if after else "",
+            )
+        )
+    return tuple(out)
+
+
+def _change(row: Any, diff: Mapping[str, Any] | None) -> Change | None:
+    if row.diff_from is None or diff is None:
+        return None
+    fields = tuple(
+        FieldChange(str(f.get("field")), str(f.get("old") or ""), str(f.get("new") or ""))
+        for f in diff.get("fields") or []
+    )
+    return Change(
+        from_version=int(row.diff_from),
+        to_version=int(row.number),
+        words_added=int(row.words_added or diff.get("words_added") or 0),
+        words_removed=int(row.words_removed or diff.get("words_removed") or 0),
+        summary=str(row.diff_summary or diff.get("summary") or ""),
+        fields=fields,
+        passages=passages_from_diff(diff),
+    )
+
+
+def _removal_note(evidence: Mapping[str, Any] | None) -> str:
+    if not evidence:
+        return ""
+    parts = [str(evidence.get("reason") or "gone")]
+    if evidence.get("checks"):
+        parts.append(f"{evidence['checks']} checks")
+    if evidence.get("missing_since"):
+        parts.append(f"missing since {evidence['missing_since']}")
+    return ", ".join(parts)
+
+
+def _query(
+    since: datetime,
+    until: datetime,
+    kinds: tuple[str, ...],
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    text: str | None,
+) -> Any:
+    v, a, s = VersionRow, ArticleRow, SourceRow
+    title = sa.func.coalesce(v.title, a.title)
+    q = (
+        sa.select(
+            v.id.label("version_id"),
+            v.number,
+            v.kind,
+            v.seen_at,
+            title.label("title"),
+            sa.func.coalesce(v.section, a.section).label("section"),
+            sa.func.coalesce(v.language, a.language).label("language"),
+            v.published_at,
+            v.published_offset,
+            v.published_date,
+            v.date_precision,
+            v.date_source,
+            v.body_text,
+            v.diff_from,
+            v.diff_summary,
+            v.words_added,
+            v.words_removed,
+            v.evidence,
+            a.id.label("article_id"),
+            a.source,
+            a.url,
+            a.first_seen_at,
+            s.name.label("source_name"),
+            s.country,
+            DiffRow.data.label("diff"),
+        )
+        .join(a, a.id == v.article_id)
+        .outerjoin(s, s.key == a.source)
+        .outerjoin(DiffRow, DiffRow.version_id == v.id)
+        .where(v.seen_at > since, v.seen_at <= until, v.kind.in_(kinds))
+    )
+    if sources:
+        q = q.where(a.source.in_(list(sources)))
+    if countries:
+        q = q.where(sa.func.upper(s.country).in_([c.upper() for c in countries]))
+    if text:
+        body = sa.func.coalesce(v.body_text, a.body_text)
+        q = q.where(
+            sa.or_(title.icontains(text, autoescape=True), body.icontains(text, autoescape=True))
+        )
+    return q.order_by(s.country.is_(None), s.country, a.source, v.seen_at, v.id)
+
+
+def _item(row: Any, rules: Sequence[AlertRule]) -> Item:
+    kind = ItemKind(row.kind)
+    published = _published(
+        row.published_at,
+        row.published_offset,
+        row.published_date,
+        row.date_precision,
+        row.date_source,
+    )
+    item = Item(
+        kind=kind,
+        article_id=int(row.article_id),
+        version=int(row.number),
+        source=row.source,
+        title=row.title or "",
+        url=row.url,
+        first_seen_at=row.first_seen_at,
+        event_at=row.seen_at,
+        country=row.country,
+        section=row.section,
+        language=row.language,
+        published=published,
+        lead=lead(row.body_text) if kind in (ItemKind.NEW, ItemKind.RESTORED) else "",
+        change=_change(row, row.diff),
+        note=_removal_note(row.evidence) if kind is ItemKind.REMOVED else "",
+    )
+    return match_item(item, rules, row.body_text)
+
+
+def _health(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+) -> tuple[SourceHealth, ...]:
+    """Sources whose health changed in the window (started failing, or recovered)."""
+    last_run = (
+        sa.select(RunRow.source, sa.func.max(RunRow.started_at).label("last_run"))
+        .group_by(RunRow.source)
+        .subquery()
+    )
+    q = (
+        sa.select(HealthRow, SourceRow.name, SourceRow.country, last_run.c.last_run)
+        .outerjoin(SourceRow, SourceRow.key == HealthRow.source)
+        .outerjoin(last_run, last_run.c.source == HealthRow.source)
+        .where(HealthRow.changed_at > since, HealthRow.changed_at <= until)
+        # A first healthy observation also sets changed_at; only an ok source that has failed
+        # before (it keeps its last error) has "recovered".
+        .where(sa.or_(HealthRow.state != "ok", HealthRow.last_error.is_not(None)))
+        .order_by(SourceRow.country.is_(None), SourceRow.country, HealthRow.source)
+    )
+    if sources:
+        q = q.where(HealthRow.source.in_(list(sources)))
+    if countries:
+        q = q.where(sa.func.upper(SourceRow.country).in_([c.upper() for c in countries]))
+    out = []
+    for health, name, country, last_run_at in session.execute(q):
+        state = health.state
+        if state == "ok":
+            state = "recovered"
+        out.append(
+            SourceHealth(
+                source=health.source,
+                state=state,
+                name=name,
+                country=country,
+                last_run_at=last_run_at,
+                last_error=health.last_error if health.state != "ok" else None,
+                failures=health.consecutive_failures,
+                changed_at=health.changed_at,
+            )
+        )
+    return tuple(out)
+
+
+def build_report(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    sources: Sequence[str] | None = None,
+    countries: Sequence[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    query: str | None = None,
+    alerts: Sequence[AlertRule] = (),
+    cursor: str | None = None,
+) -> Report:
+    """The digest of everything recorded after `since` (and up to `until`, default now)."""
+    if since.tzinfo is None:
+        raise ReportFilterError("since must be tz-aware")
+    until = until or datetime.now(UTC)
+    wanted = _kinds(kinds)
+    text = query.strip() if query else None
+    groups: list[Group] = []
+    current: list[Item] = []
+    key: tuple[str | None, str, str | None] | None = None
+    for row in session.execute(_query(since, until, wanted, sources, countries, text)):
+        row_key = (row.country, row.source, row.source_name)
+        if row_key != key:
+            if key is not None:
+                groups.append(Group(key[0], key[1], key[2], tuple(current)))
+            key, current = row_key, []
+        current.append(_item(row, alerts))
+    if key is not None:
+        groups.append(Group(key[0], key[1], key[2], tuple(current)))
+    filters: dict[str, tuple[str, ...] | str] = {}
+    if sources:
+        filters["source"] = tuple(sources)
+    if countries:
+        filters["country"] = tuple(c.upper() for c in countries)
+    if kinds:
+        filters["kind"] = wanted
+    if text:
+        filters["query"] = text
+    health = _health(session, since, until, sources, countries) if not (kinds or text) else ()
+    return Report(
+        since=since,
+        until=until,
+        groups=tuple(groups),
+        sources=health,
+        filters=filters,
+        cursor=cursor,
+    )

@@ -1,0 +1,43 @@
+"""`--since` values to aware datetimes: durations back from now (`90m`, `24h`, `2d`, `1w`) or an
+ISO 8601 date or date-time. A date means its midnight in UTC; a date-time without an offset is
+taken as UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SinceError(ValueError):
+    """A `--since` value that is neither a duration nor an ISO date/date-time."""
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """`24h`, `2d`, `2026-11-20` or `2026-11-20T07:00+08:00` to a tz-aware UTC datetime."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise SinceError("now must be tz-aware")
+    value = text.strip()
+    m = _DURATION.match(value)
+    if m:
+        amount = float(m.group(1)) * _SECONDS[m.group(2).lower()]
+        try:
+            return (now - timedelta(seconds=amount)).astimezone(UTC)
+        except OverflowError:
+            raise SinceError(f"--since {text!r}: duration is too long") from None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            d = date.fromisoformat(value)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SinceError(
+            f"--since {text!r}: not a duration or ISO date "
+            "(use e.g. 30m, 24h, 2d, 1w, 2026-11-20 or 2026-11-20T07:00+08:00)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
