@@ -18,17 +18,13 @@ environment is blamed on where it came from, not on each source that inherited i
 
 from __future__ import annotations
 
-import difflib
 import os
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError
@@ -36,6 +32,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from crawler.config import Defaults, Settings
+from crawler.config_problems import Origin, Path_, display_path, ordered, to_problem
 from crawler.errors import ConfigError, ConfigProblem
 
 # Settings a user may override outside the YAML: dotted target -> environment variable.
@@ -54,17 +51,6 @@ _YAML_CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_YAML_CORE + t for t in ("map", "seq", "str"))
 _MAX_NODES = 200_000  # alias expansion guard ("billion laughs")
 
-Path_ = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class _Origin:
-    """Where a merged-in value really came from."""
-
-    file: str
-    path: Path_ | None  # a path in the YAML file, or None for env/CLI
-    label: str = ""  # shown as the field for env/CLI values
-
 
 @dataclass
 class _Doc:
@@ -72,7 +58,7 @@ class _Doc:
 
     file: str
     lines: dict[Path_, int] = field(default_factory=dict)
-    origins: dict[Path_, _Origin] = field(default_factory=dict)
+    origins: dict[Path_, Origin] = field(default_factory=dict)
     problems: list[ConfigProblem] = field(default_factory=list)
     nodes: int = 0
     root: Any = None  # the loaded YAML, for naming sources by key in field paths
@@ -146,9 +132,11 @@ def parse_config(
         for err in exc.errors():
             if err["type"] == "too_short" and err.get("input"):
                 continue  # pydantic's echo of items that failed; those are reported themselves
-            doc.problems.append(_to_problem(err, raw, doc))
+            doc.problems.append(
+                to_problem(err, raw, file=doc.file, lines=doc.lines, origins=doc.origins)
+            )
     if doc.problems or settings is None:
-        raise ConfigError(_ordered(doc.problems))
+        raise ConfigError(ordered(_without_echoes(doc.problems)))
     return settings
 
 
@@ -223,7 +211,7 @@ def _find_duplicate_keys(node: Node, path: Path_, doc: _Doc, seen: set[int] | No
             if key in first and key != "<<":
                 doc.problem(
                     line,
-                    _display(path + (key,), doc.root),
+                    display_path(path + (key,), doc.root),
                     f"duplicate key {key!r} (first at line {first[key]}, again at line {line}); "
                     "keep one",
                 )
@@ -245,7 +233,7 @@ def _plain(value: Any, path: Path_, doc: _Doc) -> Any:
         shown = "!!" + tag[len(_YAML_CORE) :] if tag.startswith(_YAML_CORE) else tag
         doc.problem(
             line,
-            _display(path, doc.root),
+            display_path(path, doc.root),
             f"YAML tag {shown!r} is not allowed; use plain mappings, lists and scalars",
         )
     if isinstance(value, CommentedMap):
@@ -294,7 +282,7 @@ def _merge_defaults(raw: dict[str, Any], doc: _Doc) -> dict[str, Any]:
             there: Path_ = ("defaults", key)
             if key not in src:
                 src[key] = value
-                doc.origins[here] = _Origin(doc.file, there)
+                doc.origins[here] = Origin(doc.file, there)
             elif isinstance(value, dict) and isinstance(src[key], dict):
                 if key not in _DEEP_MERGED and key != "schedule":
                     continue
@@ -304,7 +292,7 @@ def _merge_defaults(raw: dict[str, Any], doc: _Doc) -> dict[str, Any]:
                     taken = sub in own or (sub in _WHEN and any(w in own for w in _WHEN))
                     if not taken:
                         own[sub] = sub_value
-                        doc.origins[here + (sub,)] = _Origin(doc.file, there + (sub,))
+                        doc.origins[here + (sub,)] = Origin(doc.file, there + (sub,))
                 src[key] = own
         merged_sources.append(src)
     return {**raw, "sources": merged_sources}
@@ -318,7 +306,7 @@ def _apply_overrides(raw: dict[str, Any], doc: _Doc, values: Mapping[str, str], 
             continue
         value = values[name]
         label = var if layer == "environment" else "--" + target.replace(".", "-").replace("_", "-")
-        origin = _Origin(layer, None, label)
+        origin = Origin(layer, None, label)
         if target == "user_agent":
             for i, src in enumerate(raw.get("sources") or []):
                 if isinstance(src, dict):
@@ -355,134 +343,9 @@ def _check_duplicate_sources(raw: dict[str, Any], doc: _Doc) -> None:
             first[key] = i
 
 
-# --- pydantic errors to problems -------------------------------------------------------------
-
-
-def _to_problem(err: ErrorDetails, raw: dict[str, Any], doc: _Doc) -> ConfigProblem:
-    loc = _clean_loc(err["loc"], raw)
-    file, line, shown_loc, label = doc.file, None, loc, ""
-    for n in range(len(loc), -1, -1):
-        origin = doc.origins.get(loc[:n])
-        if origin is not None:
-            file = origin.file
-            label = origin.label
-            if origin.path is not None:
-                shown_loc = origin.path + loc[n:]
-            break
-    if not label:
-        for n in range(len(shown_loc), -1, -1):
-            if shown_loc[:n] in doc.lines:
-                line = doc.lines[shown_loc[:n]]
-                break
-    return ConfigProblem(file, line, label or _display(shown_loc, raw), _message(err, loc))
-
-
-def _clean_loc(loc: tuple[str | int, ...], raw: Any) -> Path_:
-    """Drop pydantic's internal loc steps (union branches, validator names) that are not keys."""
-    out: list[str | int] = []
-    node = raw
-    for step in loc:
-        if isinstance(node, dict) and isinstance(step, str) and step not in node:
-            if "[" in step or "(" in step:
-                continue
-            out.append(step)
-            node = None
-            continue
-        out.append(step)
-        if isinstance(node, dict):
-            node = node.get(step)
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            node = node[step]
-        else:
-            node = None
-    return tuple(out)
-
-
-def _display(path: Path_, raw: Any) -> str:
-    """`sources[cn-mfa-en].listings[0].url` (a source is named by its key when that is unique)."""
-    text = ""
-    node = raw
-    for step in path:
-        if isinstance(step, int):
-            key = node[step].get("key") if _indexable(node, step) else None
-            siblings = node if text == "sources" and isinstance(node, list) else []
-            keys = [s.get("key") for s in siblings if isinstance(s, dict)]
-            if isinstance(key, str) and key and keys.count(key) == 1:
-                text += f"[{key}]"
-            else:
-                text += f"[{step}]"
-            node = node[step] if _indexable(node, step) else None
-        else:
-            text += f".{step}" if text else step
-            node = node.get(step) if isinstance(node, dict) else None
-    return text or "(top level)"
-
-
-def _indexable(node: Any, i: int) -> bool:
-    return isinstance(node, list) and 0 <= i < len(node) and isinstance(node[i], dict)
-
-
-def _message(err: ErrorDetails, loc: Path_) -> str:
-    kind, msg, value = err["type"], err["msg"], err.get("input")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        key = str(loc[-1])
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        did = f"did you mean {hint[0]!r}? " if hint else ""
-        return f"unknown key {key!r} ({did}allowed: {', '.join(allowed)})"
-    if kind == "missing":
-        return f"required key {loc[-1]!r} is missing"
-    if kind in ("value_error", "assertion_error"):
-        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind.startswith("url_"):
-        reason = (err.get("ctx") or {}).get("error") or msg
-        return f"not a valid http(s) URL: {value!r} ({reason}); write it in full, e.g. https://host/path"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"should be a mapping of keys to values, got {_shown(value)}"
-    if kind == "too_short":
-        return f"needs at least {(err.get('ctx') or {}).get('min_length', 1)} item(s)"
-    if kind in ("tuple_type", "list_type"):
-        return f"should be a list, got {_shown(value)}"
-    return f"{msg.replace('Input should be', 'should be')}, got {_shown(value)}"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _allowed_keys(loc: Path_) -> list[str]:
-    """The field names of the model found at `loc` inside `Settings`."""
-    model: type[BaseModel] | None = Settings
-    for step in loc:
-        if model is None:
-            break
-        if isinstance(step, int):
-            continue
-        info = model.model_fields.get(step)
-        model = _model_in(info.annotation) if info is not None else None
-    return sorted(model.model_fields) if model is not None else []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside `X | None`, `tuple[X, ...]` or `Annotated[X, ...]`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, tuple, list, typing.Annotated):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _ordered(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    """Problems without repeats (inherited defaults), in file and line order."""
-    unique = list(dict.fromkeys(problems))
-    return sorted(unique, key=lambda p: (p.file in ("environment", "command line"), p.line or 0))
+def _without_echoes(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """Drop type errors about a value already reported for its disallowed YAML tag."""
+    tagged = {(p.line, p.field) for p in problems if p.message.startswith("YAML tag ")}
+    return [
+        p for p in problems if p.message.startswith("YAML tag ") or (p.line, p.field) not in tagged
+    ]
