@@ -61,7 +61,7 @@ def normalize_url(value: str) -> str:
 def _parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise DatabaseUnavailable(
             f"invalid database URL {url!r} "
             "(use a file path, sqlite:///PATH or postgresql://USER@HOST/DB)"

@@ -1,0 +1,73 @@
+"""Raw evidence: content-addressed, compressed, deduplicated blobs and response records."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from storage import blobs, versions
+from storage.engine import Database
+from storage.schema import BlobRow, ResponseRow
+from tests.storage.conftest import T0, make_article, make_raw, row_counts
+
+BODY = "<html><body>外交部发言人 — release</body></html>".encode() * 50
+
+
+def test_same_bytes_are_stored_once(db: Database) -> None:
+    """Two responses with the same body share one blob; each keeps its own response row."""
+    with db.session() as s:
+        first = blobs.store_response(s, make_raw(body=BODY), None)
+        second = blobs.store_response(s, make_raw("https://mfa.example/2", BODY, status=200), None)
+    assert first[1] == second[1] == hashlib.sha256(BODY).hexdigest()
+    assert first[0] != second[0]
+    counts = row_counts(db)
+    assert counts["blobs"] == 1 and counts["responses"] == 2
+
+
+def test_blobs_are_compressed_and_read_back_exactly(db: Database) -> None:
+    """A stored body is zlib-compressed on disk and comes back byte for byte."""
+    with db.session() as s:
+        sha = blobs.put_blob(s, BODY)
+    with db.session() as s:
+        row = s.get(BlobRow, sha)
+        assert row is not None and row.codec == "zlib" and row.size == len(BODY)
+        assert len(row.data) < len(BODY) and zlib.decompress(row.data) == BODY
+        assert blobs.get_blob(s, sha) == BODY
+        assert blobs.get_blob(s, "0" * 64) is None
+
+
+def test_iter_responses_yields_what_was_fetched(db: Database) -> None:
+    """iter_responses gives final URL, status, headers in order, fetch time and exact bytes."""
+    raw = make_raw(body=BODY, final_url="https://mfa.example/news/1.html#moved")
+    with db.session() as s:
+        versions.record_fetch(s, make_article(), raw, now=T0, next_check_at=T0)
+        other = make_article("https://other.example/a", source="us-state")
+        versions.record_fetch(
+            s,
+            other,
+            make_raw(other.url, b"us", at=T0 + timedelta(hours=1)),
+            now=T0,
+            next_check_at=T0,
+        )
+    with db.session(readonly=True) as s:
+        got = list(blobs.iter_responses(s))
+        only_cn = list(blobs.iter_responses(s, source="cn-mfa-en"))
+    assert [r.url for r in got] == [
+        "https://mfa.example/news/1.html#moved",
+        "https://other.example/a",
+    ]
+    url, status, headers, fetched_at, body = got[0]
+    assert (url, status, fetched_at, body) == (raw.final_url, 200, T0, BODY)
+    assert headers == [("Content-Type", "text/html"), ("Server", "nginx")]
+    assert [r.body for r in only_cn] == [BODY]
+
+
+def test_unchanged_fetch_keeps_no_response(db: Database) -> None:
+    """Only fetches that produce a version keep their response; an unchanged one keeps none."""
+    with db.session() as s:
+        versions.record_fetch(s, make_article(), make_raw(body=b"a"), now=T0, next_check_at=T0)
+        versions.record_fetch(s, make_article(), make_raw(body=b"b"), now=T0, next_check_at=T0)
+        assert s.execute(sa.select(sa.func.count()).select_from(ResponseRow)).scalar_one() == 1

@@ -1,0 +1,165 @@
+"""Opening databases: URL resolution, migrations on open, pragmas, transactions, no leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage import migrate
+from storage.engine import (
+    Database,
+    default_db_url,
+    normalize_url,
+    open_db,
+    resolve_db_url,
+)
+from storage.errors import DatabaseUnavailable
+from storage.schema import Base, CursorRow
+from tests.storage.conftest import T0
+
+
+def test_migrations_create_every_table_at_head(db: Database) -> None:
+    """Opening an empty database creates every table and stamps the head revision."""
+    names = set(sa.inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= names
+    assert migrate.current_revision(db.engine) == migrate.head_revision()
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    """The migrated schema and the ORM models agree (a schema change without a migration fails)."""
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diffs == []
+
+
+def test_second_open_migrates_nothing_and_works(db_url: str) -> None:
+    """Opening the same database again finds it at head, migrates nothing, and reads old data."""
+    first = open_db(db_url)
+    with first.session() as s:
+        s.add(CursorRow(name="alice", at=T0))
+    first.dispose()
+    second = open_db(db_url)
+    try:
+        assert migrate.upgrade(second.engine) is False
+        with second.session() as s:
+            assert s.get(CursorRow, "alice") is not None
+        assert second.checked_out() == 0
+    finally:
+        second.dispose()
+
+
+def test_sqlite_pragmas(sqlite_url: str) -> None:
+    """SQLite connections run in WAL mode with foreign keys, a busy timeout and synchronous=NORMAL."""
+    db = open_db(sqlite_url)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        db.dispose()
+
+
+def test_session_rolls_back_on_error(db: Database) -> None:
+    """A session whose block raises commits nothing."""
+    with pytest.raises(RuntimeError), db.session() as s:
+        s.add(CursorRow(name="bob", at=T0))
+        s.flush()
+        raise RuntimeError("crash before commit")
+    with db.session(readonly=True) as s:
+        assert s.get(CursorRow, "bob") is None
+
+
+def test_postgresql_tables_live_in_the_search_path_schema(db: Database) -> None:
+    """On PostgreSQL the tables and alembic_version are created in the schema of search_path."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with db.engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        tables = set(
+            conn.execute(
+                sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": schema},
+            ).scalars()
+        )
+    assert schema != "public"
+    assert {"articles", "versions", "alembic_version"} <= tables
+
+
+def test_resolve_db_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI value wins over MFAWATCH_DB, which wins over the default file."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("MFAWATCH_DB", raising=False)
+    assert resolve_db_url(None) == default_db_url()
+    assert default_db_url().startswith("sqlite:///")
+    monkeypatch.setenv("MFAWATCH_DB", "sqlite:///from-env.sqlite3")
+    assert resolve_db_url(None) == "sqlite:///from-env.sqlite3"
+    assert resolve_db_url("sqlite:///from-cli.sqlite3") == "sqlite:///from-cli.sqlite3"
+
+
+def test_default_db_lives_in_the_user_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The default database is a file in the (created) user data directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    url = default_db_url()
+    assert url == f"sqlite:///{tmp_path / 'xdg' / 'mfawatch' / 'mfawatch.sqlite3'}"
+    assert (tmp_path / "xdg" / "mfawatch").is_dir()
+
+
+def test_bare_paths_and_postgres_urls_are_normalized(tmp_path: Path) -> None:
+    """A bare path is a SQLite file; postgres:// and postgresql:// use the psycopg 3 driver."""
+    assert normalize_url(str(tmp_path / "a.db")) == f"sqlite:///{tmp_path / 'a.db'}"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_bare_path_opens(tmp_path: Path) -> None:
+    """open_db accepts a bare file path and creates the SQLite file there."""
+    db = open_db(str(tmp_path / "plain.sqlite3"))
+    db.dispose()
+    assert (tmp_path / "plain.sqlite3").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("mysql://u@h/db", "unsupported database"),
+        ("sqlite:////no/such/folder/x.db", "does not exist"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", "cannot open database"),
+        ("://nothing", "invalid database URL"),
+        ("postgresql://u@h:notaport/db", "invalid database URL"),
+    ],
+)
+def test_bad_databases_give_clear_errors(url: str, words: str) -> None:
+    """An unusable database URL raises DatabaseUnavailable naming the problem, not a traceback."""
+    with pytest.raises(DatabaseUnavailable, match=words):
+        open_db(url)
+
+
+def test_unknown_newer_revision_is_refused(sqlite_url: str) -> None:
+    """A database stamped by a newer mfawatch is refused with a message saying to upgrade."""
+    db = open_db(sqlite_url)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff'")
+    db.dispose()
+    with pytest.raises(migrate.MigrationError, match="newer mfawatch"):
+        open_db(sqlite_url)
+
+
+def test_in_memory_sqlite_works() -> None:
+    """`sqlite://` opens an in-memory database that keeps its tables across sessions."""
+    db = open_db("sqlite://")
+    try:
+        with db.session() as s:
+            s.add(CursorRow(name="m", at=T0))
+        with db.session(readonly=True) as s:
+            assert s.get(CursorRow, "m") is not None
+    finally:
+        db.dispose()

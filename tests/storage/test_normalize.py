@@ -1,0 +1,76 @@
+"""Fingerprint normalization: noise does not change the content hash, edits do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from storage.normalize import content_hash, fingerprint_fields, normalize_line, normalize_text
+from tests.storage.conftest import BODY
+
+
+def _hash(title: str = "Title", body: str = BODY, at: datetime | None = None) -> str:
+    return content_hash(
+        fingerprint_fields(
+            title=title,
+            body_text=body,
+            published_at=at,
+            published_date=date(2024, 3, 1),
+            precision="minute" if at else "day",
+        )
+    )
+
+
+NOISE = {
+    "trailing and inner spaces": BODY.replace("held talks", "held   talks ") + "  ",
+    "nbsp character": BODY.replace("held talks", "held\u00a0talks"),
+    "nbsp entity": BODY.replace("held talks", "held&nbsp;talks"),
+    "CRLF line ends": BODY.replace("\n", "\r\n"),
+    "zero-width space": BODY.replace("Wang", "Wa\u200bng"),
+    "BOM and word joiner": "\ufeff" + BODY.replace("Yi", "Y\u2060i"),
+    "soft hyphen": BODY.replace("bilateral", "bi\u00adlateral"),
+    "extra blank lines between paragraphs": BODY.replace("\n\n", "\n \n\n"),
+    "line wrapped inside a paragraph": BODY.replace("exchanged views", "exchanged\nviews"),
+    "ideographic space": BODY.replace("held talks", "held\u3000talks"),
+}
+
+
+@pytest.mark.parametrize("noisy", list(NOISE.values()), ids=list(NOISE))
+def test_noise_keeps_the_hash(noisy: str) -> None:
+    """Whitespace, entity, line-end, invisible-character and Unicode-form noise is not a change."""
+    assert _hash(body=noisy) == _hash()
+
+
+def test_nfc_composes_accents() -> None:
+    """A decomposed accent (e + combining acute) and the precomposed é fingerprint the same."""
+    assert normalize_text("Caf\u0065\u0301") == normalize_text("Caf\u00e9")
+    assert _hash(title="Caf\u0065\u0301") == _hash(title="Caf\u00e9")
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        BODY.replace("Saturday", "Sunday"),
+        BODY.replace("\n\nBoth agreed to keep in close contact.", ""),
+        BODY + "\n\nA new paragraph.",
+        BODY.replace("relations.\n\nBoth", "relations. Both"),  # paragraphs merged
+    ],
+)
+def test_edits_change_the_hash(edited: str) -> None:
+    """A changed word, a removed or added paragraph, or merged paragraphs change the hash."""
+    assert _hash(body=edited) != _hash()
+
+
+def test_title_and_date_edits_change_the_hash() -> None:
+    """A changed title or publication time changes the hash; the same instant in another zone does not."""
+    at = datetime(2024, 3, 1, 14, 12, tzinfo=timezone(timedelta(hours=8)))
+    assert _hash(title="Other") != _hash()
+    assert _hash(at=at) != _hash(at=at + timedelta(minutes=1))
+    assert _hash(at=at) == _hash(at=at.astimezone(UTC))
+    assert _hash(at=at) != _hash()
+
+
+def test_normalize_line_collapses_everything() -> None:
+    """A title loses line breaks, tabs and repeated spaces."""
+    assert normalize_line("  Wang\tYi\n\nmeets\u00a0Blinken ") == "Wang Yi meets Blinken"
