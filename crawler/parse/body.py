@@ -71,6 +71,10 @@ _EMPTY_BLOCK = re.compile(
     r"<(p|div|li|ul|ol|dl|dt|dd|blockquote|pre|h[1-6]|table|thead|tbody|tfoot|tr|td|th|figure|figcaption|caption)>"
     r"(?:\s|&nbsp;|<br>)*</\1>"
 )
+_INNER_BLOCK = re.compile(
+    r"<(p|div|li|td|th|dt|dd|h[1-6]|center)>((?:(?!<(?:p|div|li|td|th|dt|dd|h[1-6]|center)>).)*?)</\1>",
+    re.DOTALL,
+)
 _DROP_CSS = ", ".join(sorted(DROP_TAGS))
 
 
@@ -98,15 +102,28 @@ def _drop(node: LexborNode) -> None:
         junk.decompose()
 
 
-def paragraphs_of(html: str) -> tuple[str, ...]:
-    """The paragraphs of serialized (lexbor) HTML, whitespace-normalized, chrome labels dropped."""
+def _split_paragraphs(html: str) -> list[str]:
     text = _BREAK.join(_BLOCK_TAG.split(_COMMENT.sub("", html)))
     text = htmllib.unescape(_ANY_TAG.sub("", _CELL_TAG.sub(" ", text)))
     if not text.isascii():
         text = unicodedata.normalize("NFC", strip_invisible(text))
     # str.split() knows every Unicode space (NBSP, U+3000…) and is far faster than a regex here.
-    paragraphs = (" ".join(part.split()) for part in text.split(_BREAK))
-    return tuple(p for p in paragraphs if p and not is_chrome_phrase(p))
+    return [p for p in (" ".join(part.split()) for part in text.split(_BREAK)) if p]
+
+
+def paragraphs_of(html: str) -> tuple[str, ...]:
+    """The paragraphs of serialized (lexbor) HTML, whitespace-normalized, chrome labels dropped."""
+    return tuple(p for p in _split_paragraphs(html) if not is_chrome_phrase(p))
+
+
+def _drop_chrome_blocks(html: str) -> str:
+    """Remove innermost blocks of sanitized HTML whose whole text is a tool-bar label."""
+
+    def block(m: re.Match[str]) -> str:
+        text = " ".join(htmllib.unescape(_ANY_TAG.sub("", m.group(2))).split())
+        return "" if is_chrome_phrase(text) else m.group(0)
+
+    return _INNER_BLOCK.sub(block, html)
 
 
 def _absolute(value: str | None, base: str, schemes: frozenset[str]) -> str | None:
@@ -152,4 +169,9 @@ def extract_body(nodes: list[LexborNode], base_url: str) -> Body:
         remove_chrome(node)
         parts.append(node.html or "")
     serialized = "\n".join(parts)
-    return Body(paragraphs_of(serialized), sanitize(serialized, base_url))
+    found = _split_paragraphs(serialized)
+    kept = tuple(p for p in found if not is_chrome_phrase(p))
+    cleaned = sanitize(serialized, base_url)
+    if len(kept) != len(found):
+        cleaned = _drop_chrome_blocks(cleaned)
+    return Body(kept, cleaned)
