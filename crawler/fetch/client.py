@@ -1,0 +1,378 @@
+"""The shared HTTP client: `Fetcher.fetch(url, source, validators) -> Page`.
+
+One `httpx.AsyncClient` (small pool, `http.pool_size`; `http.transport: aiohttp` swaps in the
+httpx-aiohttp transport) serves every source. Each fetch:
+
+1. refuses anything but http/https;
+2. asks robots.txt (robots.py) unless `politeness.respect_robots` is false;
+3. runs tries (retry.py) of: take the host slot (hosts.py), send a conditional GET with the
+   source's User-Agent, stream the body under `limits.max_bytes` / `max_decompressed_bytes`
+   (body.py) within `limits.timeout` in total, follow redirects itself (at most
+   `limits.max_redirects`, no loops, no public -> private hop: addresses.py);
+4. returns a `Page` for 2xx, 304 (`not_modified=True`, empty text), 404 and 410, and raises a
+   `FetchError` subclass for everything else, with the URL and a human reason.
+
+Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page are `Blocked`; 429
+is retried and becomes `Blocked` when it never ends; 408/500/502/503/504 are retried, then
+`HTTPStatusError`; other 4xx/5xx are `HTTPStatusError` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from crawler.config import HttpSettings, Source
+from crawler.errors import (
+    Blocked,
+    ConnectionFailed,
+    FetchError,
+    HTTPStatusError,
+    RedirectError,
+    RobotsDisallowed,
+    Timeout,
+)
+from crawler.fetch.addresses import AddressClass, host_class, resolved_class
+from crawler.fetch.body import ACCEPT_ENCODING, BodyReader
+from crawler.fetch.charset import decode
+from crawler.fetch.hosts import HostSlots
+from crawler.fetch.retry import RetryableAnswer, RetryPolicy, parse_retry_after, run_with_retries
+from crawler.fetch.robots import RobotsAnswer, RobotsCache
+from crawler.model import Page
+from storage.model import RawResponse
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,*/*;q=0.8"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PAGE_STATUSES = frozenset({404, 410})  # answers the pipeline interprets (article gone)
+BLOCK_STATUSES = frozenset({403, 412, 451})
+# Byte markers of bot-challenge pages in error answers (the parse step has the full table).
+CHALLENGE_MARKERS = (
+    b'window["bobcmn"]',
+    b"/TSPD/",
+    b"cf-chl",
+    b"challenge-platform",
+    b"cf_chl_opt",
+    b"captcha",
+    b"Just a moment...",
+)
+ROBOTS_MAX_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """Conditional-GET validators remembered from an earlier answer for the same URL."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+
+    def header(self, name: str) -> str | None:
+        low = name.lower()
+        for k, v in self.headers:
+            if k.lower() == low:
+                return v
+        return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError(
+            url, f"only http and https URLs are fetched, not {parts.scheme or 'no scheme'!r}"
+        )
+    if not parts.hostname:
+        raise FetchError(url, "the URL has no host")
+
+
+def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchError:
+    """Map an httpx (or httpx-aiohttp) transport error to our error tree with a human reason."""
+    detail = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout; judge the cause.
+        if isinstance(cause, TimeoutError):
+            return Timeout(url, f"the server did not answer in time ({detail})")
+        if type(cause).__name__ == "ClientConnectorError":
+            return ConnectionFailed(url, f"could not connect: {detail}")
+        return ConnectionFailed(url, f"the connection was reset or broken: {detail}")
+    if isinstance(exc, httpx.PoolTimeout):
+        return Timeout(url, f"no free connection in the pool within {limits_timeout:g} s")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return Timeout(url, f"could not connect in time (limits.connect_timeout): {detail}")
+    if isinstance(exc, httpx.TimeoutException):
+        return Timeout(url, f"the server stopped sending data ({detail})")
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectionFailed(url, f"could not connect: {detail}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return ConnectionFailed(url, f"the server broke the connection mid-response: {detail}")
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return ConnectionFailed(url, f"the connection was reset or closed: {detail}")
+    return ConnectionFailed(url, f"{type(exc).__name__}: {detail}")
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verified TLS context per process (building one reads the CA bundle: ~0.2 s)."""
+    return httpx.create_ssl_context()
+
+
+class Fetcher:
+    """Fetches pages politely through one shared client; use as `async with Fetcher(http) as f`."""
+
+    def __init__(
+        self,
+        http: HttpSettings,
+        *,
+        slots: HostSlots | None = None,
+        robots: RobotsCache | None = None,
+    ) -> None:
+        self.http = http
+        self.slots = slots if slots is not None else HostSlots()
+        self.robots = robots if robots is not None else RobotsCache()
+        limits = httpx.Limits(
+            max_connections=http.pool_size, max_keepalive_connections=http.pool_size
+        )
+        self._client: httpx.AsyncClient
+        if http.transport == "aiohttp":
+            from httpx_aiohttp import HttpxAiohttpClient
+
+            self._client = HttpxAiohttpClient(
+                limits=limits, follow_redirects=False, verify=_ssl_context()
+            )
+        else:
+            self._client = httpx.AsyncClient(
+                limits=limits, follow_redirects=False, verify=_ssl_context()
+            )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._client.aclose()
+
+    # -- public API -----------------------------------------------------------------------
+
+    async def fetch(
+        self, url: str, source: Source, *, validators: Validators | None = None
+    ) -> Page:
+        """Fetch `url` for `source`; see the module docstring for outcomes and errors."""
+        _check_url(url)
+        if source.politeness.respect_robots:
+            await self._check_robots(url, source)
+        policy = RetryPolicy(retries=source.politeness.retries)
+        return await run_with_retries(
+            lambda: self._attempt(url, source, validators), policy, url=url
+        )
+
+    # -- robots ---------------------------------------------------------------------------
+
+    async def _check_robots(self, url: str, source: Source) -> None:
+        async def load(robots_url: str) -> RobotsAnswer:
+            try:
+                page = await self._attempt(robots_url, source, None, max_bytes=ROBOTS_MAX_BYTES)
+            except RetryableAnswer as exc:
+                raise exc.error from None
+            return RobotsAnswer(page.status, page.raw.header("content-type"), page.text, page.url)
+
+        rules = await self.robots.rules(url, load)
+        self.slots.set_crawl_delay(url, rules.crawl_delay(source.user_agent))
+        if not rules.allows(url, source.user_agent):
+            raise RobotsDisallowed(
+                url,
+                f"robots.txt of {urlsplit(url).netloc} disallows this path for our user agent "
+                f"({source.user_agent!r}); set respect_robots: false only with the site's consent",
+            )
+
+    # -- one try --------------------------------------------------------------------------
+
+    async def _attempt(
+        self,
+        url: str,
+        source: Source,
+        validators: Validators | None,
+        *,
+        max_bytes: int | None = None,
+    ) -> Page:
+        current = url
+        chain: list[str] = []
+        while True:
+            answer = await self._exchange(current, source, validators, max_bytes=max_bytes)
+            location = answer.header("location")
+            if answer.status in REDIRECT_STATUSES and location:
+                target = urljoin(current, location.strip())
+                await self._check_redirect(url, current, target, chain, source)
+                chain.append(current)
+                current = target
+                continue
+            return self._outcome(url, answer, tuple(chain))
+
+    async def _check_redirect(
+        self, url: str, current: str, target: str, chain: list[str], source: Source
+    ) -> None:
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise RedirectError(url, f"redirect from {current} to a non-http URL {target!r}")
+        if target in chain or target == current:
+            hops = " -> ".join([*chain, current, target])
+            raise RedirectError(url, f"redirect loop: {hops}")
+        limit = source.limits.max_redirects
+        if len(chain) >= limit:
+            raise RedirectError(
+                url, f"more than {limit} redirects (limits.max_redirects); last one to {target}"
+            )
+        if source.politeness.allow_private_redirects:
+            return
+        origin = host_class(urlsplit(url).hostname or "")
+        if origin is not AddressClass.PUBLIC:
+            return
+        target_parts = urlsplit(target)
+        cls = await resolved_class(target_parts.hostname or "", target_parts.port)
+        if cls is not AddressClass.PUBLIC:
+            raise RedirectError(
+                url,
+                f"redirect from public host {urlsplit(url).hostname} to a {cls.value} address "
+                f"({target}) refused; set politeness.allow_private_redirects: true to allow it",
+            )
+
+    async def _exchange(
+        self,
+        url: str,
+        source: Source,
+        validators: Validators | None,
+        *,
+        max_bytes: int | None = None,
+    ) -> _Answer:
+        limits = source.limits
+        total = limits.timeout.total_seconds()
+        headers = {
+            "User-Agent": source.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        if validators is not None:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        timeout = httpx.Timeout(total, connect=limits.connect_timeout.total_seconds())
+        async with self.slots.acquire(url, source.politeness):
+            try:
+                async with asyncio.timeout(total):
+                    async with self._client.stream(
+                        "GET", url, headers=headers, timeout=timeout
+                    ) as resp:
+                        reader = BodyReader(
+                            url,
+                            resp.headers.get("content-encoding"),
+                            max_bytes=max_bytes or limits.max_bytes,
+                            max_decompressed=limits.max_decompressed_bytes,
+                        )
+                        if resp.status_code not in (204, 304):
+                            reader.check_declared_length(resp.headers.get("content-length"))
+                            async for chunk in resp.aiter_raw():
+                                reader.feed(chunk)
+                        raw_headers = tuple(
+                            (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
+                        )
+                        answer = _Answer(
+                            str(resp.url),
+                            resp.status_code,
+                            raw_headers,
+                            reader.body(),
+                            datetime.now(UTC),
+                        )
+            except TimeoutError:
+                self.slots.failed(url)
+                raise Timeout(
+                    url, f"no complete response within {total:g} s (limits.timeout)"
+                ) from None
+            except httpx.TransportError as exc:
+                self.slots.failed(url)
+                raise _transport_error(url, exc, total) from None
+            except httpx.InvalidURL as exc:
+                raise FetchError(url, f"invalid URL: {exc}") from None
+        if answer.status in (429, 500, 502, 503, 504, 408):
+            self.slots.failed(url)
+        else:
+            self.slots.succeeded(url)
+        return answer
+
+    # -- outcome --------------------------------------------------------------------------
+
+    def _outcome(self, url: str, answer: _Answer, chain: tuple[str, ...]) -> Page:
+        status = answer.status
+        where = "" if answer.url == url else f" (at {answer.url})"
+        if status == 304:
+            return self._page(url, answer, chain, not_modified=True)
+        if 200 <= status < 300 or status in PAGE_STATUSES:
+            return self._page(url, answer, chain)
+        reason = f"{_phrase(status)}{where}"
+        retry_after = parse_retry_after(answer.header("retry-after"))
+        if retry_after is not None and status in (429, 503):
+            self.slots.pause(answer.url, retry_after)
+        challenge = any(m in answer.body[:65536] for m in CHALLENGE_MARKERS)
+        if status == 429:
+            raise RetryableAnswer(
+                Blocked(url, status, f"{reason}: the site keeps rate-limiting us"), retry_after
+            )
+        if status in BLOCK_STATUSES or (status >= 400 and challenge):
+            what = "a bot-challenge page" if challenge else "the site refuses us"
+            raise Blocked(url, status, f"{reason}: {what}")
+        if status in (408, 500, 502, 503, 504):
+            raise RetryableAnswer(HTTPStatusError(url, status, reason), retry_after)
+        if 300 <= status < 400:
+            raise HTTPStatusError(url, status, f"{reason} without a usable Location header")
+        raise HTTPStatusError(url, status, reason)
+
+    def _page(
+        self, url: str, answer: _Answer, chain: tuple[str, ...], *, not_modified: bool = False
+    ) -> Page:
+        body = b"" if not_modified else answer.body
+        text, charset, rule = decode(body, answer.header("content-type"))
+        raw = RawResponse(
+            url=url,
+            final_url=answer.url,
+            status=answer.status,
+            headers=answer.headers,
+            body=body,
+            fetched_at=answer.fetched_at,
+            redirects=chain,
+        )
+        return Page(
+            raw=raw, text=text, charset=charset, charset_rule=rule, not_modified=not_modified
+        )
