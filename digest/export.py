@@ -79,7 +79,7 @@ def export_warc(session: Session, out: IO[bytes], source: str | None = None) -> 
             resp.url,
             "response",
             payload=io.BytesIO(resp.body),
-            length=None,
+            length=len(resp.body),
             warc_headers_dict={"WARC-Date": _warc_date(resp.fetched_at)},
             http_headers=_http_headers(resp.status, resp.headers, resp.body),
         )

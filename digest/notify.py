@@ -10,11 +10,19 @@ were tried, naming the ones that failed.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import apprise
+
+# apprise loads PGPy lazily, which imports the deprecated `imghdr` (Python < 3.13); importing it
+# here once, quietly, keeps that warning out of every later delivery.
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
+    warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+    import imghdr  # noqa: F401
 
 from digest._text import one_line
 from digest.alerts import AlertRule
@@ -27,7 +35,7 @@ _BODY_FORMAT = {
     "md": apprise.NotifyFormat.MARKDOWN,
     "text": apprise.NotifyFormat.TEXT,
 }
-_USERINFO = re.compile(r"(?<=://)[^/@]*@")
+_USERINFO = re.compile(r"(?<=://)[^/@?#]*@")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:pass|password|token|key|secret|apikey)=)[^&]*")
 
 
@@ -79,7 +87,7 @@ def send(channels: Sequence[str], *, title: str, body: str, fmt: str = "html") -
     failed = [
         mask(url)
         for url, ap in targets
-        if not ap.notify(body=body, title=title, body_format=_BODY_FORMAT[fmt])
+        if not bool(ap.notify(body=body, title=title, body_format=_BODY_FORMAT[fmt]))
     ]
     if failed:
         raise NotifyError(

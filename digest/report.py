@@ -30,6 +30,7 @@ from digest.model import (
     Segment,
     SourceHealth,
 )
+from digest.templating import fmt_time
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.schema import ArticleRow, DiffRow, HealthRow, RunRow, SourceRow, VersionRow
 
@@ -38,6 +39,13 @@ __all__ = ["Group", "Item", "ItemKind", "Report", "build_report", "passages_from
 MAX_PASSAGES = 6
 CONTEXT_CHARS = 160
 _LONG_EQUAL = 320
+_DATE_COLUMNS = (
+    "published_at",
+    "published_offset",
+    "published_date",
+    "date_precision",
+    "date_source",
+)
 _WORD_TAG = {"eq": "equal", "ins": "insert", "del": "delete"}
 
 
@@ -167,8 +175,13 @@ def _removal_note(evidence: Mapping[str, Any] | None) -> str:
     parts = [str(evidence.get("reason") or "gone")]
     if evidence.get("checks"):
         parts.append(f"{evidence['checks']} checks")
-    if evidence.get("missing_since"):
-        parts.append(f"missing since {evidence['missing_since']}")
+    since = evidence.get("missing_since")
+    if since:
+        try:
+            since = fmt_time(datetime.fromisoformat(str(since)))
+        except ValueError:
+            pass
+        parts.append(f"missing since {since}")
     return ", ".join(parts)
 
 
@@ -191,11 +204,11 @@ def _query(
             title.label("title"),
             sa.func.coalesce(v.section, a.section).label("section"),
             sa.func.coalesce(v.language, a.language).label("language"),
-            v.published_at,
-            v.published_offset,
-            v.published_date,
-            v.date_precision,
-            v.date_source,
+            *(
+                # A removal row has no content of its own: show the article's.
+                sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
+                for col in _DATE_COLUMNS
+            ),
             v.body_text,
             v.diff_from,
             v.diff_summary,

@@ -1,6 +1,6 @@
 """`--since` values to aware datetimes: durations back from now (`90m`, `24h`, `2d`, `1w`) or an
-ISO 8601 date or date-time. A date means its midnight in UTC; a date-time without an offset is
-taken as UTC."""
+ISO 8601 date or date-time, or `all` (the beginning of time). A date means its midnight in UTC; a
+date-time without an offset is taken as UTC."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -21,6 +22,8 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     if now.tzinfo is None:
         raise SinceError("now must be tz-aware")
     value = text.strip()
+    if value.lower() == "all":
+        return EPOCH
     m = _DURATION.match(value)
     if m:
         amount = float(m.group(1)) * _SECONDS[m.group(2).lower()]
@@ -36,7 +39,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     except ValueError:
         raise SinceError(
             f"--since {text!r}: not a duration or ISO date "
-            "(use e.g. 30m, 24h, 2d, 1w, 2026-11-20 or 2026-11-20T07:00+08:00)"
+            "(use e.g. 30m, 24h, 2d, 1w, 2026-11-20, 2026-11-20T07:00+08:00 or all)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

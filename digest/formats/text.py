@@ -48,8 +48,17 @@ def render(report: Report, *, color: bool | None = None, width: int | None = Non
         emoji=False,
         legacy_windows=False,
     )
+    room = console.width
     for line in _lines(report, colour):
-        console.print(line)
+        # Continuation lines of a long paragraph keep the paragraph's indent.
+        indent = len(line.plain) - len(line.plain.lstrip(" "))
+        body = line[indent:]
+        if not body.plain:
+            console.print()
+            continue
+        for part in body.wrap(console, max(room - indent, 20)):
+            part.rstrip()
+            console.print(Text(" " * indent) + part, soft_wrap=True)
     return buf.getvalue()
 
 
@@ -83,7 +92,7 @@ def _lines(report: Report, colour: bool) -> list[Text]:
 def _item(item: Item, colour: bool) -> list[Text]:
     kind = item.kind.value
     head = Text("  ")
-    head.append(kind.upper().ljust(8), style=_KIND_STYLE[kind])
+    head.append(kind.upper().ljust(9), style=_KIND_STYLE[kind])
     head.append(one_line(item.title) or "(no title)", style="bold")
     lines = [head]
     for hit in item.alerts:
@@ -137,7 +146,7 @@ def _mark(line: Text, text: str, op: str, colour: bool) -> None:
 
 
 def _passage(passage: Passage, colour: bool) -> Text:
-    line = Text("      │ ")
+    line = Text("      ")
     if passage.before:
         line.append("… " + one_line(passage.before) + " ", style="dim")
     for seg in passage.segments:
