@@ -125,10 +125,13 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     started = ctx.clock()
     with ctx.db.session() as s:
         run_id = runs.start_run(s, source.key, started)
+    listing_validators: list[_ListingValidators] = []
     try:
-        jobs = await _read_listings(ctx, source, result)
+        jobs = await _read_listings(ctx, source, result, listing_validators)
         jobs += _due_revisits(ctx, source, recheck=recheck, exclude={j.url for j in jobs})
         await _run_jobs(ctx, source, jobs, result)
+        if not result.errors:
+            _save_listing_validators(ctx, listing_validators)
     except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
@@ -156,12 +159,28 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
 # -- listings -------------------------------------------------------------------------------------
 
 
-async def _read_listings(ctx: CrawlContext, source: Source, result: SourceResult) -> list[_Job]:
+# A listing's ETag/Last-Modified, kept only once every article it listed was stored: saved at
+# fetch time, a crawl killed (or an article failing) half-way would leave the rest of the page
+# behind a 304 on the next poll, and those releases would be missed.
+_ListingValidators = tuple[str, str | None, str | None]
+
+
+def _save_listing_validators(ctx: CrawlContext, pending: list[_ListingValidators]) -> None:
+    if not pending:
+        return
+    with ctx.db.session() as s:
+        for url, etag, modified in pending:
+            validators.set_validators(s, url, etag, modified)
+
+
+async def _read_listings(
+    ctx: CrawlContext, source: Source, result: SourceResult, pending: list[_ListingValidators]
+) -> list[_Job]:
     jobs: dict[str, _Job] = {}
     failures = 0
     for listing in source.listings:
         try:
-            await _read_listing(ctx, source, listing, jobs, result)
+            await _read_listing(ctx, source, listing, jobs, result, pending)
         except (FetchError, ParseError) as exc:
             failures += 1
             _record_failure(result, exc, what=f"listing {listing.url}")
@@ -181,7 +200,12 @@ def _record_failure(result: SourceResult, exc: MfawatchError, *, what: str) -> N
 
 
 async def _read_listing(
-    ctx: CrawlContext, source: Source, listing: Listing, jobs: dict[str, _Job], result: SourceResult
+    ctx: CrawlContext,
+    source: Source,
+    listing: Listing,
+    jobs: dict[str, _Job],
+    result: SourceResult,
+    pending: list[_ListingValidators],
 ) -> None:
     """Read one listing, page after page while every item is new (bounded by max_pages)."""
     first_url = str(listing.url)
@@ -190,7 +214,7 @@ async def _read_listing(
     url: str | None = first_url
     pages_read = 0
     while url is not None and pages_read < max_pages:
-        page = await _fetch_listing_page(ctx, source, url)
+        page = await _fetch_listing_page(ctx, source, url, pending)
         pages_read += 1
         result.listings += 1
         _tick(ctx, "listing")
@@ -211,7 +235,9 @@ async def _read_listing(
             url = parsed.next_url
 
 
-async def _fetch_listing_page(ctx: CrawlContext, source: Source, url: str) -> Page | None:
+async def _fetch_listing_page(
+    ctx: CrawlContext, source: Source, url: str, pending: list[_ListingValidators]
+) -> Page | None:
     with ctx.db.session() as s:
         etag, modified = validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
@@ -224,8 +250,7 @@ async def _fetch_listing_page(ctx: CrawlContext, source: Source, url: str) -> Pa
     soft_errors.check(page)
     etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
     if etag or modified:
-        with ctx.db.session() as s:
-            validators.set_validators(s, url, etag, modified)
+        pending.append((url, etag, modified))
     return page
 
 
