@@ -29,6 +29,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.engine import make_url
+
 from crawler.errors import MfawatchError
 
 DEFAULT_CLAIM_TTL = timedelta(minutes=30)
@@ -45,6 +47,14 @@ class AlreadyRunning(MfawatchError):
             f"another mfawatch daemon is already running on this database: {who} holds {lock_path};"
             " stop it first (only one daemon may write to one SQLite file)"
         )
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL or an in-memory database)."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).expanduser().resolve()
 
 
 def lock_path_for(db_file: Path) -> Path:

@@ -1,0 +1,48 @@
+"""`mfawatch run`: the daemon, until SIGTERM/SIGINT; SIGHUP (or `--watch-config`) reloads the YAML."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mfawatch.app import App
+from mfawatch.cli import EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.daemon import DaemonOptions, run_daemon
+from mfawatch.lock import AlreadyRunning, DaemonLock, sqlite_file
+
+
+@click.command()
+@click.option(
+    "--watch-config",
+    is_flag=True,
+    help="Also reload the config when its file changes (checked every few seconds).",
+)
+@click.option(
+    "--config-poll",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often --watch-config looks at the file.",
+)
+@click.pass_obj
+@handle_errors
+def run(app: App, watch_config: bool, config_poll: float) -> None:
+    """Poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
+    db_file = sqlite_file(app.db_url)
+    lock = DaemonLock(db_file) if db_file is not None else None
+    try:
+        if lock is not None:
+            lock.acquire()
+    except AlreadyRunning as exc:
+        click.echo(f"mfawatch: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        settings = app.settings
+        options = DaemonOptions(watch_config=watch_config, config_poll=config_poll)
+        run_daemon(app.config_path, settings, app.db, options)
+    finally:
+        if lock is not None:
+            lock.release()
+    sys.exit(EXIT_OK)

@@ -1,0 +1,198 @@
+"""`mfawatch status`: per source its health, last run, result, counts, last error and next run.
+
+Where each value comes from:
+- last run, result, counts, last error, health: the database (`storage.queries.source_status`),
+  written by every crawl and by the daemon after each poll;
+- next run: computed from the source's schedule in the config file and its last run (an interval
+  source is due one `every` after its last run started, a cron source at its next fire time;
+  jitter may add up to `jitter`). It is shown only while a daemon is running — for a SQLite
+  database that is known from the daemon's lock file (`<dbfile>.lock` holds its PID); for
+  PostgreSQL it cannot be known locally and the computed time is shown;
+- a last run still marked `running` while no daemon holds the lock was interrupted (killed).
+
+If the config file is invalid, status still shows what the database knows, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from crawler.config import Settings, Source
+from crawler.errors import ConfigError
+from crawler.schedule import describe, next_run_after
+from mfawatch.app import App
+from mfawatch.cli import handle_errors
+from mfawatch.lock import holder_pid, sqlite_file
+from storage.queries import SourceStatus, source_status
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """Whether a daemon runs on this database: True/False, or None when it cannot be known."""
+
+    running: bool | None
+    pid: int | None = None
+
+
+def daemon_state(db_url: str) -> DaemonState:
+    """The daemon state of a database, from its lock file (SQLite only)."""
+    db_file = sqlite_file(db_url)
+    if db_file is None:
+        return DaemonState(None)
+    pid = holder_pid(db_file)
+    return DaemonState(pid is not None, pid)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def source_report(
+    key: str,
+    stored: SourceStatus | None,
+    configured: Source | None,
+    daemon: DaemonState,
+    now: datetime,
+) -> dict[str, Any]:
+    """One source's status as a JSON-ready dict (the shape `--format json` prints)."""
+    result = stored.last_run_status if stored else None
+    if result == "running" and daemon.running is False:
+        result = "interrupted"
+    next_run: datetime | None = None
+    if configured is not None and configured.enabled and daemon.running is not False:
+        started = stored.last_run_started_at if stored else None
+        next_run = next_run_after(
+            configured.schedule, configured.timezone, last_started=started, now=now
+        )
+        if next_run is None and daemon.running:
+            next_run = now  # never polled yet: the daemon polls it as soon as it can
+    last_run = None
+    if stored is not None and stored.last_run_started_at is not None:
+        last_run = {
+            "started_at": _iso(stored.last_run_started_at),
+            "finished_at": _iso(stored.last_run_finished_at),
+            "result": result,
+            "counts": stored.last_run_counts,
+        }
+    return {
+        "key": key,
+        "name": configured.name if configured else (stored.name if stored else None),
+        "in_config": configured is not None,
+        "enabled": bool(configured and configured.enabled),
+        "schedule": describe(configured.schedule) if configured else None,
+        "health": stored.health if stored else "ok",
+        "health_since": _iso(stored.health_since) if stored else None,
+        "consecutive_failures": stored.consecutive_failures if stored else 0,
+        "last_run": last_run,
+        "next_run": _iso(next_run),
+        "articles": stored.articles if stored else 0,
+        "last_error": stored.last_error if stored else None,
+    }
+
+
+def build_report(
+    settings: Settings | None, stored: list[SourceStatus], daemon: DaemonState, now: datetime
+) -> list[dict[str, Any]]:
+    """Every configured source (in file order), then sources known only to the database."""
+    by_key = {s.source: s for s in stored}
+    configured = list(settings.sources) if settings else []
+    out = [source_report(s.key, by_key.get(s.key), s, daemon, now) for s in configured]
+    keys = {s.key for s in configured}
+    out += [source_report(k, v, None, daemon, now) for k, v in by_key.items() if k not in keys]
+    return out
+
+
+def _ago(when: str | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    at = datetime.fromisoformat(when)
+    seconds = int((now - at).total_seconds())
+    span = _span(abs(seconds))
+    stamp = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{stamp} ({span} ago)" if seconds >= 0 else f"{stamp} (in {span})"
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_text(report: dict[str, Any], now: datetime) -> str:
+    """The report as lines for a terminal."""
+    daemon = report["daemon"]
+    if daemon["running"] is None:
+        state = "unknown (not a SQLite database)"
+    elif daemon["running"]:
+        state = f"running (pid {daemon['pid']})"
+    else:
+        state = "not running"
+    lines = [f"daemon: {state}", f"config: {report['config']}"]
+    for src in report["sources"]:
+        flags = [] if src["enabled"] else ["disabled"]
+        if not src["in_config"]:
+            flags = ["not in config"]
+        title = f"{src['key']}" + (f" [{', '.join(flags)}]" if flags else "")
+        lines.append("")
+        lines.append(f"{title}  health: {src['health']}")
+        if src["schedule"]:
+            lines.append(f"  schedule:  {src['schedule']}")
+        run = src["last_run"]
+        if run:
+            counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v) or "-"
+            lines.append(f"  last run:  {_ago(run['started_at'], now)}: {run['result']}")
+            lines.append(f"  counts:    {counts}")
+        else:
+            lines.append("  last run:  never")
+        if src["next_run"]:
+            due = datetime.fromisoformat(src["next_run"]) <= now
+            lines.append("  next run:  " + ("due now" if due else _ago(src["next_run"], now)))
+        lines.append(f"  articles:  {src['articles']}")
+        if src["health"] != "ok" and src["health_since"]:
+            lines.append(f"  {src['health']} since {_ago(src['health_since'], now)}")
+        if src["last_error"]:
+            lines.append(f"  last error: {src['last_error']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts (one object: daemon, config, sources).",
+)
+@click.pass_obj
+@handle_errors
+def status(app: App, fmt: str) -> None:
+    """Per source: health, last run and result, counts, last error, next run."""
+    settings: Settings | None
+    try:
+        settings = app.settings
+    except ConfigError as exc:
+        click.echo(f"warning: {exc}\n(showing what the database knows)", err=True)
+        settings = None
+    now = datetime.now(UTC)
+    daemon = daemon_state(app.db_url)
+    with app.db.session(readonly=True) as session:
+        stored = source_status(session)
+    report = {
+        "generated_at": _iso(now),
+        "config": str(app.config_path),
+        "daemon": {"running": daemon.running, "pid": daemon.pid},
+        "sources": build_report(settings, stored, daemon, now),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(report, now))
+    sys.stdout.flush()

@@ -1,0 +1,320 @@
+"""`mfawatch run`: the long-running daemon that polls every enabled source on its schedule.
+
+What it wires, once per process: the daemon lock (one daemon per SQLite file), the database, one
+shared `Fetcher`, one `CrawlContext`, and an APScheduler `AsyncIOScheduler` whose per-source jobs
+(`crawler.schedule.SourceJobs`) call `crawler.pipeline.crawl_source`. Catch-up pagination and the
+due revisits of known articles happen inside each source's crawl.
+
+Signals:
+- SIGTERM / SIGINT: stop taking work (the scheduler is paused and no new crawl starts), give the
+  crawls in flight `shutdown_grace` seconds to finish, cancel the rest (each article is stored in
+  its own transaction, so a cancelled one rolls back whole), close the fetcher and exit 0. A second
+  signal cancels at once. The whole stop takes well under 10 s.
+- SIGHUP, or a changed mtime of the config file with `--watch-config`: reload the YAML. An invalid
+  new file is logged with every problem and the running configuration stays in force; otherwise
+  jobs are added, removed, rescheduled or updated to match. (`http:` settings belong to the
+  shared client and take effect at the next start.)
+
+After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`) is stored; a change of
+health is logged once (a warning when it worsens, info when it recovers), not on every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import OperationalError
+
+from crawler.config import Settings, Source
+from crawler.config_loader import load_config
+from crawler.errors import ConfigError, MfawatchError
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlContext, SourceResult, crawl_source
+from crawler.schedule import JobChanges, SourceJobs
+from mfawatch.lock import LocalSourceClaim, SourceClaim
+from storage import runs, sources
+from storage.engine import Database
+from storage.errors import StorageError
+
+log = logging.getLogger("mfawatch.daemon")
+
+# SourceResult.status -> the health state storage keeps.
+HEALTH_OF_STATUS = {"ok": "ok", "failed": "failing", "broken": "broken", "blocked": "blocked"}
+_ERROR_SHOWN = 300
+EXPECTED_FAILURES = (
+    MfawatchError,
+    StorageError,
+    OperationalError,
+)  # characters of a source's error kept in a health log line
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """How the daemon behaves (CLI flags of `mfawatch run`)."""
+
+    watch_config: bool = False
+    config_poll: float = 2.0  # seconds between two looks at the config file's mtime
+    shutdown_grace: float = 6.0  # seconds in-flight crawls get before they are cancelled
+
+
+def _config_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _sync_source_rows(db: Database, settings: Settings) -> None:
+    with db.session() as s:
+        sources.sync_sources(
+            s,
+            [
+                sources.SourceInfo(src.key, src.name, src.country, src.language, src.timezone)
+                for src in settings.enabled_sources()
+            ],
+        )
+
+
+class Daemon:
+    """One running daemon: scheduler, shared fetcher, signal handling and config reloads."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        settings: Settings,
+        db: Database,
+        options: DaemonOptions | None = None,
+        *,
+        claim: SourceClaim | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config_path = config_path
+        self.settings = settings
+        self.db = db
+        self.options = options or DaemonOptions()
+        self.claim: SourceClaim = claim or LocalSourceClaim()
+        self.clock = clock
+        self._ctx: CrawlContext | None = None
+        self._jobs: SourceJobs | None = None
+        self._inflight: set[asyncio.Task[object]] = set()
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._reload_lock = asyncio.Lock()
+        self._config_sig = _config_signature(config_path)
+        self._background: set[asyncio.Task[object]] = set()
+        self._scheduler_stopped = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or `request_stop`), then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        try:
+            async with Fetcher(self.settings.http) as fetcher:
+                self._ctx = CrawlContext(db=self.db, fetcher=fetcher, clock=self.clock)
+                _sync_source_rows(self.db, self.settings)
+                self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
+                self._jobs.sync(self.settings.sources)
+                scheduler.start()
+                if self.options.watch_config:
+                    self._spawn(self._watch_config())
+                enabled = [s.key for s in self.settings.enabled_sources()]
+                log.info(
+                    "daemon started (pid %d): %d source(s) scheduled from %s%s",
+                    os.getpid(),
+                    len(enabled),
+                    self.config_path,
+                    ", watching it for changes" if self.options.watch_config else "",
+                )
+                if not enabled:
+                    log.warning("no enabled sources in %s; waiting for a reload", self.config_path)
+                await self._stop.wait()
+                await self._shutdown(scheduler)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            self._stop_scheduler(scheduler)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback; let it run
+        log.info("daemon stopped")
+
+    def _stop_scheduler(self, scheduler: AsyncIOScheduler) -> None:
+        # AsyncIOScheduler.shutdown() only queues the shutdown, so `running` stays true until the
+        # loop runs it: remember that it was asked, or a second call fails inside the loop.
+        if scheduler.running and not self._scheduler_stopped:
+            self._scheduler_stopped = True
+            scheduler.shutdown(wait=False)
+
+    def request_stop(self) -> None:
+        """Stop taking work and shut down; a second request cancels in-flight crawls at once."""
+        if self._stopping:
+            log.warning("second stop request: cancelling %d crawl(s) now", len(self._inflight))
+            for task in list(self._inflight):
+                task.cancel()
+            return
+        self._stopping = True
+        log.info("stop requested: finishing %d crawl(s) in flight", len(self._inflight))
+        self._stop.set()
+
+    def request_reload(self, why: str = "request") -> None:
+        """Reload the configuration file soon (from a signal handler or anywhere in the loop)."""
+        if not self._stopping:
+            self._spawn(self.reload(why))
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.pause()
+        for task in list(self._background):
+            task.cancel()
+        pending = set(self._inflight)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=self.options.shutdown_grace)
+        if pending:
+            log.warning(
+                "cancelling %d crawl(s) still running after %.0f s; their unfinished articles roll back",
+                len(pending),
+                self.options.shutdown_grace,
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=2.0)
+        self._stop_scheduler(scheduler)
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- crawling -----------------------------------------------------------------------------
+
+    async def _crawl(self, source: Source) -> SourceResult | None:
+        """The scheduled job of one source: claim it, crawl it, record its health."""
+        if self._stopping or self._ctx is None:
+            return None
+        if not self.claim.claim(source.key):
+            log.info(
+                "source %s: previous crawl still running; this poll skipped",
+                source.key,
+                extra={"source": source.key},
+            )
+            return None
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        try:
+            result = await crawl_source(self._ctx, source)
+            self._record_health(source, result)
+        except EXPECTED_FAILURES as exc:  # e.g. the database went away: say so, keep running
+            log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
+            return None
+        except Exception:  # a bug: keep the traceback, and keep the other sources running
+            log.exception("source %s: unexpected error", source.key, extra={"source": source.key})
+            return None
+        except asyncio.CancelledError:
+            # This job is the outermost frame of its task; ending it here keeps APScheduler from
+            # logging a cancellation at shutdown as a job failure with a traceback.
+            log.warning(
+                "source %s: crawl cancelled at shutdown", source.key, extra={"source": source.key}
+            )
+            return None
+        finally:
+            self._inflight.discard(task)
+            self.claim.release(source.key)
+        return result
+
+    def _record_health(self, source: Source, result: SourceResult) -> None:
+        state = HEALTH_OF_STATUS.get(result.status, "failing")
+        error = "; ".join(result.errors[:3]) or None
+        with self.db.session() as s:
+            previous = runs.get_health(s, source.key)
+            changed = runs.update_health(s, source.key, state=state, error=error, at=self.clock())
+        if not changed:
+            return
+        was = previous.state if previous else "ok"
+        extra = {"source": source.key, "status": state}
+        if state == "ok":
+            log.info("source %s recovered: %s -> ok", source.key, was, extra=extra)
+        else:
+            shown = (error or "")[:_ERROR_SHOWN]
+            log.warning("source %s is %s (was %s): %s", source.key, state, was, shown, extra=extra)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    async def reload(self, why: str = "request") -> JobChanges | None:
+        """Load the config file again and apply it; on any problem keep the running config."""
+        async with self._reload_lock:
+            self._config_sig = _config_signature(self.config_path)
+            try:
+                new = load_config(self.config_path)
+            except ConfigError as exc:
+                log.error(
+                    "config reload (%s) failed; keeping the previous configuration: %s", why, exc
+                )
+                return None
+            except OSError as exc:
+                log.error(
+                    "config reload (%s) failed: cannot read %s (%s); keeping the previous configuration",
+                    why,
+                    self.config_path,
+                    exc.strerror or exc,
+                )
+                return None
+            if self._jobs is None or self._stopping:
+                return None
+            if new.http != self.settings.http:
+                log.warning("`http:` settings changed; they take effect when the daemon restarts")
+            _sync_source_rows(self.db, new)
+            changes = self._jobs.sync(new.sources)
+            self.settings = new
+            if changes:
+                log.info(
+                    "config reloaded (%s): added %s, removed %s, rescheduled %s, updated %s",
+                    why,
+                    _keys(changes.added),
+                    _keys(changes.removed),
+                    _keys(changes.rescheduled),
+                    _keys(changes.updated),
+                )
+            else:
+                log.info("config reloaded (%s): no source changed", why)
+            return changes
+
+    async def _watch_config(self) -> None:
+        missing_reported = False
+        while not self._stopping:
+            await asyncio.sleep(self.options.config_poll)
+            sig = _config_signature(self.config_path)
+            if sig is None:
+                if not missing_reported:
+                    log.error(
+                        "config file %s is gone; keeping the previous configuration",
+                        self.config_path,
+                    )
+                    missing_reported = True
+                continue
+            missing_reported = False
+            if sig != self._config_sig:
+                await self.reload("file changed")
+
+
+def _keys(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys) if keys else "-"
+
+
+def run_daemon(config_path: Path, settings: Settings, db: Database, options: DaemonOptions) -> None:
+    """Run the daemon in a fresh event loop until it is told to stop."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Daemon(config_path, settings, db, options).run())

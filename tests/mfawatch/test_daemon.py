@@ -1,0 +1,207 @@
+"""`mfawatch run` as a real subprocess against loopback fixture sites: polling, signals, reloads, locks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mfawatch.daemon_support import (
+    DaemonProcess,
+    Ministry,
+    count_articles,
+    run_cli,
+    source_yaml,
+    wait_for,
+    write_config,
+)
+from tests.site import Site
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    """Daemons started by a test; any still running at the end are killed."""
+    started: list[DaemonProcess] = []
+    yield started
+    for d in started:
+        d.kill()
+
+
+def start(daemons: list[DaemonProcess], config: Path, db: Path, *args: str) -> DaemonProcess:
+    daemon = DaemonProcess(config, db, *args)
+    daemons.append(daemon)
+    return daemon.started()
+
+
+def test_polls_on_schedule_stores_a_new_article_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """The daemon polls every 2 s, stores an article added to the site, and exits 0 on SIGTERM."""
+    ministry = Ministry(site, "alpha", articles=3)
+    config = write_config(tmp_path / "s.yaml", source_yaml("alpha", ministry.listing_url))
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db)
+
+    wait_for(lambda: count_articles(db) == 3, what="the first three articles")
+    wait_for(lambda: ministry.polls() >= 2, what="a second poll of the listing")
+    second = site.requests_to(ministry.listing_path)[1]
+    assert second.header("if-none-match"), "the second poll is a conditional GET"
+    assert second.status == 304
+
+    ministry.add()
+    wait_for(lambda: count_articles(db) == 4, what="the new article to be stored")
+
+    assert daemon.stop(timeout=10) == 0
+    events = daemon.events()  # every line is one JSON object
+    assert all(isinstance(e, dict) and "message" in e and "level" in e for e in events)
+    assert any(e["message"] == "daemon stopped" for e in events)
+    assert not any("Traceback" in line for line in daemon.log())
+
+
+def test_sigkill_mid_crawl_then_restart_loses_and_duplicates_nothing(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """A daemon killed with SIGKILL mid-crawl, then restarted, ends with every article once and an intact file."""
+    total = 24
+    ministry = Ministry(site, "slowpoke", articles=total)
+    # One request at a time, 0.15 s apart: the first crawl takes several seconds.
+    entry = source_yaml(
+        "slowpoke", ministry.listing_url, extra=", concurrency_per_host: 1, min_delay: 0.15s"
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
+    db = tmp_path / "m.sqlite3"
+    first = start(daemons, config, db)
+    wait_for(lambda: count_articles(db) >= 3, what="a few articles of the first crawl")
+    first.kill()
+    partial = count_articles(db)
+    assert 0 < partial < total, "the kill landed mid-crawl"
+
+    second = start(daemons, config, db)
+    wait_for(lambda: count_articles(db) == total, what="the restarted daemon to finish the crawl")
+    assert second.stop() == 0
+
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = con.execute(
+            "SELECT a.url, count(v.id) FROM articles a JOIN versions v ON v.article_id = a.id "
+            "GROUP BY a.id"
+        ).fetchall()
+        orphans = con.execute(
+            "SELECT count(*) FROM versions WHERE article_id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert len(rows) == total
+    assert len({url for url, _ in rows}) == total
+    assert all(n == 1 for _, n in rows), rows
+    assert orphans == 0
+
+
+def test_sighup_with_a_broken_file_keeps_the_old_config(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """SIGHUP with invalid YAML logs the problem and the daemon keeps polling with the old config."""
+    ministry = Ministry(site, "steady", articles=2)
+    config = write_config(tmp_path / "s.yaml", source_yaml("steady", ministry.listing_url))
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db)
+    wait_for(lambda: ministry.polls() >= 1, what="the first poll")
+
+    config.write_text("sources:\n  - key: steady\n    name: [unclosed\n", encoding="utf-8")
+    daemon.signal(signal.SIGHUP)
+    line = daemon.wait_log("config reload (SIGHUP) failed")
+    event = json.loads(line)
+    assert event["level"] == "ERROR"
+    assert str(config) in event["message"]
+    assert "keeping the previous configuration" in event["message"]
+
+    polls = ministry.polls()
+    wait_for(lambda: ministry.polls() >= polls + 2, what="two more polls after the failed reload")
+    assert daemon.proc.poll() is None
+    assert daemon.stop() == 0
+
+
+def test_watch_config_applies_an_added_and_a_removed_source(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """With --watch-config, editing the file adds the new source's job and removes the dropped one."""
+    old = Ministry(site, "old", articles=1)
+    new = Ministry(site, "new", articles=2)
+    config = write_config(tmp_path / "s.yaml", source_yaml("old", old.listing_url))
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db, "--watch-config", "--config-poll", "0.2")
+    wait_for(lambda: old.polls() >= 1, what="the first poll of the old source")
+
+    write_config(config, source_yaml("new", new.listing_url))
+    daemon.wait_log("config reloaded (file changed): added new, removed old")
+    wait_for(lambda: count_articles(db, "new") == 2, what="the new source's articles")
+    polls = old.polls()
+    wait_for(lambda: new.polls() >= 2, what="a second poll of the new source")
+    assert old.polls() <= polls + 1  # at most a crawl that was already running
+    assert daemon.stop() == 0
+
+
+def test_a_second_daemon_on_the_same_database_exits_with_a_clear_message(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """A second `run` on a SQLite file already in use exits 2, naming the PID that holds it."""
+    ministry = Ministry(site, "solo", articles=1)
+    config = write_config(tmp_path / "s.yaml", source_yaml("solo", ministry.listing_url))
+    db = tmp_path / "m.sqlite3"
+    first = start(daemons, config, db)
+
+    second = run_cli(config, db, "run", timeout=30)
+    assert second.returncode == 2
+    assert "already running" in second.stderr
+    assert f"PID {first.pid}" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.proc.poll() is None
+    assert first.stop() == 0
+
+
+def test_a_failing_source_does_not_stop_a_healthy_one_and_status_names_the_reason(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """A source whose listing answers 500 is reported failing with its URL; the healthy one completes."""
+    healthy = Ministry(site, "healthy", articles=3)
+    site.add("/broken/list.html", "<h1>Internal Server Error</h1>", status=500)
+    config = write_config(
+        tmp_path / "s.yaml",
+        # One poll each (the first comes at start), so status reads finished runs.
+        source_yaml("healthy", healthy.listing_url, every="1h"),
+        source_yaml("broken", site.url("/broken/list.html"), every="1h"),
+    )
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db)
+    wait_for(lambda: count_articles(db, "healthy") == 3, what="the healthy source's articles")
+    warning = json.loads(daemon.wait_log("source broken is failing"))
+    assert warning["level"] == "WARNING"
+    assert site.url("/broken/list.html") in warning["message"]
+    assert "500" in warning["message"]
+
+    status = run_cli(config, db, "status", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["daemon"] == {"running": True, "pid": daemon.pid}
+    by_key = {s["key"]: s for s in report["sources"]}
+    assert by_key["broken"]["health"] == "failing"
+    assert "500" in by_key["broken"]["last_error"]
+    assert by_key["broken"]["last_run"]["result"] == "failed"
+    assert by_key["healthy"]["health"] == "ok"
+    assert by_key["healthy"]["articles"] == 3
+    assert by_key["healthy"]["last_error"] is None
+    for src in by_key.values():
+        assert src["next_run"] is not None
+        assert src["last_run"]["started_at"] is not None
+
+    assert daemon.stop() == 0
+    log = daemon.log()
+    assert sum("source broken is failing" in line for line in log) == 1, "reported once"
+    assert not any("Traceback" in line for line in log)
