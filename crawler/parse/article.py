@@ -62,7 +62,8 @@ def parse_article(page: Page, source: Source, item: ListingItem | None = None) -
     if sel is not None and sel.date:
         text = select_value(tree, sel.date, url=url, field="article.date")
         if text:
-            date = parse_date(text, zone, DateSource.PAGE, languages=langs)
+            seen = page.raw.fetched_at.astimezone(zone).date()  # for year-less dates
+            date = parse_date(text, zone, DateSource.PAGE, languages=langs, context=seen)
     if sel is not None and sel.section:
         crumb = select(tree, sel.section, url=url, field="article.section")
         if crumb is not None:

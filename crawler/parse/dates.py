@@ -77,6 +77,21 @@ YEARLESS_FUTURE_SLACK = timedelta(days=7)
 FALLBACK_MAX_CHARS = 80
 
 
+_DIGITS = re.compile(r"\d+")
+_ERA_START = re.compile("|".join(ERAS))
+
+
+def _month_before(text: str, pos: int) -> int:
+    """Start of the word just before `pos` (`July 3`, `Sept. 3`), or -1 when there is none."""
+    j = pos - 1
+    while j >= 0 and text[j] in " .\u00a0":
+        j -= 1
+    k = j
+    while k >= 0 and text[k].isalpha():
+        k -= 1
+    return k + 1 if k < j else -1
+
+
 def _time(p: str) -> str:
     """The optional time tail after a date, with group names prefixed by `p`."""
     return (
@@ -238,10 +253,26 @@ def find_date(
         text = unicodedata.normalize("NFKC", text)
     langs = _norm_langs(languages)
     names = _names(langs)
-    for m in _pattern(langs, context is not None).finditer(text):
-        found = _from_match(m, names, zone, source, context)
-        if found is not None:
-            return found
+    pattern = _pattern(langs, context is not None)
+    # Every date starts at a digit run, a month name or an era name. Trying the combined pattern
+    # only there (`match` at a position) is ~10x faster than `finditer` over every character.
+    starts: list[int] = []
+    for digits in _DIGITS.finditer(text):
+        start = digits.start()
+        word = _month_before(text, start)
+        if word >= 0 and text[word:start].rstrip(" .,").lower() in names:
+            starts.append(word)
+        starts.append(start)
+    if not starts:
+        return None
+    if "年" in text:
+        starts.extend(m.start() for m in _ERA_START.finditer(text))
+    for pos in sorted(set(starts)):
+        m = pattern.match(text, pos)
+        if m is not None:
+            found = _from_match(m, names, zone, source, context)
+            if found is not None:
+                return found
     return None
 
 

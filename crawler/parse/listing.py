@@ -103,10 +103,11 @@ def parse_listing(page: Page, source: Source, listing: Listing) -> ListingPage:
         links_found += 1
         if href is None:
             continue
+        title = ""
         if sel.title:
             title_node = select(node, sel.title, url=url, field="list.title")
             title = node_value(title_node, sel.title) if title_node is not None else ""
-        else:
+        if not title:
             title = clean(link_node.text(deep=True, separator=""))
         if not title:
             title = clean(link_node.attributes.get("title") or "")
