@@ -315,14 +315,22 @@ class HttpSettings(_Model):
 class Alert(_Model):
     """A watchlist: items whose title or body match a keyword or regex are flagged and sent.
 
-    Keywords match case-insensitively as substrings; a trailing `*` is a prefix (`sanction*`).
-    `channels` are apprise URLs; none means "mark in the digest only".
+    Keywords match case-insensitively as substrings, and `*` stands for any run of word
+    characters (`sanction*`); regexes are Python `re` patterns. `channels` are apprise URLs;
+    none means "mark in the digest only". The digest package owns the matching.
     """
 
     name: str = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not k.strip(" *") for k in v):
+            raise ValueError("an empty keyword would match everything; remove it")
+        return v
 
     @field_validator("regex")
     @classmethod

@@ -13,7 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Settings, Source
+from crawler.config import (
+    Alert,
+    ArticleSelectors,
+    Defaults,
+    DigestSettings,
+    HttpSettings,
+    Limits,
+    Listing,
+    ListSelectors,
+    Paginate,
+    Politeness,
+    RevisitPlan,
+    Schedule,
+    Settings,
+    Source,
+)
 from crawler.config_loader import load_config, parse_config
 from crawler.errors import ConfigError, ConfigProblem
 
@@ -111,6 +126,33 @@ def test_shipped_presets_each_cite_sites_md() -> None:
         assert key is not None
         previous = text[: text.index(block)].rsplit("\n\n", 1)[-1]
         assert "sites.md §" in previous, f"preset {key[1]} has no sites.md citation"
+
+
+def test_example_config_loads_and_shows_every_key() -> None:
+    """config/example.yaml is valid and names every key of every config model, so it cannot drift."""
+    path = ROOT / "config" / "example.yaml"
+    settings = load_config(path, env={})
+    assert settings.alerts and settings.digest is not None
+    text = path.read_text(encoding="utf-8")
+    models = [
+        Settings,
+        Defaults,
+        HttpSettings,
+        Source,
+        Schedule,
+        Listing,
+        Paginate,
+        ListSelectors,
+        ArticleSelectors,
+        Limits,
+        Politeness,
+        RevisitPlan,
+        Alert,
+        DigestSettings,
+    ]
+    for model in models:
+        for name in model.model_fields:
+            assert re.search(rf"\b{name}:", text), f"{model.__name__}.{name} is not in example.yaml"
 
 
 def test_readme_yaml_examples_load() -> None:
@@ -251,6 +293,14 @@ def test_item_text_is_only_a_listing_date() -> None:
         parse_config(text, file="t.yaml", env={})
     (problem,) = caught.value.problems
     assert (problem.line, problem.field) == (6, "sources[cn-mfa-en].list.item")
+
+
+def test_empty_alert_keyword_is_rejected() -> None:
+    """An empty watchlist keyword (which would match everything) is a config problem."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config('sources: []\nalerts: [{name: x, keywords: ["", a]}]\n', file="a.yaml", env={})
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (2, "alerts[0].keywords")
 
 
 def test_settings_built_in_code_reject_duplicate_keys() -> None:
