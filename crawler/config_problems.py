@@ -120,9 +120,11 @@ def _message(err: ErrorDetails, loc: Path_) -> str:
         return f"required key {loc[-1]!r} is missing"
     if kind in ("value_error", "assertion_error"):
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "url_scheme":
+        return f"the URL must start with http:// or https://, got {value!r}"
     if kind.startswith("url_"):
         reason = (err.get("ctx") or {}).get("error") or msg
-        return f"not a valid http(s) URL: {value!r} ({reason}); write it in full, e.g. https://host/path"
+        return f"not a valid URL: {value!r} ({reason}); write it in full, e.g. https://host/path"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"should be a mapping of keys to values, got {_shown(value)}"
     if kind == "too_short":
