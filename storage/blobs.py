@@ -47,14 +47,14 @@ def sha256_hex(body: bytes) -> str:
 def put_blob(session: Session, body: bytes, *, codec: str = DEFAULT_CODEC) -> str:
     """Store a body unless a blob with its hash exists; return the hash."""
     sha = sha256_hex(body)
-    exists = session.execute(sa.select(BlobRow.sha256).where(BlobRow.sha256 == sha)).first()
-    if exists is None:
-        compress = CODECS[codec][0]
-        insert_ignore(
-            session,
-            BlobRow.__table__,  # type: ignore[arg-type]
-            [{"sha256": sha, "size": len(body), "codec": codec, "data": compress(body)}],
-        )
+    compress = CODECS[codec][0]
+    # One INSERT .. ON CONFLICT DO NOTHING: most bodies that produce a version are new, so a
+    # lookup first would cost a statement more than the occasional wasted compression.
+    insert_ignore(
+        session,
+        BlobRow.__table__,  # type: ignore[arg-type]
+        [{"sha256": sha, "size": len(body), "codec": codec, "data": compress(body)}],
+    )
     return sha
 
 

@@ -20,9 +20,8 @@ from datetime import UTC, date, datetime
 
 # Characters that render as nothing; sites sprinkle them (CMS artefacts, anti-scraping, BOMs).
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
-_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")
-_SPACES_RE = re.compile(r"[^\S\n]+")  # any whitespace except newline (includes NBSP, U+3000)
-_BLANK_LINES_RE = re.compile(r"\n\s*\n")
+_DROP_INVISIBLE = {ord(c): None for c in INVISIBLE}
+_BLANK_LINES_RE = re.compile(r"\n\s*\n")  # \s is Unicode-aware: NBSP-only lines are blank
 
 FINGERPRINT_FIELDS = ("title", "date", "body_text")
 
@@ -31,17 +30,14 @@ def normalize_text(text: str | None) -> str:
     """Body text in canonical form: paragraphs separated by one blank line, lines space-collapsed."""
     if not text:
         return ""
-    text = html.unescape(text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE_RE.sub("", text)
-    paragraphs = []
-    for block in _BLANK_LINES_RE.split(text):
-        lines = [_SPACES_RE.sub(" ", line).strip() for line in block.split("\n")]
-        joined = " ".join(line for line in lines if line)
-        if joined:
-            paragraphs.append(joined)
-    return "\n\n".join(paragraphs)
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_DROP_INVISIBLE)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    # str.split() with no argument splits on every Unicode space (NBSP, U+3000, ...) in C.
+    paragraphs = (" ".join(block.split()) for block in _BLANK_LINES_RE.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def normalize_line(text: str | None) -> str:

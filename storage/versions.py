@@ -45,6 +45,19 @@ KINDS = (
 MAX_EVIDENCE = 20  # missing-check entries kept per episode: the first one and the latest ones
 _TABLE: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 
+# The unchanged path is one statement, built once: touch the row if its content is the same.
+_TOUCH_LIVE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.url == sa.bindparam("u"), _TABLE.c.status == "live")
+    .values(
+        last_checked_at=sa.bindparam("now", type_=_TABLE.c.last_checked_at.type),
+        next_check_at=sa.bindparam("next", type_=_TABLE.c.next_check_at.type),
+        checks=_TABLE.c.checks + 1,
+    )
+    .returning(_TABLE.c.id, _TABLE.c.version)
+)
+_TOUCH_IF_SAME = _TOUCH_LIVE.where(_TABLE.c.content_hash == sa.bindparam("h"))
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -74,14 +87,8 @@ def record_fetch(
     _require_aware(now=now, next_check_at=next_check_at)
     digest = content_hash(_fields_of_article(article))
     hit = session.execute(
-        sa.update(_TABLE)
-        .where(
-            _TABLE.c.url == article.url,
-            _TABLE.c.content_hash == digest,
-            _TABLE.c.status == "live",
-        )
-        .values(last_checked_at=now, next_check_at=next_check_at, checks=_TABLE.c.checks + 1)
-        .returning(_TABLE.c.id, _TABLE.c.version)
+        _TOUCH_IF_SAME,
+        {"u": article.url, "h": digest, "now": now, "next": next_check_at},
     ).first()
     if hit is not None:
         if aliases:
@@ -185,12 +192,7 @@ def record_not_modified(
 ) -> Outcome:
     """Note a 304 answer: the article is unchanged (a missing one is live again, a removed one restored)."""
     _require_aware(now=now, next_check_at=next_check_at)
-    hit = session.execute(
-        sa.update(_TABLE)
-        .where(_TABLE.c.url == url, _TABLE.c.status == "live")
-        .values(last_checked_at=now, next_check_at=next_check_at, checks=_TABLE.c.checks + 1)
-        .returning(_TABLE.c.id, _TABLE.c.version)
-    ).first()
+    hit = session.execute(_TOUCH_LIVE, {"u": url, "now": now, "next": next_check_at}).first()
     if hit is not None:
         return Outcome("unchanged", hit.id, hit.version)
     row = _find_row(session, url)
@@ -240,14 +242,10 @@ def _require_aware(**values: datetime) -> None:
 
 
 def _find_row(session: Session, url: str) -> ArticleRow | None:
-    row = session.execute(sa.select(ArticleRow).where(ArticleRow.url == url)).scalar()
-    if row is None:
-        row = session.execute(
-            sa.select(ArticleRow)
-            .join(AliasRow, AliasRow.article_id == ArticleRow.id)
-            .where(AliasRow.alias == url)
-        ).scalar()
-    return row
+    by_alias = sa.select(AliasRow.article_id).where(AliasRow.alias == url).scalar_subquery()
+    return session.execute(
+        sa.select(ArticleRow).where(sa.or_(ArticleRow.url == url, ArticleRow.id == by_alias))
+    ).scalar()
 
 
 def _fields_of_article(article: Article) -> dict[str, str]:
@@ -351,30 +349,33 @@ def _new_article(
     next_check_at: datetime,
     aliases: Sequence[str],
 ) -> Outcome:
+    # Core inserts, not ORM objects: this is the hot path of a first crawl.
     ensure_source(session, article.source)
     values = _article_values(article)
-    row = ArticleRow(
-        source=article.source,
-        url=article.url,
-        status="live",
-        version=1,
-        content_version=1,
-        content_hash=digest,
-        first_seen_at=now,
-        last_checked_at=now,
-        last_changed_at=now,
-        next_check_at=next_check_at,
-        checks=1,
-        status_changed_at=now,
-        missing_checks=0,
-        **values,
-    )
-    session.add(row)
-    session.flush()
-    response_id, raw_sha = store_response(session, raw, row.id)
-    session.add(
-        VersionRow(
-            article_id=row.id,
+    article_id = session.execute(
+        sa.insert(_TABLE)
+        .values(
+            source=article.source,
+            url=article.url,
+            status="live",
+            version=1,
+            content_version=1,
+            content_hash=digest,
+            first_seen_at=now,
+            last_checked_at=now,
+            last_changed_at=now,
+            next_check_at=next_check_at,
+            checks=1,
+            status_changed_at=now,
+            missing_checks=0,
+            **values,
+        )
+        .returning(_TABLE.c.id)
+    ).scalar_one()
+    response_id, raw_sha = store_response(session, raw, article_id)
+    session.execute(
+        sa.insert(VersionRow).values(
+            article_id=article_id,
             number=1,
             kind="new",
             seen_at=now,
@@ -384,9 +385,9 @@ def _new_article(
             **values,
         )
     )
-    add_aliases(session, row.id, aliases)
-    session.flush()
-    return Outcome("new", row.id, 1)
+    if aliases:
+        add_aliases(session, article_id, aliases)
+    return Outcome("new", article_id, 1)
 
 
 def _add_content_version(

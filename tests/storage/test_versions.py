@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from storage import versions
 from storage.engine import Database
 from storage.errors import ArticleNotFound
+from storage.model import Article
 from storage.queries import history
 from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow
 from tests.storage.conftest import BODY, T0, day_date, make_article, make_raw, row_counts
@@ -19,7 +21,14 @@ H = timedelta(hours=1)
 NEXT = T0 + timedelta(days=1)
 
 
-def fetch(db: Database, article=None, *, at=T0, body: bytes = b"<html>v</html>", aliases=()):  # type: ignore[no-untyped-def]
+def fetch(
+    db: Database,
+    article: Article | None = None,
+    *,
+    at: datetime = T0,
+    body: bytes = b"<html>v</html>",
+    aliases: Sequence[str] = (),
+) -> versions.Outcome:
     """Record one fetch of `article` in its own transaction."""
     article = article or make_article()
     with db.session() as s:
@@ -33,7 +42,9 @@ def fetch(db: Database, article=None, *, at=T0, body: bytes = b"<html>v</html>",
         )
 
 
-def missing(db: Database, at, status: int = 404, url: str = "https://mfa.example/news/1.html"):  # type: ignore[no-untyped-def]
+def missing(
+    db: Database, at: datetime, status: int = 404, url: str = "https://mfa.example/news/1.html"
+) -> versions.Outcome:
     """Record one missing check in its own transaction."""
     with db.session() as s:
         return versions.record_missing(
