@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from selectolax.lexbor import LexborHTMLParser  # noqa: E402
+
 from crawler.config import Source  # noqa: E402
 from crawler.fetch.charset import decode  # noqa: E402
 from crawler.model import Page  # noqa: E402
@@ -182,6 +184,7 @@ def main() -> None:
 
     listing_work = [lambda p=p, s=s: parse_listing(p, s, s.listings[0]) for p, s in listings]
     article_work = [lambda p=p, s=s: parse_article(p, s) for p, s in articles]
+    lexbor_work = [lambda p=p: LexborHTMLParser(p.text) for p, _ in listings + articles]
     feed_work = [lambda p=p, s=s: parse_feed(p, s, s.listings[0]) for p, s in feeds]
     generic_work = [lambda p=p, s=s: parse_article(p, s) for p, s in generic]
     zones = {z: ZoneInfo(z) for _, z, _ in DATES}
@@ -196,6 +199,7 @@ def main() -> None:
     )
     rows = [
         ("listing + article parse (selectors)", listing_work + article_work, "pages", 2000),
+        ("  yardstick: lexbor HTML parse alone", lexbor_work, "pages", None),
         ("  listings only", listing_work, "pages", None),
         ("  articles only", article_work, "pages", None),
         ("feed parse (feedparser, 10 items)", feed_work, "feeds", None),

@@ -21,11 +21,12 @@ import html as htmllib
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
 from crawler.parse.chrome import CHROME_CSS, DROP_TAGS, is_chrome_phrase
+from crawler.parse.links import Resolver
 from crawler.parse.select import outermost
 from crawler.parse.text import join_paragraphs, strip_invisible
 
@@ -62,6 +63,8 @@ def _tags(names: frozenset[str]) -> str:
 _BLOCK_TAG = re.compile(rf"</?(?:{_tags(BLOCK_TAGS)})(?=[\s/>])[^>]*>")
 _CELL_TAG = re.compile(rf"</?(?:{_tags(CELL_TAGS)})(?=[\s/>])[^>]*>")
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+# Block elements outside the whitelist become <div>, so paragraph breaks survive sanitizing.
+_OTHER_BLOCK = re.compile(rf"<(/?)(?:{_tags(BLOCK_TAGS - ALLOWED_TAGS)})(?=[\s/>])[^>]*>")
 _FOREIGN_TAG = re.compile(rf"</?(?!(?:{_tags(ALLOWED_TAGS)})[\s/>])[a-zA-Z][^>]*>")
 _ATTRIBUTED = re.compile(rf"<({_tags(ALLOWED_TAGS - {'a', 'img'})})\s[^>]*>")
 _LINK_OR_IMG = re.compile(r"<(a|img)(\s[^>]*)?>")
@@ -76,6 +79,7 @@ _INNER_BLOCK = re.compile(
     re.DOTALL,
 )
 _DROP_CSS = ", ".join(sorted(DROP_TAGS))
+_UNWRAP = ("span", "font")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +130,11 @@ def _drop_chrome_blocks(html: str) -> str:
     return _INNER_BLOCK.sub(block, html)
 
 
-def _absolute(value: str | None, base: str, schemes: frozenset[str]) -> str | None:
+def _absolute(value: str | None, base: Resolver, schemes: frozenset[str]) -> str | None:
     if not value:
         return None
     try:
-        url = urljoin(base, htmllib.unescape(value).strip())
+        url = base.resolve(htmllib.unescape(value).strip())
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
         return None
@@ -139,16 +143,17 @@ def _absolute(value: str | None, base: str, schemes: frozenset[str]) -> str | No
 
 def sanitize(html: str, base_url: str) -> str:
     """Serialized (lexbor) HTML reduced to the whitelist, with absolute `href`/`src` only."""
+    resolver = Resolver(base_url)
 
     def link_or_img(m: re.Match[str]) -> str:
         attrs = dict(_ATTR.findall(m.group(2) or ""))
         if m.group(1) == "a":
-            href = _absolute(attrs.get("href"), base_url, _LINK_SCHEMES)
+            href = _absolute(attrs.get("href"), resolver, _LINK_SCHEMES)
             return f'<a href="{htmllib.escape(href)}">' if href else "<a>"
-        src = _absolute(attrs.get("src"), base_url, _IMG_SCHEMES)
+        src = _absolute(attrs.get("src"), resolver, _IMG_SCHEMES)
         return f'<img src="{htmllib.escape(src)}">' if src else ""
 
-    out = _FOREIGN_TAG.sub("", _COMMENT.sub("", html))
+    out = _FOREIGN_TAG.sub("", _OTHER_BLOCK.sub(r"<\1div>", _COMMENT.sub("", html)))
     out = _LINK_OR_IMG.sub(link_or_img, _ATTRIBUTED.sub(r"<\1>", out))
     for _ in range(4):  # nested empty blocks vanish from the inside out
         shorter = _EMPTY_BLOCK.sub("", out)
@@ -167,11 +172,14 @@ def extract_body(nodes: list[LexborNode], base_url: str) -> Body:
     for node in outermost(nodes):
         _drop(node)
         remove_chrome(node)
-        parts.append(node.html or "")
-    serialized = "\n".join(parts)
-    found = _split_paragraphs(serialized)
+        # The commonest wrappers, unwrapped by lexbor, leave far less for the regexes below.
+        node.unwrap_tags(list(_UNWRAP))
+        # A whole <body> (feed content, generic output) contributes its content, not itself.
+        parts.append((node.inner_html if node.tag == "body" else node.html) or "")
+    cleaned = sanitize("\n".join(parts), base_url)
+    # The text is read from the sanitized HTML: same text and breaks, a fraction of the bytes.
+    found = _split_paragraphs(cleaned)
     kept = tuple(p for p in found if not is_chrome_phrase(p))
-    cleaned = sanitize(serialized, base_url)
     if len(kept) != len(found):
         cleaned = _drop_chrome_blocks(cleaned)
     return Body(kept, cleaned)

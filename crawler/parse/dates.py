@@ -224,6 +224,13 @@ def _from_match(
     return _yearless(int(g("jm")), int(g("jd")), ctx, src)
 
 
+@lru_cache(maxsize=128)
+def _compiled(languages: tuple[str, ...], yearless: bool) -> tuple[dict[str, int], re.Pattern[str]]:
+    """Month names and the combined pattern for these languages (cached per call signature)."""
+    langs = _norm_langs(languages)
+    return _names(langs), _pattern(langs, yearless)
+
+
 @lru_cache(maxsize=64)
 def _names(langs: frozenset[str]) -> dict[str, int]:
     names: dict[str, int] = {}
@@ -251,9 +258,7 @@ def find_date(
     if not text.isascii():
         # Full-width digits, colons and parentheses (２０２０年７月３日（金）) become ASCII.
         text = unicodedata.normalize("NFKC", text)
-    langs = _norm_langs(languages)
-    names = _names(langs)
-    pattern = _pattern(langs, context is not None)
+    names, pattern = _compiled(tuple(languages), context is not None)
     # Every date starts at a digit run, a month name or an era name. Trying the combined pattern
     # only there (`match` at a position) is ~10x faster than `finditer` over every character.
     starts: list[int] = []

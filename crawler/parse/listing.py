@@ -14,7 +14,7 @@ template (`paginate.template`, expanded by `page_urls`), cut short by the fmprc 
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -23,6 +23,7 @@ from crawler.errors import SelectorMatchedNothing
 from crawler.model import ListingItem, ListingPage, Page
 from crawler.parse import soft_errors
 from crawler.parse.dates import find_date, parse_date
+from crawler.parse.links import Resolver, is_http
 from crawler.parse.select import (
     OWN_TEXT,
     node_value,
@@ -66,7 +67,9 @@ def page_urls(listing: Listing, page_count: int | None = None) -> list[str]:
     ]
 
 
-def _link(item: LexborNode, selector: str, url: str) -> tuple[LexborNode | None, str | None]:
+def _link(
+    item: LexborNode, selector: str, url: str, resolver: Resolver
+) -> tuple[LexborNode | None, str | None]:
     node = select(item, selector, url=url, field="list.link")
     if node is None and item.tag == "a":
         node = item  # `item` selected the links themselves
@@ -76,8 +79,8 @@ def _link(item: LexborNode, selector: str, url: str) -> tuple[LexborNode | None,
     href = (node.attributes.get(attr or "href") or "").strip()
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return node, None
-    absolute = urljoin(url, href)
-    return node, absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    absolute = resolver.resolve(href)
+    return node, absolute if is_http(absolute) else None
 
 
 def parse_listing(page: Page, source: Source, listing: Listing) -> ListingPage:
@@ -94,10 +97,11 @@ def parse_listing(page: Page, source: Source, listing: Listing) -> ListingPage:
     zone = source.zone
     langs = languages_of(source)
     context = page.raw.fetched_at.astimezone(zone).date()
+    resolver = Resolver(url)
     items: list[ListingItem] = []
     links_found = 0
     for node in nodes:
-        link_node, href = _link(node, sel.link, url)
+        link_node, href = _link(node, sel.link, url, resolver)
         if link_node is None:
             continue
         links_found += 1

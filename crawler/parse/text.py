@@ -13,8 +13,7 @@ import unicodedata
 # word joiner, BOM used as ZWNBSP, soft hyphen, and the bidi marks some CMSs sprinkle in.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a-\u202e]")
 # Python's str.split() already treats NBSP, U+2000-U+200A, U+202F, U+205F and U+3000 (the
-# ideographic space Chinese pages indent paragraphs with) as whitespace; \s in `re` does too.
-_SPACE_RUN = re.compile(r"\s+")
+# ideographic space Chinese pages indent paragraphs with) as whitespace.
 
 
 def strip_invisible(text: str) -> str:
@@ -28,7 +27,8 @@ def clean(text: str) -> str:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
-    return _SPACE_RUN.sub(" ", text).strip()
+    # str.split() splits on every Unicode space and is several times faster than a regex.
+    return " ".join(text.split())
 
 
 def join_paragraphs(paragraphs: list[str]) -> str:

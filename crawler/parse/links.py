@@ -1,0 +1,56 @@
+"""Resolving hrefs against a page URL, with fast paths for the forms listings are made of.
+
+`urllib.parse.urljoin` is correct but costs more than everything else done for a listing item.
+`Resolver` precomputes the page's origin and directory once, and handles the common shapes
+directly: absolute `http(s)://…`, protocol-relative `//host/…`, root-relative `/path`, and plain
+relative `./t1794629.shtml` / `t1.shtml` without dot segments, queries or fragments. Anything
+else (`../`, `?page=2`, `#x`, other schemes) goes to urljoin, so results are always urljoin's.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+HTTP = ("http://", "https://")
+_UNSAFE = frozenset("?#\\:%")  # characters that make the fast relative path unsafe
+
+
+class Resolver:
+    """Resolves hrefs found on one page (`resolve(href)` == `urljoin(base, href)`)."""
+
+    __slots__ = ("base", "directory", "origin", "scheme")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        parts = urlsplit(base)
+        self.scheme = parts.scheme
+        self.origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+        path = parts.path or "/"
+        self.directory = self.origin + path[: path.rfind("/") + 1] if self.origin else ""
+
+    def resolve(self, href: str) -> str:
+        """The absolute URL of `href` on this page."""
+        if href.startswith(HTTP):
+            return href
+        if (
+            not href
+            or not self.origin
+            or _UNSAFE.intersection(href)
+            or "/." in href
+            or href.startswith("..")
+        ):
+            return urljoin(self.base, href)
+        if href.startswith("//"):
+            return f"{self.scheme}:{href}"
+        if href.startswith("/"):
+            return self.origin + href
+        if href.startswith("./"):
+            href = href[2:]
+        if href.startswith("."):
+            return urljoin(self.base, href)
+        return self.directory + href
+
+
+def is_http(url: str) -> bool:
+    """True for http and https URLs (case-insensitive scheme)."""
+    return url[:8].lower().startswith(HTTP)
