@@ -76,6 +76,12 @@ class Validators:
     etag: str | None = None
     last_modified: str | None = None
 
+    @classmethod
+    def from_response(cls, raw: RawResponse) -> Validators | None:
+        """The validators a stored response offers (ETag, Last-Modified), or None if it has none."""
+        etag, modified = raw.header("ETag"), raw.header("Last-Modified")
+        return cls(etag, modified) if etag or modified else None
+
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
@@ -143,7 +149,11 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 class Fetcher:
-    """Fetches pages politely through one shared client; use as `async with Fetcher(http) as f`."""
+    """Fetches pages politely through one shared client; use as `async with Fetcher(http) as f`.
+
+    One Fetcher belongs to one event loop (its pool and host slots are bound to it). Proxies come
+    from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`), as httpx reads them.
+    """
 
     def __init__(
         self,
@@ -304,8 +314,11 @@ class Fetcher:
                         )
                         if resp.status_code not in (204, 304):
                             reader.check_declared_length(resp.headers.get("content-length"))
-                            async for chunk in resp.aiter_raw():
-                                reader.feed(chunk)
+                        # Read to the end even when there is no body (204/304): a response left
+                        # unread makes httpcore close its connection, so every 304 would cost a
+                        # new TCP (and TLS) handshake.
+                        async for chunk in resp.aiter_raw():
+                            reader.feed(chunk)
                         raw_headers = tuple(
                             (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
                         )
