@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.schema import ValidatorRow
+from storage.schema import ValidatorRow, insert_ignore
 
 
 def get_validators(session: Session, url: str) -> tuple[str | None, str | None]:
@@ -20,14 +20,28 @@ def get_validators(session: Session, url: str) -> tuple[str | None, str | None]:
 
 def set_validators(session: Session, url: str, etag: str | None, last_modified: str | None) -> None:
     """Remember the validators a URL sent; both None forgets them."""
-    row = session.get(ValidatorRow, url)
     if etag is None and last_modified is None:
-        if row is not None:
-            session.delete(row)
+        session.execute(sa.delete(ValidatorRow).where(ValidatorRow.url == url))
         return
     now = datetime.now(UTC)
-    if row is None:
-        session.add(ValidatorRow(url=url, etag=etag, last_modified=last_modified, updated_at=now))
-    elif (row.etag, row.last_modified) != (etag, last_modified):
-        row.etag, row.last_modified, row.updated_at = etag, last_modified, now
-    session.flush()
+    # Update only when different (an unchanged recheck writes nothing), insert when new; the
+    # insert ignores a concurrent writer's row so two workers never collide on the key.
+    changed = session.execute(
+        sa.update(ValidatorRow)
+        .where(
+            ValidatorRow.url == url,
+            sa.or_(
+                ValidatorRow.etag.is_distinct_from(etag),
+                ValidatorRow.last_modified.is_distinct_from(last_modified),
+            ),
+        )
+        .values(etag=etag, last_modified=last_modified, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        return
+    insert_ignore(
+        session,
+        ValidatorRow.__table__,  # type: ignore[arg-type]
+        [{"url": url, "etag": etag, "last_modified": last_modified, "updated_at": now}],
+    )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from storage import articles, versions
 from storage.engine import Database
-from storage.schema import SightingRow, SourceRow
+from storage.schema import SightingRow, SourceRow, ValidatorRow
 from storage.sources import SourceInfo, sync_sources
 from storage.validators import get_validators, set_validators
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
@@ -129,3 +129,16 @@ def test_validators_round_trip(db: Database) -> None:
         set_validators(s, LISTING, None, None)
     with db.session() as s:
         assert get_validators(s, LISTING) == (None, None)
+
+
+def test_setting_the_same_validators_writes_nothing(db: Database) -> None:
+    """Storing validators identical to the stored ones leaves the row (and its time) untouched."""
+    with db.session() as s:
+        set_validators(s, LISTING, '"abc"', None)
+    with db.session() as s:
+        first = s.execute(sa.select(ValidatorRow.updated_at)).scalar_one()
+    with db.session() as s:
+        set_validators(s, LISTING, '"abc"', None)
+    with db.session() as s:
+        assert s.execute(sa.select(ValidatorRow.updated_at)).scalar_one() == first
+    assert row_counts(db)["http_validators"] == 1
