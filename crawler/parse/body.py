@@ -78,7 +78,7 @@ _INNER_BLOCK = re.compile(
     r"<(p|div|li|td|th|dt|dd|h[1-6]|center)>((?:(?!<(?:p|div|li|td|th|dt|dd|h[1-6]|center)>).)*?)</\1>",
     re.DOTALL,
 )
-_DROP_CSS = ", ".join(sorted(DROP_TAGS))
+_JUNK_CSS = ", ".join(sorted(DROP_TAGS)) + ", " + CHROME_CSS
 _UNWRAP = ("span", "font")
 
 
@@ -98,11 +98,6 @@ class Body:
 def remove_chrome(node: LexborNode) -> None:
     """Remove the built-in chrome boxes (`chrome.CHROME_SELECTORS`) found under `node`."""
     for junk in outermost(list(node.css(CHROME_CSS))):
-        junk.decompose()
-
-
-def _drop(node: LexborNode) -> None:
-    for junk in outermost(list(node.css(_DROP_CSS))):
         junk.decompose()
 
 
@@ -170,8 +165,8 @@ def extract_body(nodes: list[LexborNode], base_url: str) -> Body:
     """
     parts = []
     for node in outermost(nodes):
-        _drop(node)
-        remove_chrome(node)
+        for junk in outermost(list(node.css(_JUNK_CSS))):  # one traversal for both tables
+            junk.decompose()
         # The commonest wrappers, unwrapped by lexbor, leave far less for the regexes below.
         node.unwrap_tags(list(_UNWRAP))
         # A whole <body> (feed content, generic output) contributes its content, not itself.

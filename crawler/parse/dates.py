@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -199,27 +199,29 @@ def _from_match(
     m: re.Match[str], names: dict[str, int], zone: ZoneInfo, src: DateSource, ctx: date | None
 ) -> ArticleDate | None:
     g = m.group
-    if g("iso"):
+    # The branch's own group closes last, so `lastgroup` names the family that matched.
+    family = m.lastgroup
+    if family == "iso":
         return _make(int(g("iy")), int(g("im")), int(g("id")), g("iH"), g("iM"), g("iS"), g("iap"), g("itz"), zone, src)  # fmt: skip
-    if g("era"):
+    if family == "era":
         n = g("ey")
         year = ERAS[g("ee")] + (1 if n == "元" else int(n))
         return _make(year, int(g("em")), int(g("ed")), g("eH"), g("eM"), None, None, None, zone, src)  # fmt: skip
-    if g("cjk"):
+    if family == "cjk":
         return _make(int(g("cy")), int(g("cm")), int(g("cd")), g("cH"), g("cM"), None, None, None, zone, src)  # fmt: skip
-    if g("dot"):
+    if family == "dot":
         return _make(int(g("dy")), int(g("dm")), int(g("dd")), g("dH"), g("dM"), g("dS"), g("dap"), g("dtz"), zone, src)  # fmt: skip
-    if g("dn"):
+    if family == "dn":
         mo = names[g("nm").lower()]
         return _make(int(g("ny")), mo, int(g("nd")), g("nH"), g("nM"), g("nS"), g("nap"), g("ntz"), zone, src)  # fmt: skip
-    if g("nd_"):
+    if family == "nd_":
         mo = names[g("Mm").lower()]
         return _make(int(g("My")), mo, int(g("Md")), g("MH"), g("MM"), g("MS"), g("Map"), g("Mtz"), zone, src)  # fmt: skip
     if ctx is None:
         return None
-    if g("yl"):
+    if family == "yl":
         return _yearless(names[g("ym").lower()], int(g("yd")), ctx, src)
-    if g("ly"):
+    if family == "ly":
         return _yearless(names[g("Ym").lower()], int(g("Yd")), ctx, src)
     return _yearless(int(g("jm")), int(g("jd")), ctx, src)
 
@@ -261,18 +263,31 @@ def find_date(
     names, pattern = _compiled(tuple(languages), context is not None)
     # Every date starts at a digit run, a month name or an era name. Trying the combined pattern
     # only there (`match` at a position) is ~10x faster than `finditer` over every character.
-    starts: list[int] = []
+    if "年" in text and _ERA_START.search(text):
+        return _first_at(sorted(set(_starts(text, names)) | {m.start() for m in _ERA_START.finditer(text)}), text, pattern, names, zone, source, context)  # fmt: skip
+    return _first_at(_starts(text, names), text, pattern, names, zone, source, context)
+
+
+def _starts(text: str, names: dict[str, int]) -> Iterator[int]:
+    """Digit-run starts, each preceded by the start of a month name just before it (ascending)."""
     for digits in _DIGITS.finditer(text):
         start = digits.start()
         word = _month_before(text, start)
         if word >= 0 and text[word:start].rstrip(" .,").lower() in names:
-            starts.append(word)
-        starts.append(start)
-    if not starts:
-        return None
-    if "年" in text:
-        starts.extend(m.start() for m in _ERA_START.finditer(text))
-    for pos in sorted(set(starts)):
+            yield word
+        yield start
+
+
+def _first_at(
+    starts: Iterable[int],
+    text: str,
+    pattern: re.Pattern[str],
+    names: dict[str, int],
+    zone: ZoneInfo,
+    source: DateSource,
+    context: date | None,
+) -> ArticleDate | None:
+    for pos in starts:
         m = pattern.match(text, pos)
         if m is not None:
             found = _from_match(m, names, zone, source, context)
