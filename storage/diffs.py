@@ -102,6 +102,11 @@ def split_paragraphs(body_text: str | None) -> list[str]:
     return [p for p in (part.strip() for part in _PARAGRAPH_SPLIT_RE.split(body_text)) if p]
 
 
+def check_schema(diff: object) -> None:
+    """Raise `DiffInputError` unless `diff` is a mapping with this module's schema number."""
+    _check_schema(diff)
+
+
 def is_empty(diff: Mapping[str, Any]) -> bool:
     """True when a stored diff records no change at all."""
     _check_schema(diff)
@@ -156,7 +161,7 @@ def _check_fields(name: str, value: object) -> dict[str, str | None]:
     return {key: value.get(key) for key in FIELDS}
 
 
-def _check_schema(diff: Mapping[str, Any]) -> None:
+def _check_schema(diff: object) -> None:
     if not isinstance(diff, Mapping) or diff.get("schema") != SCHEMA:
         found = diff.get("schema") if isinstance(diff, Mapping) else type(diff).__name__
         raise DiffInputError(f"stored diff has schema {found!r}; this code reads schema {SCHEMA}")
