@@ -235,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.record.status = 0
             self._reset()
         finally:
-            site._leave()
+            site._leave(self.record)
 
     def _reset(self) -> None:
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -321,8 +321,8 @@ class Site:
         self.root = root.resolve() if root is not None else None
         self.file_etags = file_etags
         self.requests: list[RequestRecord] = []
-        self.in_flight = 0
-        self.peak_in_flight = 0
+        self.peak_in_flight = 0  # most requests in progress at once since the last clear
+        self._active: set[int] = set()  # ids of records in progress, counted since the last clear
         self._routes: dict[str, _Registered] = {}
         self._counters: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -424,12 +424,20 @@ class Site:
         """Make `path` answer 404 from now on (even if a file or route exists there)."""
         self.add(path, _html("404", "Not Found"), status=404)
 
+    @property
+    def in_flight(self) -> int:
+        """Requests in progress that started since the last clear."""
+        with self._lock:
+            return len(self._active)
+
     def clear_requests(self) -> None:
         """Forget recorded requests, per-path counters and the concurrency peak."""
         with self._lock:
             self.requests.clear()
             self._counters.clear()
-            self.peak_in_flight = self.in_flight
+            # Requests still running from before (a slow route whose client gave up) no longer count.
+            self._active = set()
+            self.peak_in_flight = 0
 
     def reset(self) -> None:
         """Back to a fresh site: no registered responses, no records."""
@@ -447,12 +455,12 @@ class Site:
     def _enter(self, record: RequestRecord) -> None:
         with self._lock:
             self.requests.append(record)
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._active.add(id(record))
+            self.peak_in_flight = max(self.peak_in_flight, len(self._active))
 
-    def _leave(self) -> None:
+    def _leave(self, record: RequestRecord) -> None:
         with self._lock:
-            self.in_flight -= 1
+            self._active.discard(id(record))
 
     def _count(self, key: str) -> int:
         with self._lock:

@@ -107,7 +107,9 @@ async def test_etag_round_trip_transfers_no_body(
     first = await fetcher.fetch(site.url("/listing"), source)
     etag = first.raw.header("ETag")
     assert etag and not first.not_modified
-    second = await fetcher.fetch(site.url("/listing"), source, validators=Validators(etag=etag))
+    validators = Validators.from_response(first.raw)
+    assert validators is not None and validators.etag == etag
+    second = await fetcher.fetch(site.url("/listing"), source, validators=validators)
     assert (second.status, second.not_modified, second.text, second.raw.body) == (
         304,
         True,
@@ -116,6 +118,7 @@ async def test_etag_round_trip_transfers_no_body(
     )
     req = site.requests_to("/listing")[-1]
     assert req.header("if-none-match") == etag
+    assert req.header("if-modified-since") == first.raw.header("Last-Modified")
     assert (req.status, req.body_bytes) == (304, 0)
 
 

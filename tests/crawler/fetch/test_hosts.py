@@ -56,7 +56,7 @@ async def test_slow_host_does_not_block_another(site: Site, make_source: MakeSou
 async def test_min_delay_spaces_request_starts(site: Site, make_source: MakeSource) -> None:
     """politeness.min_delay separates the starts of consecutive requests to one host."""
     async with Fetcher(HttpSettings(), slots=quiet_slots()) as f:
-        src = make_source(politeness={"min_delay": "0.3s", "respect_robots": False})
+        src = make_source(politeness={"min_delay": "0.4s", "respect_robots": False})
         await f.fetch(site.url("/empty"), src)  # warm up: the first connection is slower
         await asyncio.gather(*(f.fetch(site.url(f"/etag?i={i}"), src) for i in range(3)))
     starts = sorted(r.started for r in site.requests_to("/etag"))
