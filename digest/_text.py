@@ -21,30 +21,35 @@ _ESCAPE_SEQ = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-# C0 controls except tab and newline, DEL, C1 controls, and the bidi overrides/isolates that can
-# make text read differently from what it is ("Trojan Source").
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&-])")
+# C0 controls except tab and newline, DEL, C1 controls, the bidi overrides/isolates that can
+# make text read differently from what it is ("Trojan Source"), and the code points XML 1.0
+# forbids (lone surrogates, U+FFFE, U+FFFF), so cleaned text is also valid in Atom.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~&-"})
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
-_WS = re.compile(r"\s+")
 
 
 def clean(text: str | None) -> str:
     """Page text with escape sequences and control characters removed (tab and newline kept)."""
     if not text:
         return ""
+    if _CONTROLS.search(text) is None:  # the common case: nothing to strip (\r is a control)
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", _ESCAPE_SEQ.sub("", text))
 
 
 def one_line(text: str | None) -> str:
     """Cleaned text with all whitespace runs collapsed to single spaces (for titles)."""
-    return _WS.sub(" ", clean(text)).strip()
+    return " ".join(clean(text).split())
 
 
 def lead(body: str | None, limit: int = 300) -> str:
     """The first ~`limit` characters of a body, cut at a word boundary, with an ellipsis if cut."""
-    text = one_line(body)
+    # Only the start matters; collapsing whitespace in a 20 kB body would be wasted work.
+    text = one_line(body[: limit * 3] if body else body)
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -56,7 +61,7 @@ def lead(body: str | None, limit: int = 300) -> str:
 
 def md_escape(text: str | None) -> str:
     """Cleaned page text made inert in Markdown: every significant character backslash-escaped."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", clean(text))
+    escaped = clean(text).translate(_MD_SPECIAL)
     # "1." at the start of a line would become a list item.
     return _MD_LINE_START.sub(r"\1\2\\\3", escaped)
 

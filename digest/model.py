@@ -141,6 +141,8 @@ class Report:
     sources: tuple[SourceHealth, ...] = ()
     filters: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     cursor: str | None = None
+    totals: dict[str, int] | None = None  # per-kind totals when only a page of items was built
+    offset: int = 0  # index of the first item of this page in the whole window
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -161,9 +163,16 @@ class Report:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Number of items per kind (every kind present, zero when none)."""
+        """Number of items per kind in the whole window (every kind present, zero when none)."""
+        if self.totals is not None:
+            return dict(self.totals)
         c = Counter(item.kind for item in self.items)
         return {kind.value: c.get(kind, 0) for kind in ItemKind}
+
+    @property
+    def total(self) -> int:
+        """Number of items in the whole window (more than `len(items)` for a page)."""
+        return sum(self.counts.values())
 
     @property
     def alert_items(self) -> tuple[Item, ...]:
@@ -173,4 +182,4 @@ class Report:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to read: no items and no source-health notes."""
-        return not self.groups and not self.sources
+        return self.total == 0 and not self.sources

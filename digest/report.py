@@ -11,7 +11,9 @@ are listed in `Report.sources`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +41,7 @@ __all__ = ["Group", "Item", "ItemKind", "Report", "build_report", "passages_from
 MAX_PASSAGES = 6
 CONTEXT_CHARS = 160
 _LONG_EQUAL = 320
+_LEAD_SOURCE = 1200  # characters of body fetched to cut a ~300-character lead from
 _DATE_COLUMNS = (
     "published_at",
     "published_offset",
@@ -66,6 +69,11 @@ def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
     return wanted
 
 
+@cache
+def _zone(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
 def _published(
     at: datetime | None,
     offset: int | None,
@@ -76,7 +84,7 @@ def _published(
     if day is None or precision is None:
         return None
     try:
-        local = at.astimezone(timezone(timedelta(minutes=offset or 0))) if at else None
+        local = at.astimezone(_zone(offset or 0)) if at else None
         return ArticleDate(
             day,
             DatePrecision(precision),
@@ -185,59 +193,77 @@ def _removal_note(evidence: Mapping[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
-def _query(
-    since: datetime,
-    until: datetime,
-    kinds: tuple[str, ...],
-    sources: Sequence[str] | None,
-    countries: Sequence[str] | None,
-    text: str | None,
-) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    since: datetime
+    until: datetime
+    kinds: tuple[str, ...]
+    sources: Sequence[str] | None
+    countries: Sequence[str] | None
+    text: str | None
+
+    def apply(self, q: Any) -> Any:
+        """Join the article and source to a query over versions, and apply every filter."""
+        v, a, s = VersionRow, ArticleRow, SourceRow
+        q = (
+            q.join(a, a.id == v.article_id)
+            .outerjoin(s, s.key == a.source)
+            .where(v.seen_at > self.since, v.seen_at <= self.until, v.kind.in_(self.kinds))
+        )
+        if self.sources:
+            q = q.where(a.source.in_(list(self.sources)))
+        if self.countries:
+            q = q.where(sa.func.upper(s.country).in_([c.upper() for c in self.countries]))
+        if self.text:
+            title = sa.func.coalesce(v.title, a.title)
+            body = sa.func.coalesce(v.body_text, a.body_text)
+            q = q.where(
+                sa.or_(
+                    title.icontains(self.text, autoescape=True),
+                    body.icontains(self.text, autoescape=True),
+                )
+            )
+        return q
+
+
+def _items_query(f: _Filters, full_body: bool) -> Any:
     v, a, s = VersionRow, ArticleRow, SourceRow
-    title = sa.func.coalesce(v.title, a.title)
-    q = (
-        sa.select(
-            v.id.label("version_id"),
-            v.number,
-            v.kind,
-            v.seen_at,
-            title.label("title"),
-            sa.func.coalesce(v.section, a.section).label("section"),
-            sa.func.coalesce(v.language, a.language).label("language"),
-            *(
-                # A removal row has no content of its own: show the article's.
-                sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
-                for col in _DATE_COLUMNS
-            ),
-            v.body_text,
-            v.diff_from,
-            v.diff_summary,
-            v.words_added,
-            v.words_removed,
-            v.evidence,
-            a.id.label("article_id"),
-            a.source,
-            a.url,
-            a.first_seen_at,
-            s.name.label("source_name"),
-            s.country,
-            DiffRow.data.label("diff"),
-        )
-        .join(a, a.id == v.article_id)
-        .outerjoin(s, s.key == a.source)
-        .outerjoin(DiffRow, DiffRow.version_id == v.id)
-        .where(v.seen_at > since, v.seen_at <= until, v.kind.in_(kinds))
-    )
-    if sources:
-        q = q.where(a.source.in_(list(sources)))
-    if countries:
-        q = q.where(sa.func.upper(s.country).in_([c.upper() for c in countries]))
-    if text:
-        body = sa.func.coalesce(v.body_text, a.body_text)
-        q = q.where(
-            sa.or_(title.icontains(text, autoescape=True), body.icontains(text, autoescape=True))
-        )
+    q = sa.select(
+        v.id.label("version_id"),
+        v.number,
+        v.kind,
+        v.seen_at,
+        sa.func.coalesce(v.title, a.title).label("title"),
+        sa.func.coalesce(v.section, a.section).label("section"),
+        sa.func.coalesce(v.language, a.language).label("language"),
+        *(
+            # A removal row has no content of its own: show the article's.
+            sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
+            for col in _DATE_COLUMNS
+        ),
+        # The lead needs only the start of the body; alert rules need all of it.
+        (v.body_text if full_body else sa.func.substr(v.body_text, 1, _LEAD_SOURCE)).label("body"),
+        v.diff_from,
+        v.diff_summary,
+        v.words_added,
+        v.words_removed,
+        v.evidence,
+        a.id.label("article_id"),
+        a.source,
+        a.url,
+        a.first_seen_at,
+        s.name.label("source_name"),
+        s.country,
+        DiffRow.data.label("diff"),
+    ).select_from(v)
+    q = f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id)
     return q.order_by(s.country.is_(None), s.country, a.source, v.seen_at, v.id)
+
+
+def _totals(session: Session, f: _Filters) -> dict[str, int]:
+    q = f.apply(sa.select(VersionRow.kind, sa.func.count()).select_from(VersionRow))
+    found = {kind: n for kind, n in session.execute(q.group_by(VersionRow.kind))}
+    return {k.value: int(found.get(k.value, 0)) for k in ItemKind}
 
 
 def _item(row: Any, rules: Sequence[AlertRule]) -> Item:
@@ -262,11 +288,11 @@ def _item(row: Any, rules: Sequence[AlertRule]) -> Item:
         section=row.section,
         language=row.language,
         published=published,
-        lead=lead(row.body_text) if kind in (ItemKind.NEW, ItemKind.RESTORED) else "",
+        lead=lead(row.body) if kind in (ItemKind.NEW, ItemKind.RESTORED) else "",
         change=_change(row, row.diff),
         note=_removal_note(row.evidence) if kind is ItemKind.REMOVED else "",
     )
-    return match_item(item, rules, row.body_text)
+    return match_item(item, rules, row.body)
 
 
 def _health(
@@ -327,17 +353,27 @@ def build_report(
     query: str | None = None,
     alerts: Sequence[AlertRule] = (),
     cursor: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Report:
-    """The digest of everything recorded after `since` (and up to `until`, default now)."""
+    """The digest of everything recorded after `since` (and up to `until`, default now).
+
+    With `limit`, only that many items (from `offset`, in report order) are built, and
+    `Report.counts` still gives the totals of the whole window (the web UI pages this way).
+    """
     if since.tzinfo is None:
         raise ReportFilterError("since must be tz-aware")
     until = until or datetime.now(UTC)
     wanted = _kinds(kinds)
     text = query.strip() if query else None
+    f = _Filters(since, until, wanted, sources, countries, text)
+    q = _items_query(f, full_body=bool(alerts))
+    if limit is not None:
+        q = q.limit(max(limit, 0)).offset(max(offset, 0))
     groups: list[Group] = []
     current: list[Item] = []
     key: tuple[str | None, str, str | None] | None = None
-    for row in session.execute(_query(since, until, wanted, sources, countries, text)):
+    for row in session.execute(q):
         row_key = (row.country, row.source, row.source_name)
         if row_key != key:
             if key is not None:
@@ -363,4 +399,6 @@ def build_report(
         sources=health,
         filters=filters,
         cursor=cursor,
+        totals=_totals(session, f) if limit is not None else None,
+        offset=max(offset, 0) if limit is not None else 0,
     )

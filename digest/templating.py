@@ -32,6 +32,7 @@ def environment() -> Environment:
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
+        auto_reload=False,  # templates ship with the package; a stat per render costs time
         lstrip_blocks=True,
     )
     env.filters.update(

@@ -34,70 +34,106 @@ def _want_colour() -> bool:
 
 
 def render(report: Report, *, color: bool | None = None, width: int | None = None) -> str:
-    """The report as terminal text; `color=None` means "only if stdout is a terminal"."""
+    """The report as terminal text; `color=None` means "only if stdout is a terminal".
+
+    Without colour, long lines are wrapped at `width` (100) with their indent kept; with colour
+    the terminal wraps them, because rich's wrapping costs seconds on a digest of thousands.
+    """
     colour = _want_colour() if color is None else color
+    lines = _lines(report, colour)
+    if not colour:
+        return "\n".join(_wrap(line.plain, width or 100) for line in lines) + "\n"
     buf = io.StringIO()
     console = Console(
         file=buf,
-        force_terminal=colour,
-        no_color=not colour,
-        color_system="standard" if colour else None,
+        force_terminal=True,
+        color_system="standard",
         width=width or 100,
         highlight=False,
         markup=False,
         emoji=False,
         legacy_windows=False,
     )
-    room = console.width
-    for line in _lines(report, colour):
-        # Continuation lines of a long paragraph keep the paragraph's indent.
-        indent = len(line.plain) - len(line.plain.lstrip(" "))
-        body = line[indent:]
-        if not body.plain:
-            console.print()
-            continue
-        for part in body.wrap(console, max(room - indent, 20)):
-            part.rstrip()
-            console.print(Text(" " * indent) + part, soft_wrap=True)
+    console.print(Text("\n").join(line.rich() for line in lines), soft_wrap=True)
     return buf.getvalue()
 
 
-def _lines(report: Report, colour: bool) -> list[Text]:
-    out: list[Text] = []
-    head = Text("mfawatch digest  ", style="bold")
+def _wrap(line: str, width: int) -> str:
+    """Greedy word wrap keeping the line's indent (textwrap is several times slower)."""
+    if len(line) <= width:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    pad, room = " " * indent, max(width - indent, 20)
+    out: list[str] = []
+    current = ""
+    for word in line[indent:].split(" "):
+        if current and len(current) + 1 + len(word) > room:
+            out.append(pad + current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    out.append(pad + current)
+    return "\n".join(out)
+
+
+class _Line:
+    """A line of (text, rich style) runs: cheap to build; turned into rich Text only for colour."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self.runs: list[tuple[str, str]] = [(text, style)] if text else []
+
+    def append(self, text: str, style: str = "") -> None:
+        self.runs.append((text, style))
+
+    @property
+    def plain(self) -> str:
+        return "".join(text for text, _ in self.runs)
+
+    def rich(self) -> Text:
+        line = Text()
+        for text, style in self.runs:
+            line.append(text, style=style or None)
+        return line
+
+
+def _lines(report: Report, colour: bool) -> list[_Line]:
+    out: list[_Line] = []
+    head = _Line("mfawatch digest  ", style="bold")
     head.append(f"{fmt_time(report.since)} → {fmt_time(report.until)}", style="dim")
     if report.cursor:
         head.append(f"  (cursor {report.cursor})", style="dim")
     out.append(head)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
     alerts = len(report.alert_items)
-    out.append(Text(counts + (f", {alerts} alert(s)" if alerts else "")))
+    out.append(_Line(counts + (f", {alerts} alert(s)" if alerts else "")))
     if report.is_empty:
-        out += [Text(""), Text("Nothing new, changed or removed in this period.", style="dim")]
+        out += [_Line(""), _Line("Nothing new, changed or removed in this period.", style="dim")]
     for country, groups in report.by_country:
-        out += [Text(""), Text(f"══ {country} ══", style="bold cyan")]
+        out += [_Line(""), _Line(f"══ {country} ══", style="bold cyan")]
         for group in groups:
-            title = Text(group.source, style="bold")
+            title = _Line(group.source, style="bold")
             if group.source_name:
                 title.append(f" — {one_line(group.source_name)}")
-            out += [Text(""), title]
+            out += [_Line(""), title]
             for item in group.items:
                 out += _item(item, colour)
     if report.sources:
-        out += [Text(""), Text("══ Sources ══", style="bold cyan")]
+        out += [_Line(""), _Line("══ Sources ══", style="bold cyan")]
         out += [_health(s) for s in report.sources]
     return out
 
 
-def _item(item: Item, colour: bool) -> list[Text]:
+def _item(item: Item, colour: bool) -> list[_Line]:
     kind = item.kind.value
-    head = Text("  ")
+    head = _Line("  ")
     head.append(kind.upper().ljust(9), style=_KIND_STYLE[kind])
     head.append(one_line(item.title) or "(no title)", style="bold")
     lines = [head]
     for hit in item.alerts:
         lines.append(
-            Text(f"      ALERT {one_line(hit.rule)}: {one_line(', '.join(hit.terms))}", "bold red")
+            _Line(f"      ALERT {one_line(hit.rule)}: {one_line(', '.join(hit.terms))}", "bold red")
         )
     meta = []
     if item.section:
@@ -106,16 +142,16 @@ def _item(item: Item, colour: bool) -> list[Text]:
     meta.append(f"first seen {fmt_time(item.first_seen_at)}")
     if kind != "new":
         meta.append(f"{kind} {fmt_time(item.event_at)}")
-    lines.append(Text("      " + " · ".join(meta), style="dim"))
-    lines.append(Text("      " + one_line(item.url), style="blue" if colour else ""))
+    lines.append(_Line("      " + " · ".join(meta), style="dim"))
+    lines.append(_Line("      " + one_line(item.url), style="blue" if colour else ""))
     if item.note:
-        lines.append(Text("      " + one_line(item.note), style="dim"))
+        lines.append(_Line("      " + one_line(item.note), style="dim"))
     if item.lead:
-        lines.append(Text("      " + one_line(item.lead)))
+        lines.append(_Line("      " + one_line(item.lead)))
     change = item.change
     if change is not None:
         lines.append(
-            Text(
+            _Line(
                 f"      v{change.from_version} → v{change.to_version}: "
                 f"+{change.words_added} −{change.words_removed} words"
                 + (f" · {one_line(change.summary)}" if change.summary else ""),
@@ -123,18 +159,18 @@ def _item(item: Item, colour: bool) -> list[Text]:
             )
         )
         for f in change.fields:
-            line = Text(f"      {f.name}: ")
+            line = _Line(f"      {f.name}: ")
             _mark(line, one_line(f.old), "delete", colour)
             line.append(" → ")
             _mark(line, one_line(f.new), "insert", colour)
             lines.append(line)
         for passage in change.passages:
             lines.append(_passage(passage, colour))
-    lines.append(Text(""))
+    lines.append(_Line(""))
     return lines
 
 
-def _mark(line: Text, text: str, op: str, colour: bool) -> None:
+def _mark(line: _Line, text: str, op: str, colour: bool) -> None:
     if op == "equal":
         line.append(text)
     elif colour:
@@ -145,8 +181,8 @@ def _mark(line: Text, text: str, op: str, colour: bool) -> None:
         line.append("[-" + text + "-]")
 
 
-def _passage(passage: Passage, colour: bool) -> Text:
-    line = Text("      ")
+def _passage(passage: Passage, colour: bool) -> _Line:
+    line = _Line("      ")
     if passage.before:
         line.append("… " + one_line(passage.before) + " ", style="dim")
     for seg in passage.segments:
@@ -156,9 +192,9 @@ def _passage(passage: Passage, colour: bool) -> Text:
     return line
 
 
-def _health(s: SourceHealth) -> Text:
+def _health(s: SourceHealth) -> _Line:
     style = {"failing": "bold red", "recovered": "green"}.get(s.state, "")
-    line = Text(f"  {s.source}  ")
+    line = _Line(f"  {s.source}  ")
     line.append(s.state, style=style)
     line.append(f"  last run {fmt_time(s.last_run_at)}", style="dim")
     if s.failures:
