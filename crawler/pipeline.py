@@ -23,7 +23,7 @@ from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.article import parse_article
 from crawler.parse.feed import parse_feed
-from crawler.parse.listing import page_urls, parse_listing
+from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.revisit import next_check_at
 from storage import articles, queries, runs, sources, validators, versions
 from storage.engine import Database
@@ -207,18 +207,22 @@ async def _read_listing(
     result: SourceResult,
     pending: list[_ListingValidators],
 ) -> None:
-    """Read one listing, page after page while every item is new (bounded by max_pages)."""
-    first_url = str(listing.url)
-    template_urls = page_urls(listing) if listing.paginate and listing.paginate.template else []
+    """Read one listing, page after page while every item is new (bounded by max_pages).
+
+    Template pagination stops at the page count a page announces (fmprc's `countPage`), and a
+    404 on a later page is the end of the listing, not an error.
+    """
+    templated = bool(listing.paginate and listing.paginate.template)
     max_pages = listing.paginate.max_pages if listing.paginate else 1
-    url: str | None = first_url
+    template_urls: list[str] = []
+    url: str | None = str(listing.url)
     pages_read = 0
     while url is not None and pages_read < max_pages:
-        page = await _fetch_listing_page(ctx, source, url, pending)
+        page = await _fetch_listing_page(ctx, source, url, pending, first=pages_read == 0)
         pages_read += 1
         result.listings += 1
         _tick(ctx, "listing")
-        if page is None:  # 304: nothing new on this page, so nothing new behind it either
+        if page is None:  # 304 (nothing new here, so nothing new behind it) or past the end
             return
         parsed = (
             parse_feed(page, source, listing)
@@ -229,21 +233,24 @@ async def _read_listing(
         all_new = _note_items(ctx, source, listing, parsed.items, jobs)
         if not all_new or not parsed.items:
             return
-        if template_urls:
+        if templated:
+            if pages_read == 1:
+                template_urls = page_urls(listing, page_count(page))
             url = template_urls.pop(0) if template_urls else None
         else:
             url = parsed.next_url
 
 
 async def _fetch_listing_page(
-    ctx: CrawlContext, source: Source, url: str, pending: list[_ListingValidators]
+    ctx: CrawlContext, source: Source, url: str, pending: list[_ListingValidators], *, first: bool
 ) -> Page | None:
+    """A listing page, or None for a 304 or for a later page that does not exist (404/410)."""
     with ctx.db.session() as s:
         etag, modified = validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
         url, source, validators=Validators(etag, modified) if etag or modified else None
     )
-    if page.not_modified:
+    if page.not_modified or (not first and page.status in MISSING_STATUSES):
         return None
     if page.status >= 400:
         raise FetchError(url, f"HTTP {page.status} on a listing page")

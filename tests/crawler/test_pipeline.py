@@ -135,3 +135,28 @@ def test_soft_error_page_is_never_stored(tmp_path: Path, site: Site, db: Databas
     assert len([e for e in en.errors if "gone.shtml" in e or "soft.shtml" in e]) == 2
     titles = {a.title for a in stored(db)}
     assert not any("找到" in t or "Sorry" in t for t in titles)
+
+
+def test_template_pagination_stops_at_the_end_of_the_listing(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """With max_pages above the real page count, a 404 past the last page ends the listing quietly."""
+    config = write_config(tmp_path, site)
+    config.write_text(config.read_text().replace("max_pages: 3", "max_pages: 8"))
+    results = crawl(config, db)
+    assert [r.errors for r in results] == [[], []]
+    assert [r.listings for r in results] == [4, 4]  # three pages, then the 404 that ends them
+    assert sum(r.new for r in results) == EN_ARTICLES + ZH_ARTICLES
+
+
+def test_announced_page_count_bounds_pagination(tmp_path: Path, site: Site, db: Database) -> None:
+    """A first page announcing `var countPage = 2` (fmprc) is followed by one more page only."""
+    first = (SITE / "en" / "default.shtml").read_text()
+    site.add(
+        "/sites/two-sources/en/default.shtml",
+        first.replace("</body>", "<script>var countPage = 2//共多少页</script></body>"),
+        content_type="text/html",
+    )
+    results = {r.source: r for r in crawl(write_config(tmp_path, site), db)}
+    assert results["fixture-en"].listings == 2
+    assert results["fixture-en"].new == 8
