@@ -22,7 +22,7 @@ from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.article import parse_article
-from crawler.parse.feed import parse_feed
+from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.revisit import next_check_at
 from storage import articles, queries, runs, sources, validators, versions
@@ -231,6 +231,8 @@ async def _read_listing(
         )
         result.items += len(parsed.items)
         all_new = _note_items(ctx, source, listing, parsed.items, jobs)
+        if _feed_only(source):
+            _record_feed_items(ctx, source, page, parsed.items, result)
         if not all_new or not parsed.items:
             return
         if templated:
@@ -288,9 +290,42 @@ def _note_items(
         key = canon[item.url]
         if key in known:
             all_new = False
-        elif key not in jobs:
+        elif key not in jobs and not _feed_only(source):
             jobs[key] = _Job(url=item.url, item=item, known=False)
     return all_new
+
+
+def _feed_only(source: Source) -> bool:
+    """A feed source without `article:` selectors: the feed item's content is the article."""
+    return source.type == "feed" and source.article is None
+
+
+def _record_feed_items(
+    ctx: CrawlContext,
+    source: Source,
+    page: Page,
+    items: Sequence[ListingItem],
+    result: SourceResult,
+) -> None:
+    """Store each feed item as an article, with the feed response as its evidence.
+
+    Every item in the window is compared on every poll, so an edit shows as a new version; an item
+    leaving the window is not a deletion (feeds move on by themselves).
+    """
+    now = ctx.clock()
+    for item in items:
+        key = canonical_url(item.url)
+        article = replace(article_from_feed_item(item, source), url=key)
+        with ctx.db.session() as s:
+            outcome = versions.record_fetch(
+                s,
+                article,
+                page.raw,
+                now=now,
+                next_check_at=now + timedelta(days=36500),  # never revisited on its own
+                aliases=sorted({item.url} - {key}),
+            )
+        _count(result, outcome.kind)
 
 
 # -- revisits -------------------------------------------------------------------------------------
@@ -299,6 +334,8 @@ def _note_items(
 def _due_revisits(
     ctx: CrawlContext, source: Source, *, recheck: bool, exclude: set[str]
 ) -> list[_Job]:
+    if _feed_only(source):
+        return []
     now = ctx.clock()
     with ctx.db.session() as s:
         due = queries.due_for_revisit(
