@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import Message
 from email.policy import default as default_policy
 from typing import Any
@@ -14,6 +15,7 @@ from aiosmtpd.controller import Controller
 from selectolax.lexbor import LexborHTMLParser
 
 from digest.alerts import AlertRule
+from digest.delivery import send_alerts, send_scheduled_digest
 from digest.model import Report
 from digest.notify import NotifyError, deliver, deliver_alerts, mask
 from digest.report import build_report
@@ -113,3 +115,44 @@ def test_refused_delivery_raises_naming_the_channel(digest_db: DigestDB) -> None
         NotifyError, match=r"delivery failed on 1 of 1 channel\(s\): mailto://127\.0\.0\.1"
     ):
         deliver(_report(digest_db), [url])
+
+
+def test_scheduled_digest_one_mail_per_run_none_when_empty(
+    digest_db: DigestDB, smtp: tuple[Inbox, str]
+) -> None:
+    """Each scheduled run mails what arrived since the previous run; an empty run mails nothing."""
+    inbox, url = smtp
+    first = send_scheduled_digest(digest_db.db, [url], now=digest_db.now)
+    assert first.sent and len(inbox.messages) == 1
+    second = send_scheduled_digest(digest_db.db, [url], now=digest_db.now + timedelta(hours=1))
+    assert not second.sent and len(inbox.messages) == 1
+    third = send_scheduled_digest(
+        digest_db.db, [url], send_empty=True, now=digest_db.now + timedelta(hours=2)
+    )
+    assert third.sent and len(inbox.messages) == 2
+
+
+def test_failed_scheduled_digest_is_retried_next_run(
+    digest_db: DigestDB, smtp: tuple[Inbox, str]
+) -> None:
+    """A delivery that fails leaves the cursor, so the next run still carries the items."""
+    inbox, url = smtp
+    dead = f"mailto://127.0.0.1:{_free_port()}?from=a@example.org&to=b@example.org"
+    with pytest.raises(NotifyError):
+        send_scheduled_digest(digest_db.db, [dead], now=digest_db.now)
+    assert send_scheduled_digest(digest_db.db, [url], now=digest_db.now).sent
+    assert len(LexborHTMLParser(_html(inbox.messages[0])).css("article.item")) == 6
+
+
+def test_alerts_are_sent_once_for_new_matches(digest_db: DigestDB, smtp: tuple[Inbox, str]) -> None:
+    """The first alert run only starts the clock; later runs send each new match exactly once."""
+    inbox, url = smtp
+    rules = (AlertRule("taiwan", keywords=("Taiwan", "台湾"), channels=(url,)),)
+    assert send_alerts(digest_db.db, rules, now=digest_db.since) == {}
+    results = send_alerts(digest_db.db, rules, now=digest_db.now)
+    assert results["taiwan"].sent and len(inbox.messages) == 1
+    assert len(LexborHTMLParser(_html(inbox.messages[0])).css("article.item")) == 3
+    assert not send_alerts(digest_db.db, rules, now=digest_db.now + timedelta(minutes=5))[
+        "taiwan"
+    ].sent
+    assert len(inbox.messages) == 1
