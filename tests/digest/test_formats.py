@@ -150,3 +150,19 @@ def test_empty_report_says_so(digest_db: DigestDB) -> None:
         empty, "text", color=False
     )
     assert ET.fromstring(render(empty, "atom").encode()).findall(f"{A}entry") == []
+
+
+def test_markdown_renders_inert(report: Report) -> None:
+    """Rendered by a CommonMark parser, the Markdown digest has no raw tags and only https links."""
+    from markdown_it import MarkdownIt
+
+    html = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("strikethrough")
+        .render(render(report, "md"))
+    )
+    tree = HTMLParser(html)
+    assert tree.css("script") == [] and tree.css("img") == []
+    assert HOSTILE_TITLE in [a.text() for a in tree.css("a")]
+    assert all((a.attributes["href"] or "").startswith("https://") for a in tree.css("a"))
+    assert "candid" in " ".join(n.text() for n in tree.css("strong"))
