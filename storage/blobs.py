@@ -27,6 +27,8 @@ CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
     "none": (lambda b: b, lambda b: b),
 }
 DEFAULT_CODEC = "zlib"
+_RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
+_INSERT_RESPONSE = sa.insert(_RESPONSES).returning(_RESPONSES.c.id)
 
 
 class StoredResponse(NamedTuple):
@@ -72,18 +74,17 @@ def store_response(session: Session, raw: RawResponse, article_id: int | None) -
     """Keep a response as evidence (blob + responses row); return (response id, body hash)."""
     sha = put_blob(session, raw.body)
     response_id = session.execute(
-        sa.insert(ResponseRow)
-        .values(
-            article_id=article_id,
-            url=raw.url,
-            final_url=raw.final_url,
-            status=raw.status,
-            headers=[[k, v] for k, v in raw.headers],
-            redirects=list(raw.redirects),
-            fetched_at=raw.fetched_at,
-            blob_sha256=sha,
-        )
-        .returning(ResponseRow.id)
+        _INSERT_RESPONSE,
+        {
+            "article_id": article_id,
+            "url": raw.url,
+            "final_url": raw.final_url,
+            "status": raw.status,
+            "headers": [[k, v] for k, v in raw.headers],
+            "redirects": list(raw.redirects),
+            "fetched_at": raw.fetched_at,
+            "blob_sha256": sha,
+        },
     ).scalar_one()
     return int(response_id), sha
 

@@ -20,6 +20,7 @@ Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migratio
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -245,16 +246,19 @@ class CursorRow(Base):
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """INSERT rows, silently skipping those whose primary/unique key already exists."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
+    if rows:
+        session.execute(_insert_ignore_statement(table, session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _insert_ignore_statement(table: sa.Table, dialect: str) -> sa.Executable:
+    # Built once per table and dialect: constructing it costs more than running it.
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
-    elif dialect == "postgresql":
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"insert_ignore on {dialect}")
+        return pg_insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"insert_ignore on {dialect} (only SQLite and PostgreSQL)")

@@ -57,6 +57,20 @@ _TOUCH_LIVE = (
     .returning(_TABLE.c.id, _TABLE.c.version)
 )
 _TOUCH_IF_SAME = _TOUCH_LIVE.where(_TABLE.c.content_hash == sa.bindparam("h"))
+# Inserts take their values as parameters: building `.values(...)` per call costs more than the
+# INSERT itself on the first-crawl path.
+_FIND_BY_URL_OR_ALIAS = sa.select(ArticleRow).where(
+    sa.or_(
+        ArticleRow.url == sa.bindparam("u"),
+        ArticleRow.id
+        == sa.select(AliasRow.article_id)
+        .where(AliasRow.alias == sa.bindparam("u"))
+        .scalar_subquery(),
+    )
+)
+_INSERT_ARTICLE = sa.insert(_TABLE).returning(_TABLE.c.id)
+_VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
+_INSERT_VERSION = sa.insert(_VERSIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,10 +256,7 @@ def _require_aware(**values: datetime) -> None:
 
 
 def _find_row(session: Session, url: str) -> ArticleRow | None:
-    by_alias = sa.select(AliasRow.article_id).where(AliasRow.alias == url).scalar_subquery()
-    return session.execute(
-        sa.select(ArticleRow).where(sa.or_(ArticleRow.url == url, ArticleRow.id == by_alias))
-    ).scalar()
+    return session.execute(_FIND_BY_URL_OR_ALIAS, {"u": url}).scalar()
 
 
 def _fields_of_article(article: Article) -> dict[str, str]:
@@ -353,37 +364,37 @@ def _new_article(
     ensure_source(session, article.source)
     values = _article_values(article)
     article_id = session.execute(
-        sa.insert(_TABLE)
-        .values(
-            source=article.source,
-            url=article.url,
-            status="live",
-            version=1,
-            content_version=1,
-            content_hash=digest,
-            first_seen_at=now,
-            last_checked_at=now,
-            last_changed_at=now,
-            next_check_at=next_check_at,
-            checks=1,
-            status_changed_at=now,
-            missing_checks=0,
+        _INSERT_ARTICLE,
+        {
+            "source": article.source,
+            "url": article.url,
+            "status": "live",
+            "version": 1,
+            "content_version": 1,
+            "content_hash": digest,
+            "first_seen_at": now,
+            "last_checked_at": now,
+            "last_changed_at": now,
+            "next_check_at": next_check_at,
+            "checks": 1,
+            "status_changed_at": now,
+            "missing_checks": 0,
             **values,
-        )
-        .returning(_TABLE.c.id)
+        },
     ).scalar_one()
     response_id, raw_sha = store_response(session, raw, article_id)
     session.execute(
-        sa.insert(VersionRow).values(
-            article_id=article_id,
-            number=1,
-            kind="new",
-            seen_at=now,
-            content_hash=digest,
-            response_id=response_id,
-            raw_sha256=raw_sha,
+        _INSERT_VERSION,
+        {
+            "article_id": article_id,
+            "number": 1,
+            "kind": "new",
+            "seen_at": now,
+            "content_hash": digest,
+            "response_id": response_id,
+            "raw_sha256": raw_sha,
             **values,
-        )
+        },
     )
     if aliases:
         add_aliases(session, article_id, aliases)
