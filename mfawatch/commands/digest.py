@@ -1,0 +1,131 @@
+"""`mfawatch digest` (what is new, changed, removed since my last review) and `mfawatch serve`."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+import click
+
+from digest.alerts import AlertRule, rules_from
+from digest.cursors import DEFAULT_CURSOR, check_name, resolve_since, set_cursor
+from digest.formats import FORMATS, render
+from digest.report import build_report
+from mfawatch.app import App
+from mfawatch.cli import EXIT_USAGE, handle_errors
+
+KINDS = ("new", "changed", "removed", "restored")
+
+
+def alert_rules(app: App) -> tuple[AlertRule, ...]:
+    """The watchlist rules of the config file; none when no config file exists."""
+    if not app.config_path.exists():
+        return ()
+    return rules_from(app.settings.alerts)
+
+
+@click.command("digest")
+@click.option(
+    "--since", metavar="24h|2d|ISO", help="Window start [default: my review cursor, else 24h ago]."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
+)
+@click.option(
+    "--mark-reviewed", is_flag=True, help="Move my review cursor to now after showing the digest."
+)
+@click.option(
+    "--as",
+    "name",
+    default=DEFAULT_CURSOR,
+    show_default=True,
+    metavar="NAME",
+    help="Whose review cursor.",
+)
+@click.option(
+    "--source", "sources", multiple=True, metavar="KEY", help="Only this source (repeatable)."
+)
+@click.option(
+    "--country", "countries", multiple=True, metavar="CC", help="Only this country (repeatable)."
+)
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable)."
+)
+@click.option("--query", metavar="TEXT", help="Only items whose title or body contains TEXT.")
+@click.pass_obj
+@handle_errors
+def digest_command(
+    app: App,
+    since: str | None,
+    fmt: str,
+    mark_reviewed: bool,
+    name: str,
+    sources: tuple[str, ...],
+    countries: tuple[str, ...],
+    kinds: tuple[str, ...],
+    query: str | None,
+) -> None:
+    """New, changed, removed and restored releases since my last review, by country and source."""
+    try:
+        name = check_name(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as") from None
+    rules = alert_rules(app)
+    with app.db.session() as session:
+        try:
+            start = resolve_since(session, since, cursor=name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+        report = build_report(
+            session,
+            since=start,
+            sources=sources or None,
+            countries=countries or None,
+            kinds=kinds or None,
+            query=query,
+            alerts=rules,
+            cursor=name,
+        )
+    text = render(report, fmt)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if mark_reviewed:
+        with app.db.session() as session:
+            set_cursor(session, report.until, name)
+        click.echo(
+            f"review cursor {name!r} moved to {report.until.isoformat(timespec='seconds')}",
+            err=True,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.pass_obj
+@handle_errors
+def serve(app: App, host: str, port: int) -> None:
+    """The review web UI. Any --host other than loopback requires MFAWATCH_TOKEN."""
+    import uvicorn
+
+    from digest.web import create_app
+
+    token = os.environ.get("MFAWATCH_TOKEN") or None
+    if not _is_loopback(host) and not token:
+        click.echo(
+            f"mfawatch: serving on {host} exposes the review UI beyond this machine; "
+            "set MFAWATCH_TOKEN to a secret first (every request must then carry it)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    web = create_app(app.db, token=token, alerts=alert_rules(app))
+    click.echo(f"mfawatch: review UI on http://{host}:{port}/", err=True)
+    uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)

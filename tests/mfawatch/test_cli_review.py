@@ -1,0 +1,132 @@
+"""The review commands as a user runs them: history, diff, digest, export warc, sources check."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.crawler.test_pipeline import SITE, write_config
+from tests.mfawatch.test_cli_crawl import mfawatch
+from tests.site import Site
+
+REPO = Path(__file__).parents[2]
+SEED = REPO / "tests" / "fixtures" / "real-pages" / "wang-yi-blinken-2021.html"
+ARTICLE = "/sites/two-sources/en/t1001.shtml"
+
+
+@pytest.fixture
+def crawled(tmp_path: Path, site: Site) -> tuple[Path, Path, Site]:
+    """A database with the two-source site crawled, then t1001 edited and rechecked."""
+    db, config = tmp_path / "db.sqlite3", write_config(tmp_path, site)
+    assert mfawatch("crawl", "--once", db=db, config=config).returncode == 0
+    original = (SITE / "en" / "t1001.shtml").read_text()
+    site.add(
+        ARTICLE,
+        original.replace("Paragraph 1 of conference 1", "Paragraph 1 (revised) of conference 1"),
+        content_type="text/html",
+    )
+    run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
+    assert run.returncode == 0 and "1 changed" in run.stdout, run.stdout + run.stderr
+    return db, config, site
+
+
+def test_history_and_diff(crawled: tuple[Path, Path, Site]) -> None:
+    """history lists both versions with hashes; diff shows exactly the edited words."""
+    db, config, site = crawled
+    url = site.url(ARTICLE)
+    text = mfawatch("history", url, db=db, config=config)
+    assert text.returncode == 0, text.stderr
+    assert "v1" in text.stdout and "v2" in text.stdout and "changed" in text.stdout
+    data = json.loads(mfawatch("history", url, "--format", "json", db=db, config=config).stdout)
+    assert [v["number"] for v in data["versions"]] == [1, 2]
+    assert all(len(v["content_hash"]) >= 32 for v in data["versions"])
+    article_id = str(data["article"]["id"])
+    diff = mfawatch("diff", article_id, "--from", "1", "--to", "2", db=db, config=config)
+    assert diff.returncode == 0, diff.stderr
+    assert "(revised)" in diff.stdout
+    assert (
+        "Paragraph 2 of conference 1" not in diff.stdout.replace("\n", " ")
+        or "[-" not in diff.stdout.split("Paragraph 2")[0][-5:]
+    )
+    missing = mfawatch("history", "https://nowhere.example/x", db=db, config=config)
+    assert missing.returncode == 1 and "no stored article" in missing.stderr
+
+
+def test_digest_and_review_cursor(crawled: tuple[Path, Path, Site]) -> None:
+    """The digest lists new and changed items; after --mark-reviewed the next digest is empty."""
+    db, config, _ = crawled
+    out = mfawatch("digest", "--since", "1d", "--format", "json", db=db, config=config)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    kinds = [item["kind"] for group in report["groups"] for item in group["items"]]
+    assert kinds.count("new") == 21 and kinds.count("changed") == 1
+    assert (
+        mfawatch("digest", "--mark-reviewed", "--format", "md", db=db, config=config).returncode
+        == 0
+    )
+    after = json.loads(mfawatch("digest", "--format", "json", db=db, config=config).stdout)
+    assert [g for g in after["groups"] if g["items"]] == []
+    other = json.loads(
+        mfawatch(
+            "digest", "--as", "alice", "--since", "1d", "--format", "json", db=db, config=config
+        ).stdout
+    )
+    assert sum(len(g["items"]) for g in other["groups"]) == 22
+    for fmt in ("text", "html", "atom"):
+        assert (
+            mfawatch("digest", "--since", "1d", "--format", fmt, db=db, config=config).returncode
+            == 0
+        )
+
+
+def test_warc_export_reads_back_the_exact_bytes(crawled: tuple[Path, Path, Site]) -> None:
+    """export --format warc gives response records whose payloads are the stored bytes."""
+    db, config, site = crawled
+    raw = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mfawatch",
+            "--db",
+            str(db),
+            "--config",
+            str(config),
+            "export",
+            "--format",
+            "warc",
+        ],
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    by_url: dict[str, list[bytes]] = {}
+    for r in ArchiveIterator(io.BytesIO(raw)):  # payloads must be read while iterating
+        if r.rec_type == "response":
+            uri = r.rec_headers.get_header("WARC-Target-URI")
+            by_url.setdefault(uri, []).append(r.content_stream().read())
+    assert sum(len(v) for v in by_url.values()) == 22  # 21 first versions + 1 changed version
+    expected = (SITE / "en" / "t1002.shtml").read_bytes()
+    assert expected in [b for bodies in by_url.values() for b in bodies]
+
+
+def test_sources_check_on_the_seed_page() -> None:
+    """sources check on the seed prints its title, its dated minute with zone, and its first paragraph."""
+    out = mfawatch(
+        "sources",
+        "check",
+        "cn-mfa-en",
+        "--html",
+        str(SEED),
+        db=Path("/nonexistent/never-opened.db"),
+        config=REPO / "config" / "sources.yaml",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Wang Yi Speaks on the Phone with US Secretary of State Blinken" in out.stdout
+    assert "2021-11-13 14:12 +08:00 (minute, page)" in out.stdout
+    assert "On November 13, 2021, State Councilor and Foreign Minister Wang Yi" in out.stdout
+    assert "China News" in out.stdout
