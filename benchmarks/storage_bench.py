@@ -16,13 +16,14 @@ fresh database:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage import versions  # noqa: E402
-from storage.engine import Database, open_db  # noqa: E402
+from storage.engine import Database, normalize_url, open_db  # noqa: E402
 from storage.model import Article, ArticleDate, DatePrecision, DateSource, RawResponse  # noqa: E402
 from storage.schema import Base  # noqa: E402
 
@@ -125,6 +126,25 @@ def _run(
     return kinds
 
 
+@contextlib.contextmanager
+def _fresh_pg_schema(url: str | None) -> Iterator[str | None]:
+    """For a PostgreSQL URL, a throw-away schema in its search_path (dropped afterwards)."""
+    if not url or not url.startswith("postgres"):
+        yield url
+        return
+    url = normalize_url(url)
+    schema = f"bench_{os.getpid()}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios and print throughput; exit 1 if an unchanged recheck grew the database."""
     parser = argparse.ArgumentParser(
@@ -132,13 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--n", type=int, default=10_000, help="articles (default 10,000)")
     parser.add_argument("--smoke", action="store_true", help="300 articles, for CI")
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp dir)")
+    parser.add_argument(
+        "--db",
+        help="SQLite URL, or a PostgreSQL URL (a throw-away schema is used); default: temp SQLite",
+    )
     args = parser.parse_args(argv)
     n = 300 if args.smoke else args.n
     rng = random.Random(7)
     items = [_article(i, rng) for i in range(n)]
-    with tempfile.TemporaryDirectory() as tmp:
-        db = open_db(args.db or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+    with tempfile.TemporaryDirectory() as tmp, _fresh_pg_schema(args.db) as pg_url:
+        db = open_db(pg_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         try:
             print(f"storage_bench: {n} articles on {db.dialect}")
             _run(db, "new", items, T0, _raw)
