@@ -134,6 +134,17 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
             _save_listing_validators(ctx, listing_validators)
     except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
+    except asyncio.CancelledError:  # the daemon is stopping: close the run as such, then go
+        with ctx.db.session() as s:
+            runs.finish_run(
+                s,
+                run_id,
+                finished_at=ctx.clock(),
+                status="cancelled",
+                counts=result.counts(),
+                error="cancelled: the crawler was stopping",
+            )
+        raise
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)
         result.errors.append(f"internal error: {exc!r}")
