@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import OperationalError
 
@@ -40,7 +41,7 @@ from crawler.config_loader import load_config
 from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
-from crawler.schedule import JobChanges, SourceJobs
+from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import runs, sources
 from storage.engine import Database
@@ -50,12 +51,16 @@ log = logging.getLogger("mfawatch.daemon")
 
 # SourceResult.status -> the health state storage keeps.
 HEALTH_OF_STATUS = {"ok": "ok", "failed": "failing", "broken": "broken", "blocked": "blocked"}
-_ERROR_SHOWN = 300
-EXPECTED_FAILURES = (
-    MfawatchError,
-    StorageError,
-    OperationalError,
-)  # characters of a source's error kept in a health log line
+_ERROR_SHOWN = 300  # characters of a source's error kept in a health log line
+# Failures of a crawl as a whole that are not bugs (e.g. the database went away): no traceback.
+EXPECTED_FAILURES = (MfawatchError, StorageError, OperationalError)
+
+
+class _NoOverrunWarnings(logging.Filter):
+    """Drops APScheduler's warning on every fire skipped while a crawl still runs (see `_overrun`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class Daemon:
         self._config_sig = _config_signature(config_path)
         self._background: set[asyncio.Task[object]] = set()
         self._scheduler_stopped = False
+        self._overrun_reported: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -124,6 +130,9 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
         scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_listener(self._overrun, EVENT_JOB_MAX_INSTANCES)
+        overrun_filter = _NoOverrunWarnings()
+        logging.getLogger("apscheduler.scheduler").addFilter(overrun_filter)
         try:
             async with Fetcher(self.settings.http) as fetcher:
                 self._ctx = CrawlContext(db=self.db, fetcher=fetcher, clock=self.clock)
@@ -150,6 +159,7 @@ class Daemon:
                 loop.remove_signal_handler(sig)
             self._stop_scheduler(scheduler)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a loop callback; let it run
+            logging.getLogger("apscheduler.scheduler").removeFilter(overrun_filter)
         log.info("daemon stopped")
 
     def _stop_scheduler(self, scheduler: AsyncIOScheduler) -> None:
@@ -217,7 +227,7 @@ class Daemon:
         try:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
-        except EXPECTED_FAILURES as exc:  # e.g. the database went away: say so, keep running
+        except EXPECTED_FAILURES as exc:
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None
         except Exception:  # a bug: keep the traceback, and keep the other sources running
@@ -232,8 +242,21 @@ class Daemon:
             return None
         finally:
             self._inflight.discard(task)
+            self._overrun_reported.discard(source.key)
             self.claim.release(source.key)
         return result
+
+    def _overrun(self, event: JobSubmissionEvent) -> None:
+        # APScheduler warns on every skipped fire; one line per overrunning crawl is enough.
+        key = event.job_id.removeprefix(JOB_PREFIX)
+        if key in self._overrun_reported:
+            return
+        self._overrun_reported.add(key)
+        log.info(
+            "source %s: its crawl takes longer than its schedule; polls are skipped until it ends",
+            key,
+            extra={"source": key},
+        )
 
     def _record_health(self, source: Source, result: SourceResult) -> None:
         state = HEALTH_OF_STATUS.get(result.status, "failing")

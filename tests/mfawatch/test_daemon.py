@@ -104,6 +104,38 @@ def test_sigkill_mid_crawl_then_restart_loses_and_duplicates_nothing(
     assert orphans == 0
 
 
+def test_sigterm_mid_crawl_exits_0_within_10_s_and_rolls_back_what_was_cut(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """SIGTERM during a crawl longer than the grace period cancels it, exits 0 in time, and leaves whole articles only."""
+    ministry = Ministry(site, "long", articles=90)
+    entry = source_yaml(
+        "long", ministry.listing_url, extra=", concurrency_per_host: 1, min_delay: 0.15s"
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db)
+    wait_for(lambda: count_articles(db) >= 2, what="the crawl to be under way")
+
+    assert daemon.stop(timeout=10) == 0
+    log = "\n".join(daemon.log())
+    assert "cancelling 1 crawl(s) still running" in log
+    assert "source long: crawl cancelled at shutdown" in log
+    assert "Traceback" not in log
+
+    stored = count_articles(db)
+    assert 0 < stored < 90
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        versions = con.execute("SELECT count(*) FROM versions").fetchone()[0]
+    finally:
+        con.close()
+    assert versions == stored  # every stored article has its one version, nothing half-written
+    report = json.loads(run_cli(config, db, "status", "--format", "json").stdout)
+    assert report["sources"][0]["last_run"]["result"] == "cancelled"
+
+
 def test_sighup_with_a_broken_file_keeps_the_old_config(
     tmp_path: Path, site: Site, daemons: list[DaemonProcess]
 ) -> None:
