@@ -8,10 +8,11 @@ import sys
 
 import click
 
-from digest.alerts import AlertRule, rules_from
-from digest.cursors import DEFAULT_CURSOR, check_name, resolve_since, set_cursor
+from digest.alerts import AlertRule, AlertRuleError, rules_from
+from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
 from digest.formats import FORMATS, render
-from digest.report import build_report
+from digest.report import ReportFilterError, build_report
+from digest.since import SinceError
 from mfawatch.app import App
 from mfawatch.cli import EXIT_USAGE, handle_errors
 
@@ -68,15 +69,26 @@ def digest_command(
 ) -> None:
     """New, changed, removed and restored releases since my last review, by country and source."""
     try:
-        name = check_name(name)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as") from None
+        _digest(app, since, fmt, mark_reviewed, name, sources, countries, kinds, query)
+    except (CursorNameError, SinceError, ReportFilterError, AlertRuleError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _digest(
+    app: App,
+    since: str | None,
+    fmt: str,
+    mark_reviewed: bool,
+    name: str,
+    sources: tuple[str, ...],
+    countries: tuple[str, ...],
+    kinds: tuple[str, ...],
+    query: str | None,
+) -> None:
+    name = check_name(name)
     rules = alert_rules(app)
     with app.db.session() as session:
-        try:
-            start = resolve_since(session, since, cursor=name)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--since") from None
+        start = resolve_since(session, since, cursor=name)
         report = build_report(
             session,
             since=start,
