@@ -87,7 +87,7 @@ def _digest(
 ) -> None:
     name = check_name(name)
     rules = alert_rules(app)
-    with app.db.session() as session:
+    with app.db.session(readonly=True) as session:
         start = resolve_since(session, since, cursor=name)
         report = build_report(
             session,

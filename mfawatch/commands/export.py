@@ -26,7 +26,7 @@ from mfawatch.cli import handle_errors
 def export(app: App, fmt: str, source_key: str | None) -> None:
     """Write stored articles (jsonl) or raw responses (warc) to standard output."""
     out = sys.stdout.buffer
-    with app.db.session() as session:
+    with app.db.session(readonly=True) as session:
         if fmt == "jsonl":
             export_jsonl(session, out, source=source_key)
         else:

@@ -92,7 +92,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
 @handle_errors
 def history(app: App, article: str, fmt: str) -> None:
     """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
-    with app.db.session() as session:
+    with app.db.session(readonly=True) as session:
         h = queries.history(session, article)
     if fmt == "json":
         click.echo(json.dumps(_jsonable(h), ensure_ascii=False, indent=2))
@@ -113,7 +113,7 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
     """A word-level diff between two versions of ARTICLE, coloured on a terminal."""
     from digest.highlight import to_terminal
 
-    with app.db.session() as session:
+    with app.db.session(readonly=True) as session:
         h = queries.history(session, article)
         content = [v.number for v in h.versions if v.kind != "removed"]
         to_v = to_v if to_v is not None else (content[-1] if content else 1)
