@@ -149,7 +149,14 @@ def run_cli(
 class DaemonProcess:
     """`mfawatch run` as a subprocess, with its stderr lines collected as they arrive."""
 
-    def __init__(self, config: Path, db: Path, *args: str, json_logs: bool = True) -> None:
+    def __init__(
+        self,
+        config: Path,
+        db: Path,
+        *args: str,
+        json_logs: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.db = db
         self.lines: list[str] = []
@@ -159,7 +166,7 @@ class DaemonProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env=clean_env(),
+            env=clean_env() | (env or {}),
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -54,8 +55,11 @@ def test_polls_on_schedule_stores_a_new_article_and_stops_cleanly_on_sigterm(
     assert second.header("if-none-match"), "the second poll is a conditional GET"
     assert second.status == 304
 
+    polls_before = ministry.polls()
     ministry.add()
     wait_for(lambda: count_articles(db) == 4, what="the new article to be stored")
+    # Stored by the first poll that started after the article appeared (plus one in flight).
+    assert ministry.polls() - polls_before <= 2
 
     assert daemon.stop(timeout=10) == 0
     events = daemon.events()  # every line is one JSON object
@@ -237,3 +241,80 @@ def test_a_failing_source_does_not_stop_a_healthy_one_and_status_names_the_reaso
     log = daemon.log()
     assert sum("source broken is failing" in line for line in log) == 1, "reported once"
     assert not any("Traceback" in line for line in log)
+
+
+# Misbehaviour -> (path on the site, health the source must get, words its error must contain).
+FAULTS: dict[str, tuple[str, str, str]] = {
+    "slow-headers": ("/slow-headers/5", "failing", "within 1 s"),
+    "slow-body": ("/slow-body/5", "failing", "within 1 s"),
+    "reset": ("/reset", "failing", "reset"),
+    "drop": ("/drop-mid-body", "failing", "reset"),
+    "truncated": ("/truncated", "failing", "mid-response"),
+    "s500": ("/status/500", "failing", "HTTP 500"),
+    "s503": ("/retry-after/1?fails=100000", "failing", "HTTP 503"),
+    "loop": ("/redirect-loop", "failing", "redirect loop"),
+    "big": ("/big/50", "failing", "limits.max_bytes"),
+    "bomb": ("/gzip-bomb", "failing", "limits.max_decompressed_bytes"),
+    "soft404": ("/soft-404", "failing", "soft 404"),
+    "s429": ("/429", "blocked", "HTTP 429"),
+    "challenge": ("/challenge", "blocked", "challenge"),
+    "challenge403": ("/challenge?status=403", "blocked", "HTTP 403"),
+    "decoy": ("/technical-difficulties", "blocked", "Technical Difficulties"),
+    "empty": ("/empty", "broken", "matched nothing"),
+    "invalid-utf8": ("/invalid-utf8", "broken", "matched nothing"),
+    "wrong-charset": ("/wrong-charset", "broken", "matched nothing"),
+}
+
+
+def test_every_misbehaving_site_is_isolated_and_named_in_status(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """Nineteen misbehaving sites and a healthy one in one daemon: the healthy one completes, each other is reported with its reason."""
+    # Each source gets its own made-up public host, served by the site acting as an HTTP proxy,
+    # so that per-host politeness (slots, backoff) is per source as it is between ministries.
+    healthy = Ministry(site, "healthy", articles=3)
+    faults = dict(FAULTS)
+    to_loopback = quote(site.url(healthy.listing_path), safe="")
+    faults["to-loopback"] = (f"/redirect-to/{to_loopback}", "failing", "refused")
+    entries = [source_yaml("healthy", "http://healthy.example" + healthy.listing_path, every="1h")]
+    for key, (path, _, _) in faults.items():
+        limits = "    limits: {timeout: 1s}\n" if key.startswith("slow") else ""
+        entries.append(source_yaml(key, f"http://{key}.example{path}", every="1h") + limits)
+    config = write_config(tmp_path / "s.yaml", *entries)
+    db = tmp_path / "m.sqlite3"
+    proxy = {
+        "HTTP_PROXY": site.base_url,
+        "http_proxy": site.base_url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    daemon = DaemonProcess(config, db, env=proxy)
+    daemons.append(daemon)
+    daemon.started()
+
+    wait_for(lambda: count_articles(db, "healthy") == 3, what="the healthy source's articles")
+    for key in faults:
+        daemon.wait_log(f"source {key} is ")
+    report = json.loads(run_cli(config, db, "status", "--format", "json").stdout)
+    by_key = {s["key"]: s for s in report["sources"]}
+    assert by_key["healthy"]["health"] == "ok"
+    assert by_key["healthy"]["last_run"]["result"] == "ok"
+    for key, (_path, health, words) in faults.items():
+        src = by_key[key]
+        assert (key, src["health"]) == (key, health)
+        assert f"http://{key}.example" in src["last_error"]
+        assert words in src["last_error"], (key, src["last_error"])
+        assert src["articles"] == 0
+    assert daemon.proc.poll() is None
+
+    assert daemon.stop() == 0
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM versions").fetchone()[0] == 3
+        assert con.execute("SELECT DISTINCT source FROM articles").fetchall() == [("healthy",)]
+    finally:
+        con.close()
+    log = daemon.log()
+    assert not any("Traceback" in line for line in log)
+    for key in faults:
+        assert sum(f"source {key} is " in line for line in log) == 1, key
