@@ -7,6 +7,8 @@ job with id `source:<key>`:
   evaluated in the source's own `timezone` (UTC by default, never the machine's zone), with crontab
   weekday numbers (0 and 7 are Sunday) — APScheduler 3 counts 0 as Monday, so they are translated.
 - `jitter` delays every run by up to that long, so sources on one interval do not fire together.
+  (APScheduler 3 counts an interval from the previous, jittered, run: the mean period of an
+  interval source is `every` + `jitter`/2.)
 - `max_instances=1`: a source still crawling when its next run comes is not started twice;
   `coalesce=True`: runs missed while the loop was busy or the machine asleep collapse into one.
 - `misfire_grace_time=None`: a late run still happens (once, coalesced) however late it is; a
