@@ -49,6 +49,10 @@ class AlreadyRunning(MfawatchError):
         )
 
 
+class LockUnavailable(MfawatchError):
+    """The lock file cannot be created or opened (missing folder, no permission)."""
+
+
 def sqlite_file(db_url: str) -> Path | None:
     """The file of a SQLite database URL (None for PostgreSQL or an in-memory database)."""
     url = make_url(db_url)
@@ -98,8 +102,13 @@ class DaemonLock:
 
     def acquire(self) -> None:
         """Take the lock and write our PID, or raise `AlreadyRunning` naming the holder's PID."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise LockUnavailable(
+                f"cannot open the daemon lock {self.path}: {exc.strerror}"
+                " (does the database folder exist and is it writable? or pass another --db)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -32,6 +33,12 @@ def run(app: App, watch_config: bool, config_poll: float) -> None:
     """Poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
     db_file = sqlite_file(app.db_url)
     lock = DaemonLock(db_file) if db_file is not None else None
+    if lock is None:
+        # Leases in the database (see mfawatch.lock.SourceClaim) are what several daemons need.
+        logging.getLogger("mfawatch.daemon").warning(
+            "the database is not a SQLite file, so nothing stops a second daemon on it:"
+            " run only one `mfawatch run` per database"
+        )
     try:
         if lock is not None:
             lock.acquire()

@@ -13,6 +13,7 @@ from mfawatch.lock import (
     AlreadyRunning,
     DaemonLock,
     LocalSourceClaim,
+    LockUnavailable,
     holder_pid,
     lock_path_for,
     sqlite_file,
@@ -68,3 +69,11 @@ def test_local_claim_refuses_a_source_already_claimed() -> None:
     claim.release("a")
     assert claim.claim("a")
     assert claim.held == {"a", "b"}
+
+
+def test_a_lock_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    """A database path whose folder does not exist gives an error naming the lock file, not a traceback."""
+    db = tmp_path / "missing" / "m.sqlite3"
+    with pytest.raises(LockUnavailable, match="missing/m.sqlite3.lock.*database folder exist"):
+        DaemonLock(db).acquire()
+    assert not db.parent.exists()
