@@ -41,7 +41,7 @@ class Bench(scrapy.Spider):
         self.base, self.sources, self.pages = base, int(sources), int(pages)
         self.count = 0
 
-    def start_requests(self):
+    async def start(self):  # Scrapy >= 2.13
         for s in range(self.sources):
             for p in range(self.pages):
                 name = "index.html" if p == 0 else f"index_{p}.html"
@@ -184,7 +184,7 @@ def main() -> None:
                         f"sources={spec.sources}",
                         "-a",
                         f"pages={pages}",
-                        "-o",
+                        "-O",
                         str(Path(tmp) / "items.jsonl"),
                     ]
                 )

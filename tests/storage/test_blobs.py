@@ -7,6 +7,7 @@ import zlib
 from datetime import timedelta
 
 import sqlalchemy as sa
+import zstandard
 
 from storage import blobs, versions
 from storage.engine import Database
@@ -28,14 +29,19 @@ def test_same_bytes_are_stored_once(db: Database) -> None:
 
 
 def test_blobs_are_compressed_and_read_back_exactly(db: Database) -> None:
-    """A stored body is zlib-compressed on disk and comes back byte for byte."""
+    """A stored body is zstd-compressed on disk and comes back byte for byte; zlib blobs still read."""
     with db.session() as s:
         sha = blobs.put_blob(s, BODY)
+        old = blobs.put_blob(s, BODY + b"old", codec="zlib")
     with db.session() as s:
         row = s.get(BlobRow, sha)
-        assert row is not None and row.codec == "zlib" and row.size == len(BODY)
-        assert len(row.data) < len(BODY) and zlib.decompress(row.data) == BODY
+        assert row is not None and row.codec == "zstd" and row.size == len(BODY)
+        assert len(row.data) < len(BODY)
+        assert zstandard.ZstdDecompressor().decompress(row.data) == BODY
         assert blobs.get_blob(s, sha) == BODY
+        old_row = s.get(BlobRow, old)
+        assert old_row is not None and zlib.decompress(old_row.data) == BODY + b"old"
+        assert blobs.get_blob(s, old) == BODY + b"old"
         assert blobs.get_blob(s, "0" * 64) is None
 
 
