@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import Session
+
 from crawler.config import Listing, Source
 from crawler.dedupe.urls import canonical_url
 from crawler.errors import FetchError, MfawatchError, ParseError, SoftErrorPage
@@ -25,12 +27,14 @@ from crawler.parse.article import parse_article
 from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.revisit import next_check_at
+from crawler.writer import BatchWriter
 from storage import articles, queries, runs, sources, validators, versions
 from storage.engine import Database
 
 log = logging.getLogger(__name__)
 
 MISSING_STATUSES = frozenset({404, 410})
+MISSING_RECHECK = timedelta(hours=8)
 ARTICLE_WORKERS = 16
 ProgressHook = Callable[[str, int], None]
 
@@ -95,6 +99,7 @@ class _Job:
     item: ListingItem | None  # None for a revisit
     known: bool
     anchor: datetime | None = None  # revisit plan anchor of a known article
+    validators: Validators | None = None  # for a conditional GET of a known article
 
 
 def _tick(ctx: CrawlContext, what: str, n: int = 1) -> None:
@@ -348,12 +353,21 @@ def _due_revisits(
     if _feed_only(source):
         return []
     now = ctx.clock()
-    with ctx.db.session() as s:
+    with ctx.db.session(readonly=True) as s:
         due = queries.due_for_revisit(
             s, now=now + timedelta(days=36500) if recheck else now, sources=[source.key], limit=None
         )
+        due = [d for d in due if d.url not in exclude]
+        known = validators.get_many(s, [d.url for d in due])
     return [
-        _Job(url=d.url, item=None, known=True, anchor=d.anchor) for d in due if d.url not in exclude
+        _Job(
+            url=d.url,
+            item=None,
+            known=True,
+            anchor=d.anchor,
+            validators=Validators(*known[d.url]) if d.url in known else None,
+        )
+        for d in due
     ]
 
 
@@ -367,20 +381,23 @@ async def _run_jobs(
     for job in jobs:
         queue.put_nowait(job)
 
-    async def worker() -> None:
+    async def worker(writer: BatchWriter) -> None:
         while True:
             try:
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
             try:
-                await _process(ctx, source, job, result)
+                await _process(ctx, source, job, result, writer)
             except (FetchError, ParseError) as exc:
                 _record_failure(result, exc, what=f"article {job.url}")
             _tick(ctx, "article")
 
-    workers = min(ctx.article_workers, max(1, len(jobs)))
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    if not jobs:
+        return
+    async with BatchWriter(ctx.db) as writer:
+        workers = min(ctx.article_workers, len(jobs))
+        await asyncio.gather(*(worker(writer) for _ in range(workers)))
 
 
 def _is_redirect_home(job_url: str, page: Page) -> bool:
@@ -392,84 +409,77 @@ def _is_redirect_home(job_url: str, page: Page) -> bool:
     return path in ("", "/index.html", "/index.shtml", "/index.htm") or path.endswith("/error.htm")
 
 
-async def _process(ctx: CrawlContext, source: Source, job: _Job, result: SourceResult) -> None:
+def _missing_reason(job: _Job, page: Page) -> str | None:
+    """Why a fetched page means the article is gone (404/410, redirect home, soft 404), if it does."""
+    if page.status in MISSING_STATUSES:
+        return f"HTTP {page.status}"
+    if page.status >= 400:
+        raise FetchError(job.url, f"HTTP {page.status}")
+    if _is_redirect_home(job.url, page):
+        return f"redirected to {page.raw.final_url}"
+    try:
+        soft_errors.check(page)
+    except SoftErrorPage as exc:
+        if exc.blocked:
+            raise
+        return f"soft error page: {exc.reason}"
+    return None
+
+
+async def _process(
+    ctx: CrawlContext, source: Source, job: _Job, result: SourceResult, writer: BatchWriter
+) -> None:
     key = canonical_url(job.url)
-    sent = None
-    if job.known:
-        with ctx.db.session() as s:
-            etag, modified = validators.get_validators(s, job.url)
-        sent = Validators(etag, modified) if etag or modified else None
-    page = await ctx.fetcher.fetch(job.url, source, validators=sent)
+    page = await ctx.fetcher.fetch(job.url, source, validators=job.validators)
     now = ctx.clock()
     if job.known:
         result.rechecked += 1
+    next_check = _plan(source, job.anchor or now, now, key)
 
     if page.not_modified:
-        with ctx.db.session() as s:
-            versions.record_not_modified(
-                s, key, now=now, next_check_at=_plan(source, job.anchor or now, now, key)
-            )
-        result.unchanged += 1
+        outcome = await writer.submit(
+            lambda s: versions.record_not_modified(s, key, now=now, next_check_at=next_check)
+        )
+        _count(result, outcome.kind)
         return
 
-    missing_reason: str | None = None
-    if page.status in MISSING_STATUSES:
-        missing_reason = f"HTTP {page.status}"
-    elif page.status >= 400:
-        raise FetchError(job.url, f"HTTP {page.status}")
-    elif _is_redirect_home(job.url, page):
-        missing_reason = f"redirected to {page.raw.final_url}"
-    else:
-        try:
-            soft_errors.check(page)
-        except SoftErrorPage as exc:
-            if exc.blocked:
-                raise
-            missing_reason = f"soft error page: {exc.reason}"
-
+    missing_reason = _missing_reason(job, page)
     if missing_reason is not None:
         if not job.known:
             raise FetchError(job.url, f"listed but not available ({missing_reason})")
-        _record_missing(ctx, source, key, page, missing_reason, now, result)
+        # Missing articles are re-checked sooner, so a deletion is confirmed (or refuted) in a day.
+        retry_at = now + MISSING_RECHECK
+        outcome = await writer.submit(
+            lambda s: versions.record_missing(
+                s, key, page.raw, missing_reason, now=now, next_check_at=retry_at
+            )
+        )
+        _count(result, outcome.kind)
+        if outcome.kind in ("missing", "removed"):
+            log.warning(
+                "article %s is %s: %s", key, outcome.kind, missing_reason, extra={"url": key}
+            )
         return
 
-    article = parse_article(page, source, job.item)
-    article = replace(article, url=key)
+    article = replace(parse_article(page, source, job.item), url=key)
     aliases = sorted({job.url, page.raw.final_url} - {key})
-    with ctx.db.session() as s:
+    restart = _plan(source, now, now, key)
+    etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
+
+    def store(s: Session) -> versions.Outcome:
         outcome = versions.record_fetch(
-            s,
-            article,
-            page.raw,
-            now=now,
-            next_check_at=_plan(source, job.anchor or now, now, key),
-            aliases=aliases,
+            s, article, page.raw, now=now, next_check_at=next_check, aliases=aliases
         )
         if outcome.kind in ("changed", "reverted", "restored"):
-            # A change restarts the fast end of the revisit plan.
-            versions.set_next_check(s, outcome.article_id, _plan(source, now, now, key))
-        etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
-        if etag or modified:
-            validators.set_validators(s, job.url, etag, modified)
-    _count(result, outcome.kind)
+            versions.set_next_check(s, outcome.article_id, restart)  # a change restarts the plan
+        if (etag or modified) and (etag, modified) != (
+            job.validators.etag if job.validators else None,
+            job.validators.last_modified if job.validators else None,
+        ):
+            validators.set_validators(s, key, etag, modified)  # revisits fetch the canonical URL
+        return outcome
 
-
-def _record_missing(
-    ctx: CrawlContext,
-    source: Source,
-    key: str,
-    page: Page,
-    reason: str,
-    now: datetime,
-    result: SourceResult,
-) -> None:
-    # Missing articles are re-checked sooner, so a deletion is confirmed (or refuted) within a day.
-    retry_at = now + timedelta(hours=8)
-    with ctx.db.session() as s:
-        outcome = versions.record_missing(s, key, page.raw, reason, now=now, next_check_at=retry_at)
-    _count(result, outcome.kind)
-    if outcome.kind in ("missing", "removed"):
-        log.warning("article %s is %s: %s", key, outcome.kind, reason, extra={"url": key})
+    _count(result, (await writer.submit(store)).kind)
 
 
 def _count(result: SourceResult, kind: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -45,3 +46,18 @@ def set_validators(session: Session, url: str, etag: str | None, last_modified: 
         ValidatorRow.__table__,  # type: ignore[arg-type]
         [{"url": url, "etag": etag, "last_modified": last_modified, "updated_at": now}],
     )
+
+
+def get_many(session: Session, urls: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(ETag, Last-Modified) for each of `urls` that has any, in a few queries (for rechecks)."""
+    wanted = list(dict.fromkeys(urls))
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for start in range(0, len(wanted), 500):  # stay under every dialect's parameter limit
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            sa.select(ValidatorRow.url, ValidatorRow.etag, ValidatorRow.last_modified).where(
+                ValidatorRow.url.in_(chunk)
+            )
+        )
+        found.update({r.url: (r.etag, r.last_modified) for r in rows})
+    return found
