@@ -10,6 +10,10 @@
 The site is `tests/site.py` in its own process, so its CPU is not counted.
     python benchmarks/poll_bench.py                  # 50 sources x 20 listings, 50 daemon polls
     python benchmarks/poll_bench.py --smoke          # 4 x 10 listings, 5 daemon polls
+    python benchmarks/poll_bench.py --transport aiohttp --no-daemon   # the other HTTP transport
+
+Measured on the 2-core machine (50 x 20 listings): httpx 5.9 s CPU / 152 requests/s for the
+all-304 poll, aiohttp 3.3 s / 256 requests/s; daemon RSS 98.1 -> 99.0 MiB over 50 polls (+0.9 %).
 """
 
 from __future__ import annotations
