@@ -292,14 +292,14 @@ def _note_items(
     canon = {item.url: canonical_url(item.url) for item in items}
     with ctx.db.session() as s:
         known = articles.known_urls(s, set(canon.values()))
+        by_listing: dict[str, list[tuple[str, str]]] = {}
         for item in items:
-            articles.record_sighting(
-                s,
-                source=source.key,
-                listing_url=item.listing_url or str(listing.url),
-                article_url=canon[item.url],
-                listing_title=item.title,
-                seen_at=now,
+            by_listing.setdefault(item.listing_url or str(listing.url), []).append(
+                (canon[item.url], item.title)
+            )
+        for listing_url, seen in by_listing.items():
+            articles.record_sightings(
+                s, source=source.key, listing_url=listing_url, items=seen, seen_at=now
             )
     all_new = True
     for item in items:

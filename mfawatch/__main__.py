@@ -1,4 +1,5 @@
 """`python -m mfawatch`."""
+
 from __future__ import annotations
 
 from mfawatch.cli import main

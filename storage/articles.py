@@ -8,7 +8,7 @@ listings truncate long titles, so that title is a listing fact, never a change o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -72,35 +72,12 @@ def record_sighting(
     seen_at: datetime,
 ) -> None:
     """Note that `article_url` appeared on `listing_url` at `seen_at` (first/last seen, title)."""
-    seen = sa.literal(seen_at, UTCDateTime())
-    updated = session.execute(
-        sa.update(SightingRow)
-        .where(SightingRow.listing_url == listing_url, SightingRow.article_url == article_url)
-        .values(
-            last_seen_at=sa.case(
-                (SightingRow.last_seen_at < seen, seen), else_=SightingRow.last_seen_at
-            ),
-            listing_title=listing_title,
-            times_seen=SightingRow.times_seen + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if updated.rowcount:  # type: ignore[attr-defined]
-        return
-    insert_ignore(
+    record_sightings(
         session,
-        SightingRow.__table__,  # type: ignore[arg-type]
-        [
-            {
-                "source": source,
-                "listing_url": listing_url,
-                "article_url": article_url,
-                "listing_title": listing_title,
-                "first_seen_at": seen_at,
-                "last_seen_at": seen_at,
-                "times_seen": 1,
-            }
-        ],
+        source=source,
+        listing_url=listing_url,
+        items=[(article_url, listing_title)],
+        seen_at=seen_at,
     )
 
 
@@ -113,3 +90,71 @@ def sightings(session: Session, article_url: str) -> list[SightingRow]:
             .order_by(SightingRow.first_seen_at, SightingRow.id)
         ).scalars()
     )
+
+
+def record_sightings(
+    session: Session,
+    *,
+    source: str,
+    listing_url: str,
+    items: Sequence[tuple[str, str]],
+    seen_at: datetime,
+) -> None:
+    """`record_sighting` for every (article_url, listing_title) of one listing page, in 3 statements."""
+    titles = dict(items)  # one row per article URL; the last title on the page wins
+    if not titles:
+        return
+    existing = set(
+        session.execute(
+            sa.select(SightingRow.article_url).where(
+                SightingRow.listing_url == listing_url, SightingRow.article_url.in_(list(titles))
+            )
+        ).scalars()
+    )
+    if existing:
+        table: sa.Table = SightingRow.__table__  # type: ignore[assignment]
+        session.execute(
+            sa.update(table)
+            .where(
+                table.c.listing_url == sa.bindparam("b_listing"),
+                table.c.article_url == sa.bindparam("b_article"),
+            )
+            .values(
+                last_seen_at=sa.case(
+                    (
+                        table.c.last_seen_at < sa.bindparam("b_seen", type_=UTCDateTime()),
+                        sa.bindparam("b_seen", type_=UTCDateTime()),
+                    ),
+                    else_=table.c.last_seen_at,
+                ),
+                listing_title=sa.bindparam("b_title"),
+                times_seen=table.c.times_seen + 1,
+            ),
+            [
+                {
+                    "b_listing": listing_url,
+                    "b_article": url,
+                    "b_title": titles[url],
+                    "b_seen": seen_at,
+                }
+                for url in existing
+            ],
+        )
+    fresh = [url for url in titles if url not in existing]
+    if fresh:
+        insert_ignore(
+            session,
+            SightingRow.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "source": source,
+                    "listing_url": listing_url,
+                    "article_url": url,
+                    "listing_title": titles[url],
+                    "first_seen_at": seen_at,
+                    "last_seen_at": seen_at,
+                    "times_seen": 1,
+                }
+                for url in fresh
+            ],
+        )

@@ -142,3 +142,26 @@ def test_setting_the_same_validators_writes_nothing(db: Database) -> None:
     with db.session() as s:
         assert s.execute(sa.select(ValidatorRow.updated_at)).scalar_one() == first
     assert row_counts(db)["http_validators"] == 1
+
+
+def test_a_listing_page_of_sightings_in_one_call(db: Database) -> None:
+    """record_sightings updates known items and inserts new ones for a whole listing page."""
+    with db.session() as s:
+        articles.record_sightings(
+            s, source="cn", listing_url=LISTING, items=[(URL, "a"), (URL + "2", "b")], seen_at=T0
+        )
+    later = T0 + timedelta(hours=3)
+    with db.session() as s:
+        articles.record_sightings(
+            s,
+            source="cn",
+            listing_url=LISTING,
+            items=[(URL, "a2"), (URL + "3", "c")],
+            seen_at=later,
+        )
+    with db.session() as s:
+        rows = {r.article_url: r for r in s.execute(sa.select(SightingRow)).scalars()}
+    assert set(rows) == {URL, URL + "2", URL + "3"}
+    assert (rows[URL].times_seen, rows[URL].listing_title) == (2, "a2")
+    assert rows[URL].first_seen_at == T0 and rows[URL].last_seen_at == later
+    assert rows[URL + "2"].last_seen_at == T0 and rows[URL + "3"].first_seen_at == later
