@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Listing, Source
 from crawler.dedupe.urls import canonical_url
-from crawler.errors import FetchError, MfawatchError, ParseError, SoftErrorPage
+from crawler.errors import (
+    FetchError,
+    MfawatchError,
+    ParseError,
+    SelectorMatchedNothing,
+    SoftErrorPage,
+)
 from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
@@ -129,10 +135,13 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     result = SourceResult(source.key)
     started = ctx.clock()
     with ctx.db.session() as s:
+        # A run that did not end well (killed, cancelled, an article failed) may have left
+        # releases behind pages whose first items are now known: walk every page this time.
+        full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
         run_id = runs.start_run(s, source.key, started)
     listing_validators: list[_ListingValidators] = []
     try:
-        jobs = await _read_listings(ctx, source, result, listing_validators)
+        jobs = await _read_listings(ctx, source, result, listing_validators, full_walk=full_walk)
         jobs += _due_revisits(ctx, source, recheck=recheck, exclude={j.url for j in jobs})
         await _run_jobs(ctx, source, jobs, result)
         if not result.errors:
@@ -190,16 +199,21 @@ def _save_listing_validators(ctx: CrawlContext, pending: list[_ListingValidators
 
 
 async def _read_listings(
-    ctx: CrawlContext, source: Source, result: SourceResult, pending: list[_ListingValidators]
+    ctx: CrawlContext,
+    source: Source,
+    result: SourceResult,
+    pending: list[_ListingValidators],
+    *,
+    full_walk: bool = False,
 ) -> list[_Job]:
     jobs: dict[str, _Job] = {}
     failures = 0
     for listing in source.listings:
         try:
-            await _read_listing(ctx, source, listing, jobs, result, pending)
+            await _read_listing(ctx, source, listing, jobs, result, pending, full_walk=full_walk)
         except (FetchError, ParseError) as exc:
             failures += 1
-            _record_failure(result, exc, what=f"listing {listing.url}")
+            _record_failure(result, exc, what="listing")
     if failures and failures == len(source.listings) and not jobs:
         log.warning("source %s: every listing failed", source.key, extra={"source": source.key})
     return list(jobs.values())
@@ -208,9 +222,9 @@ async def _read_listings(
 def _record_failure(result: SourceResult, exc: MfawatchError, *, what: str) -> None:
     if isinstance(exc, SoftErrorPage) and exc.blocked or getattr(exc, "kind", "") == "blocked":
         result.blocked = True
-    if isinstance(exc, ParseError) and "matched nothing" in exc.reason:
+    if isinstance(exc, SelectorMatchedNothing):
         result.broken = True
-    message = f"{what}: {exc}" if what not in str(exc) else str(exc)
+    message = f"{what} {exc}"  # the error's own text starts with the URL
     result.errors.append(message)
     log.warning("%s", message, extra={"url": getattr(exc, "url", None)})
 
@@ -222,8 +236,12 @@ async def _read_listing(
     jobs: dict[str, _Job],
     result: SourceResult,
     pending: list[_ListingValidators],
+    *,
+    full_walk: bool = False,
 ) -> None:
     """Read one listing, page after page while every item is new (bounded by max_pages).
+
+    With `full_walk` every page is read (no conditional GET, no stop at known items).
 
     Template pagination stops at the page count a page announces (fmprc's `countPage`), and a
     404 on a later page is the end of the listing, not an error.
@@ -234,7 +252,9 @@ async def _read_listing(
     url: str | None = str(listing.url)
     pages_read = 0
     while url is not None and pages_read < max_pages:
-        page = await _fetch_listing_page(ctx, source, url, pending, first=pages_read == 0)
+        page = await _fetch_listing_page(
+            ctx, source, url, pending, first=pages_read == 0, conditional=not full_walk
+        )
         pages_read += 1
         result.listings += 1
         _tick(ctx, "listing")
@@ -249,7 +269,7 @@ async def _read_listing(
         all_new = _note_items(ctx, source, listing, parsed.items, jobs)
         if _feed_only(source):
             _record_feed_items(ctx, source, page, parsed.items, result)
-        if not all_new or not parsed.items:
+        if not parsed.items or not (all_new or full_walk):
             return
         if templated:
             if pages_read == 1:
@@ -260,11 +280,19 @@ async def _read_listing(
 
 
 async def _fetch_listing_page(
-    ctx: CrawlContext, source: Source, url: str, pending: list[_ListingValidators], *, first: bool
+    ctx: CrawlContext,
+    source: Source,
+    url: str,
+    pending: list[_ListingValidators],
+    *,
+    first: bool,
+    conditional: bool = True,
 ) -> Page | None:
     """A listing page, or None for a 304 or for a later page that does not exist (404/410)."""
-    with ctx.db.session() as s:
-        etag, modified = validators.get_validators(s, url)
+    etag = modified = None
+    if conditional:
+        with ctx.db.session(readonly=True) as s:
+            etag, modified = validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
         url, source, validators=Validators(etag, modified) if etag or modified else None
     )
@@ -390,7 +418,7 @@ async def _run_jobs(
             try:
                 await _process(ctx, source, job, result, writer)
             except (FetchError, ParseError) as exc:
-                _record_failure(result, exc, what=f"article {job.url}")
+                _record_failure(result, exc, what="article")
             _tick(ctx, "article")
 
     if not jobs:

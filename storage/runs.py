@@ -100,3 +100,13 @@ def get_health(session: Session, source: str) -> SourceHealth | None:
         row.changed_at,
         row.updated_at,
     )
+
+
+def last_run_status(session: Session, source: str) -> str | None:
+    """The status of the source's most recent run (`running` if it never finished), or None."""
+    return session.execute(
+        sa.select(RunRow.status)
+        .where(RunRow.source == source)
+        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+        .limit(1)
+    ).scalar()

@@ -160,3 +160,36 @@ def test_announced_page_count_bounds_pagination(tmp_path: Path, site: Site, db: 
     results = {r.source: r for r in crawl(write_config(tmp_path, site), db)}
     assert results["fixture-en"].listings == 2
     assert results["fixture-en"].new == 8
+
+
+def test_after_an_unfinished_run_every_page_is_walked(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """A poll stops at known items; after a run that never finished, the next one walks every page."""
+    from datetime import UTC, datetime
+
+    from storage import runs
+
+    config = write_config(tmp_path, site)
+    crawl(config, db)
+    page2 = (SITE / "en" / "default_1.shtml").read_text()
+    site.add(
+        "/sites/two-sources/en/default_1.shtml",
+        page2.replace("<ul>", '<ul><li><a href="./t1005.shtml?late=1">Late item</a></li>', 1),
+        content_type="text/html",
+    )
+    site.add(
+        "/sites/two-sources/en/t1005.shtml",
+        (SITE / "en" / "t1005.shtml").read_bytes(),
+        content_type="text/html",
+    )
+    quiet = {r.source: r for r in crawl(config, db)}
+    assert (
+        quiet["fixture-en"].new == 0 and quiet["fixture-en"].listings == 1
+    )  # stops at known items
+
+    with db.session() as s:  # a run killed mid-way stays `running`
+        runs.start_run(s, "fixture-en", datetime.now(UTC))
+    resumed = {r.source: r for r in crawl(config, db)}
+    assert resumed["fixture-en"].listings == 3
+    assert resumed["fixture-en"].new == 1
