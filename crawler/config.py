@@ -350,12 +350,41 @@ class Alert(_Model):
         return self
 
 
-class DigestSettings(_Model):
-    """Scheduled delivery of the whole digest through apprise channels."""
+DEFAULT_DIGEST_CRON = "0 7 * * *"
 
-    cron: CronExpr = "0 7 * * *"
+
+class DigestSettings(_Model):
+    """Scheduled delivery of the whole digest through apprise channels.
+
+    When: `cron` (crontab, evaluated in `timezone`, UTC by default) or `every` (a duration such
+    as `6h`), exactly one; neither means `cron: "0 7 * * *"`.
+    """
+
+    cron: CronExpr | None = None
+    every: timedelta | None = None
+    timezone: TimeZoneName = "UTC"
     channels: tuple[str, ...] = ()
     send_empty: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_cron(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("cron") is None and data.get("every") is None:
+            return {**data, "cron": DEFAULT_DIGEST_CRON}
+        return data
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return None if v is None else parse_duration(v)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DigestSettings:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give exactly one of `every` or `cron`")
+        if self.every is not None and self.every < timedelta(seconds=1):
+            raise ValueError("`every` must be at least 1s")
+        return self
 
 
 class Settings(_Model):

@@ -15,6 +15,11 @@ Signals:
   jobs are added, removed, rescheduled or updated to match. (`http:` settings belong to the
   shared client and take effect at the next start.)
 
+Deliveries (`mfawatch.delivery`): the `digest:` section schedules one more job, `digest`, that
+mails (or posts) the whole digest; a crawl that stored new or changed items is followed by the
+watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
+stop.
+
 After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`) is stored; a change of
 health is logged once (a warning when it worsens, info when it recovers), not on every poll.
 """
@@ -42,6 +47,7 @@ from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
+from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import runs, sources
 from storage.engine import Database
@@ -120,6 +126,8 @@ class Daemon:
         self._background: set[asyncio.Task[object]] = set()
         self._scheduler_stopped = False
         self._overrun_reported: set[str] = set()
+        self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
+        self._deliveries: Deliveries | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -139,6 +147,10 @@ class Daemon:
                 _sync_source_rows(self.db, self.settings)
                 self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
                 self._jobs.sync(self.settings.sources)
+                self._deliveries = Deliveries(
+                    self.db, scheduler, in_flight=self._crawl_starts.values, clock=self.clock
+                )
+                await self._deliveries.apply(self.settings)
                 scheduler.start()
                 if self.options.watch_config:
                     self._spawn(self._watch_config())
@@ -224,6 +236,7 @@ class Daemon:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
+        self._crawl_starts[source.key] = self.clock()
         try:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
@@ -242,12 +255,18 @@ class Daemon:
             return None
         finally:
             self._inflight.discard(task)
+            self._crawl_starts.pop(source.key, None)
             self._overrun_reported.discard(source.key)
             self.claim.release(source.key)
+        if self._deliveries is not None and not self._stopping:
+            await self._deliveries.after_crawl(source.key, result)
         return result
 
     def _overrun(self, event: JobSubmissionEvent) -> None:
         # APScheduler warns on every skipped fire; one line per overrunning crawl is enough.
+        if event.job_id == DIGEST_JOB:
+            log.info("the previous digest delivery is still running; this fire skipped")
+            return
         key = event.job_id.removeprefix(JOB_PREFIX)
         if key in self._overrun_reported:
             return
@@ -302,6 +321,8 @@ class Daemon:
             _sync_source_rows(self.db, new)
             changes = self._jobs.sync(new.sources)
             self.settings = new
+            if self._deliveries is not None:
+                await self._deliveries.apply(new)
             if changes:
                 log.info(
                     "config reloaded (%s): added %s, removed %s, rescheduled %s, updated %s",
