@@ -9,6 +9,7 @@ crawler module that imports `storage`. Failures are collected per source and nev
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -106,6 +107,7 @@ class _Job:
     known: bool
     anchor: datetime | None = None  # revisit plan anchor of a known article
     validators: Validators | None = None  # for a conditional GET of a known article
+    raw_sha256: str | None = None  # the bytes behind its current version (live articles only)
 
 
 def _tick(ctx: CrawlContext, what: str, n: int = 1) -> None:
@@ -387,6 +389,7 @@ def _due_revisits(
         )
         due = [d for d in due if d.url not in exclude]
         known = validators.get_many(s, [d.url for d in due])
+        raw_hashes = queries.current_raw_hashes(s, [d.id for d in due if d.status == "live"])
     return [
         _Job(
             url=d.url,
@@ -394,6 +397,7 @@ def _due_revisits(
             known=True,
             anchor=d.anchor,
             validators=Validators(*known[d.url]) if d.url in known else None,
+            raw_sha256=raw_hashes.get(d.id),
         )
         for d in due
     ]
@@ -464,7 +468,12 @@ async def _process(
         result.rechecked += 1
     next_check = _plan(source, job.anchor or now, now, key)
 
-    if page.not_modified:
+    # A 304, or the very bytes that produced the current version: unchanged, nothing to parse.
+    if page.not_modified or (
+        job.raw_sha256 is not None
+        and page.status == 200
+        and hashlib.sha256(page.raw.body).hexdigest() == job.raw_sha256
+    ):
         outcome = await writer.submit(
             lambda s: versions.record_not_modified(s, key, now=now, next_check_at=next_check)
         )

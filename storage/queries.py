@@ -339,6 +339,29 @@ def due_for_revisit(
     ]
 
 
+def current_raw_hashes(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
+    """SHA-256 of the raw response behind each article's current content version, by article id.
+
+    A recheck whose response bytes hash the same is unchanged without parsing it again.
+    """
+    found: dict[int, str] = {}
+    ids = list(article_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            sa.select(VersionRow.article_id, VersionRow.raw_sha256)
+            .join(
+                ArticleRow,
+                sa.and_(
+                    ArticleRow.id == VersionRow.article_id,
+                    ArticleRow.content_version == VersionRow.number,
+                ),
+            )
+            .where(VersionRow.article_id.in_(ids[start : start + 500]))
+        )
+        found.update({r.article_id: r.raw_sha256 for r in rows if r.raw_sha256})
+    return found
+
+
 def count_articles(session: Session, source: str | None = None) -> int:
     """How many articles are stored (optionally for one source)."""
     query = sa.select(sa.func.count()).select_from(ArticleRow)

@@ -263,3 +263,18 @@ def test_listing_title_truncation_is_not_a_change(h: Harness) -> None:
     h.clock.advance(hours=2)
     assert h.crawl(recheck=False).changed == 0
     assert len(h.history().versions) == 1
+
+
+def test_identical_bytes_are_unchanged_without_parsing(h: Harness, tmp_path: Path) -> None:
+    """A recheck answered with the exact bytes of the current version is unchanged even if parsing would now fail."""
+    from crawler.config_loader import parse_config
+
+    broken = CONFIG.replace('body: "div#body"', 'body: "div.no-such-body"')
+    h.settings = parse_config(broken.format(base=h.site.url("/").rstrip("/")))
+    h.clock.advance(hours=2)
+    same = h.crawl()
+    assert same.ok and same.unchanged == 1  # bytes identical: no parse, no selector error
+    h.serve(NOISE["view counter"])  # different bytes: parsed, and the broken selector shows
+    h.clock.advance(hours=2)
+    differs = h.crawl()
+    assert not differs.ok and any("div.no-such-body" in e for e in differs.errors)
