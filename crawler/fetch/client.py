@@ -126,6 +126,12 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
             return Timeout(url, f"the server did not answer in time ({detail})")
         if type(cause).__name__ == "ClientConnectorError":
             return ConnectionFailed(url, f"could not connect: {detail}")
+        if type(cause).__name__ in (
+            "ClientPayloadError",
+            "ContentLengthError",
+            "TransferEncodingError",
+        ):
+            return ConnectionFailed(url, f"the server broke the connection mid-response: {detail}")
         return ConnectionFailed(url, f"the connection was reset or broken: {detail}")
     if isinstance(exc, httpx.PoolTimeout):
         return Timeout(url, f"no free connection in the pool within {limits_timeout:g} s")
