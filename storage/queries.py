@@ -1,7 +1,7 @@
-"""The read side: articles, histories, version pairs, due rechecks, source status, changes, cursors.
+"""The read side: articles, histories, version pairs, due rechecks, source status, cursors.
 
-`changes_since` (what the digest is built from) lives in `storage.changes` and is re-exported
-here. Everything here returns frozen dataclasses (never ORM rows), so callers can keep results after
+The digest's window query (what changed since a time) is the digest's own, in `digest.report`.
+Everything here returns frozen dataclasses (never ORM rows), so callers can keep results after
 the session closes. Times are tz-aware: crawler times in UTC, `published_at` in the offset the
 page gave.
 """
@@ -17,9 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.articles import find_article_id, sightings
-from storage.changes import DIGEST_KINDS as DIGEST_KINDS  # re-exported for the digest
-from storage.changes import ChangeRow as ChangeRow
-from storage.changes import changes_since as changes_since
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.schema import (
     ArticleRow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -56,26 +57,17 @@ def alert_rules(app: App) -> tuple[AlertRule, ...]:
 @click.option("--query", metavar="TEXT", help="Only items whose title or body contains TEXT.")
 @click.pass_obj
 @handle_errors
-def digest_command(
-    app: App,
-    since: str | None,
-    fmt: str,
-    mark_reviewed: bool,
-    name: str,
-    sources: tuple[str, ...],
-    countries: tuple[str, ...],
-    kinds: tuple[str, ...],
-    query: str | None,
-) -> None:
+def digest_command(app: App, **options: Any) -> None:
     """New, changed, removed and restored releases since my last review, by country and source."""
     try:
-        _digest(app, since, fmt, mark_reviewed, name, sources, countries, kinds, query)
+        _digest(app, **options)
     except (CursorNameError, SinceError, ReportFilterError, AlertRuleError) as exc:
         raise click.UsageError(str(exc)) from None
 
 
 def _digest(
     app: App,
+    *,
     since: str | None,
     fmt: str,
     mark_reviewed: bool,

@@ -1,4 +1,4 @@
-"""The read side: stored articles, history, version pairs, due rechecks, status, changes, cursors."""
+"""The read side: stored articles, history, version pairs, due rechecks, status, cursors."""
 
 from __future__ import annotations
 
@@ -167,53 +167,6 @@ def test_source_status(filled: Database) -> None:
     assert cn.last_run_started_at == T0 + 2 * H and cn.country == "CN"
     us = status["us-state"]
     assert (us.last_run_status, us.health, us.articles) == (None, "ok", 1)
-
-
-def test_changes_since_with_filters(filled: Database) -> None:
-    """changes_since returns versions after a time with their article, filtered as asked."""
-    with filled.session(readonly=True) as s:
-        every = queries.changes_since(s, T0 - H)
-        later = queries.changes_since(s, T0 + 4 * H)
-        us = queries.changes_since(s, T0 - H, countries=["us"])
-        removed = queries.changes_since(s, T0 - H, kinds=["removed"])
-        search = queries.changes_since(s, T0 - H, query="SANCTION")
-        cn_src = queries.changes_since(s, T0 - H, sources=["cn-mfa-en"], kinds=["new"])
-    assert [(c.kind, c.version) for c in every] == [
-        ("new", 1),
-        ("changed", 2),
-        ("new", 1),
-        ("removed", 3),
-        ("restored", 4),
-    ]
-    assert [c.kind for c in later] == ["new", "removed", "restored"]
-    assert [c.url for c in us] == ["https://state.example/sanctions"] and us[0].country == "US"
-    assert removed[0].evidence is not None and removed[0].title == make_article().title
-    assert [c.kind for c in search] == ["new"]
-    assert [c.url for c in cn_src] == [URL]
-    changed = every[1]
-    assert changed.diff is not None and changed.words_added == 1 and changed.diff_summary
-    assert changed.published_at is not None and changed.published_at.utcoffset() == timedelta(
-        hours=8
-    )
-
-
-def test_changes_since_reports_reverts_only_when_asked(db: Database) -> None:
-    """Returns to an earlier content appear as one `reverted` row per pair when asked for."""
-    a, b = make_article(), make_article(body_text=BODY.replace("Saturday", "Sunday"))
-    for i, art in enumerate([a, b, a, b, a]):
-        _fetch(db, art, T0 + i * H)
-    with db.session(readonly=True) as s:
-        default = queries.changes_since(s, T0 - H)
-        with_reverts = queries.changes_since(s, T0 - H, kinds=["reverted"])
-    assert [c.kind for c in default] == ["new", "changed"]
-    assert sorted((c.diff_from, c.version) for c in with_reverts) == [(1, 2), (2, 1)]
-
-
-def test_query_escapes_like_wildcards(filled: Database) -> None:
-    """A query with % or _ matches those characters literally."""
-    with filled.session(readonly=True) as s:
-        assert queries.changes_since(s, T0 - H, query="100%") == []
-        assert queries.changes_since(s, T0 - H, query="_") == []
 
 
 def test_review_cursors(db: Database) -> None:
