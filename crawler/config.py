@@ -259,6 +259,9 @@ class Source(_Model):
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
     revisit: RevisitPlan = RevisitPlan()
+    # Polls in a row whose listing yields nothing (selectors stop matching) before the source is
+    # reported `broken`: one odd page is not a redesign.
+    broken_after: int = Field(default=3, ge=1, le=1000)
 
     @field_validator("key")
     @classmethod

@@ -128,6 +128,7 @@ class Daemon:
         self._overrun_reported: set[str] = set()
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
         self._deliveries: Deliveries | None = None
+        self._broken_polls: dict[str, int] = {}  # source key -> polls in a row judged broken
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -280,8 +281,14 @@ class Daemon:
     def _record_health(self, source: Source, result: SourceResult) -> None:
         state = HEALTH_OF_STATUS.get(result.status, "failing")
         error = "; ".join(result.errors[:3]) or None
+        broken_polls = self._broken_polls.get(source.key, 0) + 1 if state == "broken" else 0
+        self._broken_polls[source.key] = broken_polls
         with self.db.session() as s:
             previous = runs.get_health(s, source.key)
+            if 0 < broken_polls < source.broken_after:
+                # Not yet `broken`: the source keeps its state until N polls in a row agree.
+                state = previous.state if previous else "ok"
+                error = error if state != "ok" else None
             changed = runs.update_health(s, source.key, state=state, error=error, at=self.clock())
         if not changed:
             return

@@ -279,6 +279,7 @@ def test_every_misbehaving_site_is_isolated_and_named_in_status(
     entries = [source_yaml("healthy", "http://healthy.example" + healthy.listing_path, every="1h")]
     for key, (path, _, _) in faults.items():
         limits = "    limits: {timeout: 1s}\n" if key.startswith("slow") else ""
+        limits += "    broken_after: 1\n" if faults[key][1] == "broken" else ""
         entries.append(source_yaml(key, f"http://{key}.example{path}", every="1h") + limits)
     config = write_config(tmp_path / "s.yaml", *entries)
     db = tmp_path / "m.sqlite3"
@@ -318,3 +319,25 @@ def test_every_misbehaving_site_is_isolated_and_named_in_status(
     assert not any("Traceback" in line for line in log)
     for key in faults:
         assert sum(f"source {key} is " in line for line in log) == 1, key
+
+
+def test_selectors_matching_nothing_make_a_source_broken_only_after_n_polls(
+    tmp_path: Path, site: Site, daemons: list[DaemonProcess]
+) -> None:
+    """With broken_after: 3, two polls of a redesigned listing report nothing; the third reports `broken` once."""
+    site.add("/redesign/list.html", "<html><body><div class='new-layout'></div></body></html>")
+    config = write_config(
+        tmp_path / "s.yaml",
+        source_yaml("redesign", site.url("/redesign/list.html"), every="2s")
+        + "    broken_after: 3\n",
+    )
+    db = tmp_path / "m.sqlite3"
+    daemon = start(daemons, config, db)
+    wait_for(lambda: len(site.requests_to("/redesign/list.html")) >= 2, what="two polls")
+    assert not any("source redesign is broken" in line for line in daemon.log())
+    line = json.loads(daemon.wait_log("source redesign is broken"))
+    assert "ul.n li" in line["message"] and "matched nothing" in line["message"]
+    assert len(site.requests_to("/redesign/list.html")) >= 3
+    wait_for(lambda: len(site.requests_to("/redesign/list.html")) >= 4, what="a fourth poll")
+    assert daemon.stop() == 0
+    assert sum("source redesign is broken" in line for line in daemon.log()) == 1, "reported once"
