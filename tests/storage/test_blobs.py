@@ -77,3 +77,17 @@ def test_unchanged_fetch_keeps_no_response(db: Database) -> None:
         versions.record_fetch(s, make_article(), make_raw(body=b"a"), now=T0, next_check_at=T0)
         versions.record_fetch(s, make_article(), make_raw(body=b"b"), now=T0, next_check_at=T0)
         assert s.execute(sa.select(sa.func.count()).select_from(ResponseRow)).scalar_one() == 1
+
+
+def test_zstd_codec_is_safe_across_threads() -> None:
+    """Bodies compressed at once by several writer threads all read back byte for byte."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    compress, decompress = blobs.CODECS["zstd"]
+    bodies = [(b"<p>statement %d</p>" % i) * (200 + 37 * i) for i in range(64)]
+
+    def roundtrip(body: bytes) -> bool:
+        return all(decompress(compress(body)) == body for _ in range(20))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(roundtrip, bodies))
