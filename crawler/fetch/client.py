@@ -124,7 +124,8 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
         # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout; judge the cause.
         if isinstance(cause, TimeoutError):
             return Timeout(url, f"the server did not answer in time ({detail})")
-        if type(cause).__name__ == "ClientConnectorError":
+        kinds = {klass.__name__ for klass in type(cause).__mro__}  # aiohttp is optional: by name
+        if "ClientConnectorError" in kinds:  # includes ClientConnectorDNSError
             return ConnectionFailed(url, f"could not connect: {detail}")
         if type(cause).__name__ in (
             "ClientPayloadError",
