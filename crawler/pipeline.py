@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -140,10 +140,14 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         # A run that did not end well (killed, cancelled, an article failed) may have left
         # releases behind pages whose first items are now known: walk every page this time.
         full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
+        # The first page of each listing is fetched on every poll: read their ETags in one query.
+        first_pages = validators.get_many(s, [str(listing.url) for listing in source.listings])
         run_id = runs.start_run(s, source.key, started)
     listing_validators: list[_ListingValidators] = []
     try:
-        jobs = await _read_listings(ctx, source, result, listing_validators, full_walk=full_walk)
+        jobs = await _read_listings(
+            ctx, source, result, listing_validators, full_walk=full_walk, known=first_pages
+        )
         jobs += _due_revisits(ctx, source, recheck=recheck, exclude={j.url for j in jobs})
         await _run_jobs(ctx, source, jobs, result)
         if not result.errors:
@@ -207,12 +211,15 @@ async def _read_listings(
     pending: list[_ListingValidators],
     *,
     full_walk: bool = False,
+    known: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> list[_Job]:
     jobs: dict[str, _Job] = {}
     failures = 0
     for listing in source.listings:
         try:
-            await _read_listing(ctx, source, listing, jobs, result, pending, full_walk=full_walk)
+            await _read_listing(
+                ctx, source, listing, jobs, result, pending, full_walk=full_walk, known=known
+            )
         except (FetchError, ParseError) as exc:
             failures += 1
             _record_failure(result, exc, what="listing")
@@ -240,6 +247,7 @@ async def _read_listing(
     pending: list[_ListingValidators],
     *,
     full_walk: bool = False,
+    known: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> None:
     """Read one listing, page after page while every item is new (bounded by max_pages).
 
@@ -255,7 +263,13 @@ async def _read_listing(
     pages_read = 0
     while url is not None and pages_read < max_pages:
         page = await _fetch_listing_page(
-            ctx, source, url, pending, first=pages_read == 0, conditional=not full_walk
+            ctx,
+            source,
+            url,
+            pending,
+            first=pages_read == 0,
+            conditional=not full_walk,
+            known=known,
         )
         pages_read += 1
         result.listings += 1
@@ -289,10 +303,13 @@ async def _fetch_listing_page(
     *,
     first: bool,
     conditional: bool = True,
+    known: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> Page | None:
     """A listing page, or None for a 304 or for a later page that does not exist (404/410)."""
     etag = modified = None
-    if conditional:
+    if conditional and known is not None and (first or url in known):
+        etag, modified = known.get(url, (None, None))  # prefetched with the source's first pages
+    elif conditional:
         with ctx.db.session(readonly=True) as s:
             etag, modified = validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
