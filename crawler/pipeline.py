@@ -214,17 +214,13 @@ async def _read_listings(
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> list[_Job]:
     jobs: dict[str, _Job] = {}
-    failures = 0
     for listing in source.listings:
         try:
             await _read_listing(
                 ctx, source, listing, jobs, result, pending, full_walk=full_walk, known=known
             )
-        except (FetchError, ParseError) as exc:
-            failures += 1
+        except (FetchError, ParseError) as exc:  # logged there; the other listings still run
             _record_failure(result, exc, what="listing")
-    if failures and failures == len(source.listings) and not jobs:
-        log.warning("source %s: every listing failed", source.key, extra={"source": source.key})
     return list(jobs.values())
 
 
