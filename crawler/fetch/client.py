@@ -99,6 +99,12 @@ class _Answer:
         return None
 
 
+def _joined(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    """Every value of header `name` (lower case) joined by ", ", as httpx's `headers.get` gives it."""
+    values = [v for k, v in headers if k.lower() == name]
+    return ", ".join(values) if values else None
+
+
 def _phrase(status: int) -> str:
     try:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
@@ -175,6 +181,8 @@ class Fetcher:
         limits = httpx.Limits(
             max_connections=http.pool_size, max_keepalive_connections=http.pool_size
         )
+        self._headers: dict[str, httpx.Headers] = {}  # per User-Agent
+        self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
         self._client: httpx.AsyncClient
         if http.transport == "aiohttp":
             from httpx_aiohttp import HttpxAiohttpClient
@@ -286,6 +294,40 @@ class Fetcher:
                 f"({target}) refused; set politeness.allow_private_redirects: true to allow it",
             )
 
+    def _request(self, url: str, source: Source, validators: Validators | None) -> httpx.Request:
+        """The GET for one exchange: what `client.build_request` makes, from cached parts.
+
+        Raises `httpx.InvalidURL` for a URL httpx cannot parse, as `build_request` would.
+        """
+        limits = source.limits
+        timeouts = (limits.timeout.total_seconds(), limits.connect_timeout.total_seconds())
+        extensions = self._timeouts.get(timeouts)
+        if extensions is None:
+            timeout = httpx.Timeout(timeouts[0], connect=timeouts[1])
+            extensions = self._timeouts[timeouts] = {"timeout": timeout.as_dict()}
+        headers = self._headers.get(source.user_agent)
+        if headers is None:
+            # The client's defaults overridden by ours, in the order build_request gives them.
+            headers = httpx.Headers(self._client.headers)
+            headers.update(
+                {
+                    "User-Agent": source.user_agent,
+                    "Accept": ACCEPT,
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                }
+            )
+            self._headers[source.user_agent] = headers
+        if validators is not None and (validators.etag or validators.last_modified):
+            headers = headers.copy()
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        # The Request copies the headers and the jar, so the cached ones are never changed.
+        return httpx.Request(
+            "GET", url, headers=headers, cookies=self._client.cookies, extensions=extensions
+        )
+
     async def _exchange(
         self,
         url: str,
@@ -296,46 +338,37 @@ class Fetcher:
     ) -> _Answer:
         limits = source.limits
         total = limits.timeout.total_seconds()
-        headers = {
-            "User-Agent": source.user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
-        if validators is not None:
-            if validators.etag:
-                headers["If-None-Match"] = validators.etag
-            if validators.last_modified:
-                headers["If-Modified-Since"] = validators.last_modified
-        timeout = httpx.Timeout(total, connect=limits.connect_timeout.total_seconds())
         async with self.slots.acquire(url, source.politeness):
             try:
                 async with asyncio.timeout(total):
-                    async with self._client.stream(
-                        "GET", url, headers=headers, timeout=timeout
-                    ) as resp:
+                    request = self._request(url, source, validators)
+                    resp = await self._client.send(request, stream=True)
+                    try:
+                        headers = tuple(
+                            (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
+                        )
                         reader = BodyReader(
                             url,
-                            resp.headers.get("content-encoding"),
+                            _joined(headers, "content-encoding"),
                             max_bytes=max_bytes or limits.max_bytes,
                             max_decompressed=limits.max_decompressed_bytes,
                         )
                         if resp.status_code not in (204, 304):
-                            reader.check_declared_length(resp.headers.get("content-length"))
+                            reader.check_declared_length(_joined(headers, "content-length"))
                         # Read to the end even when there is no body (204/304): a response left
                         # unread makes httpcore close its connection, so every 304 would cost a
                         # new TCP (and TLS) handshake.
                         async for chunk in resp.aiter_raw():
                             reader.feed(chunk)
-                        raw_headers = tuple(
-                            (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
-                        )
                         answer = _Answer(
-                            str(resp.url),
+                            str(request.url),
                             resp.status_code,
-                            raw_headers,
+                            headers,
                             reader.body(),
                             datetime.now(UTC),
                         )
+                    finally:
+                        await resp.aclose()
             except TimeoutError:
                 self.slots.failed(url)
                 raise Timeout(
