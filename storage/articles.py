@@ -52,13 +52,23 @@ def add_alias(session: Session, article_id: int, alias: str) -> None:
 
 def add_aliases(session: Session, article_id: int, aliases: Iterable[str]) -> None:
     """Record several aliases of one article; already-known URLs are skipped."""
-    wanted = {a for a in aliases if a}
+    add_alias_pairs(session, [(article_id, a) for a in aliases])
+
+
+def add_alias_pairs(session: Session, pairs: Iterable[tuple[int, str]]) -> None:
+    """Record (article id, alias) pairs; URLs that are a canonical URL or a known alias are skipped."""
+    wanted = {alias: article_id for article_id, alias in pairs if alias}
     if not wanted:
         return
-    canonical = set(
-        session.execute(sa.select(ArticleRow.url).where(ArticleRow.url.in_(wanted))).scalars()
-    )
-    rows = [{"alias": a, "article_id": article_id} for a in sorted(wanted - canonical)]
+    urls = sorted(wanted)
+    canonical: set[str] = set()
+    for i in range(0, len(urls), _CHUNK):
+        canonical.update(
+            session.execute(
+                sa.select(ArticleRow.url).where(ArticleRow.url.in_(urls[i : i + _CHUNK]))
+            ).scalars()
+        )
+    rows = [{"alias": a, "article_id": wanted[a]} for a in urls if a not in canonical]
     insert_ignore(session, AliasRow.__table__, rows)  # type: ignore[arg-type]
 
 

@@ -18,6 +18,8 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
+from storage.model import Article
+
 # Characters that render as nothing; sites sprinkle them (CMS artefacts, anti-scraping, BOMs).
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
 _INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")  # a regex: str.translate is slow on non-ASCII text
@@ -76,3 +78,16 @@ def content_hash(fields: Mapping[str, str]) -> str:
     """SHA-256 (hex) of the normalized fields: the fingerprint of one distinct content."""
     payload = json.dumps([fields.get(k, "") for k in FINGERPRINT_FIELDS], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def article_fingerprint(article: Article) -> str:
+    """The content hash a stored version of `article` has: what decides that it changed."""
+    return content_hash(
+        fingerprint_fields(
+            title=article.title,
+            body_text=article.body_text,
+            published_at=article.published_at,
+            published_date=article.published_date,
+            precision=article.date_precision,
+        )
+    )

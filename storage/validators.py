@@ -48,6 +48,36 @@ def set_validators(session: Session, url: str, etag: str | None, last_modified: 
     )
 
 
+def set_many(session: Session, entries: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """`set_validators` for many (url, etag, last_modified) at once, in a few statements."""
+    latest = {url: (etag, modified) for url, etag, modified in entries}
+    if not latest:
+        return
+    stored = get_many(session, latest)
+    now = datetime.now(UTC)
+    forget = [u for u, v in latest.items() if v == (None, None) and u in stored]
+    changed = [u for u, v in latest.items() if v != (None, None) and u in stored and stored[u] != v]
+    new = [u for u, v in latest.items() if v != (None, None) and u not in stored]
+    for url in forget:
+        session.execute(sa.delete(ValidatorRow).where(ValidatorRow.url == url))
+    for url in changed:
+        etag, modified = latest[url]
+        session.execute(
+            sa.update(ValidatorRow)
+            .where(ValidatorRow.url == url)
+            .values(etag=etag, last_modified=modified, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    insert_ignore(
+        session,
+        ValidatorRow.__table__,  # type: ignore[arg-type]
+        [
+            {"url": u, "etag": latest[u][0], "last_modified": latest[u][1], "updated_at": now}
+            for u in new
+        ],
+    )
+
+
 def get_many(session: Session, urls: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
     """(ETag, Last-Modified) for each of `urls` that has any, in a few queries (for rechecks)."""
     wanted = list(dict.fromkeys(urls))

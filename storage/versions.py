@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 
 from storage.articles import add_aliases
 from storage.blobs import store_response
+from storage.codecs import PackedBody
 from storage.errors import ArticleNotFound
 from storage.model import Article, RawResponse
-from storage.normalize import content_hash, fingerprint_fields, normalize_line
+from storage.normalize import article_fingerprint, fingerprint_fields, normalize_line
 from storage.schema import AliasRow, ArticleRow, DiffRow, RevertRow, VersionRow
 from storage.sources import ensure_source
 from storage.types import iso, offset_minutes, with_offset
@@ -96,10 +97,17 @@ def record_fetch(
     now: datetime,
     next_check_at: datetime,
     aliases: Sequence[str] = (),
+    digest: str | None = None,
+    packed: PackedBody | None = None,
 ) -> Outcome:
-    """Store a successfully parsed article page and say what it was (new, changed, ...)."""
+    """Store a successfully parsed article page and say what it was (new, changed, ...).
+
+    `digest` (`normalize.article_fingerprint(article)`) and `packed` (`codecs.pack(raw.body)`) may be passed when
+    the caller computed them already, e.g. in a parse worker process.
+    """
     _require_aware(now=now, next_check_at=next_check_at)
-    digest = content_hash(_fields_of_article(article))
+    if digest is None:
+        digest = article_fingerprint(article)
     hit = session.execute(
         _TOUCH_IF_SAME,
         {"u": article.url, "h": digest, "now": now, "next": next_check_at},
@@ -111,11 +119,11 @@ def record_fetch(
 
     row = _find_row(session, article.url)
     if row is None:
-        return _new_article(session, article, raw, digest, now, next_check_at, aliases)
+        return _new_article(session, article, raw, digest, now, next_check_at, aliases, packed)
     add_aliases(session, row.id, [*aliases, article.url])
     _touch(row, now, next_check_at)
     if row.status == "removed":
-        return _restore(session, row, article, raw, digest, now)
+        return _restore(session, row, article, raw, digest, now, packed)
     was_missing = _clear_missing(row, now)
     if row.content_hash == digest:
         return Outcome("unchanged", row.id, row.version, was_missing)
@@ -126,8 +134,8 @@ def record_fetch(
         .limit(1)
     ).scalar()
     if earlier is not None:
-        return _revert(session, row, earlier, raw, now, was_missing)
-    version = _add_content_version(session, row, "changed", article, raw, digest, now)
+        return _revert(session, row, earlier, raw, now, was_missing, packed)
+    version = _add_content_version(session, row, "changed", article, raw, digest, now, packed)
     return Outcome("changed", row.id, version, was_missing)
 
 
@@ -259,16 +267,6 @@ def _find_row(session: Session, url: str) -> ArticleRow | None:
     return session.execute(_FIND_BY_URL_OR_ALIAS, {"u": url}).scalar()
 
 
-def _fields_of_article(article: Article) -> dict[str, str]:
-    return fingerprint_fields(
-        title=article.title,
-        body_text=article.body_text,
-        published_at=article.published_at,
-        published_date=article.published_date,
-        precision=article.date_precision,
-    )
-
-
 def _fields_of_row(row: ArticleRow | VersionRow) -> dict[str, str]:
     return fingerprint_fields(
         title=row.title,
@@ -305,7 +303,8 @@ def diff_input(row: ArticleRow | VersionRow) -> dict[str, str | None]:
     }
 
 
-def _article_values(article: Article) -> dict[str, Any]:
+def article_values(article: Article) -> dict[str, Any]:
+    """The content columns of an article (shared by the articles and versions tables)."""
     return {
         "title": article.title,
         "published_at": article.published_at,
@@ -359,10 +358,11 @@ def _new_article(
     now: datetime,
     next_check_at: datetime,
     aliases: Sequence[str],
+    packed: PackedBody | None,
 ) -> Outcome:
     # Core inserts, not ORM objects: this is the hot path of a first crawl.
     ensure_source(session, article.source)
-    values = _article_values(article)
+    values = article_values(article)
     article_id = session.execute(
         _INSERT_ARTICLE,
         {
@@ -382,7 +382,7 @@ def _new_article(
             **values,
         },
     ).scalar_one()
-    response_id, raw_sha = store_response(session, raw, article_id)
+    response_id, raw_sha = store_response(session, raw, article_id, packed)
     session.execute(
         _INSERT_VERSION,
         {
@@ -409,16 +409,17 @@ def _add_content_version(
     raw: RawResponse,
     digest: str,
     now: datetime,
+    packed: PackedBody | None = None,
 ) -> int:
     """Add a version with the fetched content (and its diff from the current content)."""
     from storage.diffs import diff_versions  # kept local: the diff engine is only needed here
 
-    values = _article_values(article)
+    values = article_values(article)
     diff = None
     if row.content_hash != digest:
         new_version = VersionRow(**values)  # transient, only to build the diff input
         diff = diff_versions(diff_input(row), diff_input(new_version))
-    response_id, raw_sha = store_response(session, raw, row.id)
+    response_id, raw_sha = store_response(session, raw, row.id, packed)
     number = row.version + 1
     version = VersionRow(
         article_id=row.id,
@@ -454,11 +455,12 @@ def _restore(
     raw: RawResponse,
     digest: str,
     now: datetime,
+    packed: PackedBody | None,
 ) -> Outcome:
     _clear_missing(row, now)
     row.status, row.status_changed_at = "live", now
     row.missing_since, row.missing_checks, row.missing_evidence = None, 0, None
-    number = _add_content_version(session, row, "restored", article, raw, digest, now)
+    number = _add_content_version(session, row, "restored", article, raw, digest, now, packed)
     return Outcome("restored", row.id, number)
 
 
@@ -469,6 +471,7 @@ def _revert(
     raw: RawResponse,
     now: datetime,
     was_missing: bool,
+    packed: PackedBody | None,
 ) -> Outcome:
     pair = session.execute(
         sa.select(RevertRow).where(
@@ -480,7 +483,7 @@ def _revert(
     if pair is None:
         # The first return of each (from, to) pair keeps its response as evidence; repeats only
         # count, so an endless flip-flop does not grow the database.
-        response_id, _ = store_response(session, raw, row.id)
+        response_id, _ = store_response(session, raw, row.id, packed)
         session.add(
             RevertRow(
                 article_id=row.id,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 import zstandard
 
-from storage import blobs, versions
+from storage import blobs, codecs, versions
 from storage.engine import Database
 from storage.schema import BlobRow, ResponseRow
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
@@ -83,7 +83,7 @@ def test_zstd_codec_is_safe_across_threads() -> None:
     """Bodies compressed at once by several writer threads all read back byte for byte."""
     from concurrent.futures import ThreadPoolExecutor
 
-    compress, decompress = blobs.CODECS["zstd"]
+    compress, decompress = codecs.CODECS["zstd"]
     bodies = [(b"<p>statement %d</p>" % i) * (200 + 37 * i) for i in range(64)]
 
     def roundtrip(body: bytes) -> bool:

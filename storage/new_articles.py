@@ -1,0 +1,135 @@
+"""First fetches of many articles at once: the bulk path of a first crawl.
+
+A first crawl stores thousands of articles that the listing already showed to be unknown. One by
+one, `versions.record_fetch` costs about seven statements each (look up, insert the article, its
+blob, response and version, ...); here a batch costs seven statements in all, whatever its size.
+What is stored is exactly what `record_fetch` stores for a new article: the article row, version
+1 (`new`), the raw response and its blob, aliases, and the source row if it is missing.
+
+An entry whose URL turned out to be known by now (another daemon, or an alias recorded earlier in
+the same crawl) is not touched: its slot in the result is None, and the caller records it with
+`record_fetch`, which knows how to compare it with what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.articles import add_alias_pairs, known_urls
+from storage.blobs import put_packed, response_values
+from storage.codecs import PackedBody
+from storage.model import Article, RawResponse
+from storage.schema import ArticleRow, ResponseRow, SourceRow, VersionRow, insert_ignore
+from storage.versions import Outcome, article_values
+
+_ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
+_RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
+_VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
+# RETURNING in parameter order: the ids come back in the order of the rows given.
+_INSERT_ARTICLES = sa.insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True)
+_INSERT_RESPONSES = sa.insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True)
+_INSERT_VERSIONS = sa.insert(_VERSIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstFetch:
+    """One fetched article page believed new, with its fingerprint and packed body."""
+
+    article: Article
+    raw: RawResponse
+    digest: str  # normalize.article_fingerprint(article)
+    packed: PackedBody  # codecs.pack(raw.body)
+    now: datetime
+    next_check_at: datetime
+    aliases: tuple[str, ...] = ()
+
+
+def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome | None]:
+    """Store each entry as a new article; None for those whose URL is already stored."""
+    for e in entries:
+        for name in ("now", "next_check_at"):
+            value = getattr(e, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"{name} must be a tz-aware datetime, got {value!r}")
+    known = known_urls(session, [e.article.url for e in entries])
+    fresh: list[int] = []  # indexes into entries
+    for i, e in enumerate(entries):
+        if e.article.url not in known:
+            known.add(e.article.url)  # a second entry for the same URL goes the slow way
+            fresh.append(i)
+    outcomes: list[Outcome | None] = [None] * len(entries)
+    if not fresh:
+        return outcomes
+    todo = [entries[i] for i in fresh]
+    insert_ignore(
+        session,
+        SourceRow.__table__,  # type: ignore[arg-type]
+        [{"key": key} for key in sorted({e.article.source for e in todo})],
+    )
+    values = [article_values(e.article) for e in todo]
+    article_ids = (
+        session.execute(
+            _INSERT_ARTICLES,
+            [
+                {
+                    "source": e.article.source,
+                    "url": e.article.url,
+                    "status": "live",
+                    "version": 1,
+                    "content_version": 1,
+                    "content_hash": e.digest,
+                    "first_seen_at": e.now,
+                    "last_checked_at": e.now,
+                    "last_changed_at": e.now,
+                    "next_check_at": e.next_check_at,
+                    "checks": 1,
+                    "status_changed_at": e.now,
+                    "missing_checks": 0,
+                    **v,
+                }
+                for e, v in zip(todo, values, strict=True)
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    put_packed(session, [e.packed for e in todo])
+    response_ids = (
+        session.execute(
+            _INSERT_RESPONSES,
+            [
+                response_values(e.raw, aid, e.packed.sha256)
+                for e, aid in zip(todo, article_ids, strict=True)
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    session.execute(
+        _INSERT_VERSIONS,
+        [
+            {
+                "article_id": aid,
+                "number": 1,
+                "kind": "new",
+                "seen_at": e.now,
+                "content_hash": e.digest,
+                "response_id": rid,
+                "raw_sha256": e.packed.sha256,
+                **v,
+            }
+            for e, v, aid, rid in zip(todo, values, article_ids, response_ids, strict=True)
+        ],
+    )
+    add_alias_pairs(
+        session,
+        [(aid, alias) for e, aid in zip(todo, article_ids, strict=True) for alias in e.aliases],
+    )
+    for i, aid in zip(fresh, article_ids, strict=True):
+        outcomes[i] = Outcome("new", int(aid), 1)
+    return outcomes
