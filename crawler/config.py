@@ -316,6 +316,20 @@ class HttpSettings(_Model):
     transport: Literal["httpx", "aiohttp"] = "aiohttp"
 
 
+class ParseSettings(_Model):
+    """Where article pages are parsed. `workers: auto` starts one worker process per core beyond
+    the first (at most 4; none on one core); 0 parses in the crawler's own process."""
+
+    workers: int | Literal["auto"] = Field(default="auto")
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_or_count(cls, v: object) -> object:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64):
+            return v
+        raise ValueError(f"workers must be `auto` or a number from 0 to 64, got {v!r}")
+
+
 class Alert(_Model):
     """A watchlist: items whose title or body match a keyword or regex are flagged and sent.
 
@@ -395,6 +409,7 @@ class Settings(_Model):
 
     defaults: Defaults = Defaults()
     http: HttpSettings = HttpSettings()
+    parse: ParseSettings = ParseSettings()
     sources: tuple[Source, ...] = ()
     alerts: tuple[Alert, ...] = ()
     digest: DigestSettings | None = None

@@ -26,6 +26,20 @@ from dataclasses import dataclass
 class MfawatchError(Exception):
     """Base of every error mfawatch raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as their state, not their __init__ arguments: a parse worker process sends its
+        # errors back to the crawler, and most subclasses take other arguments than `args`.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[MfawatchError], args: tuple[object, ...], state: dict[str, object]
+) -> MfawatchError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:

@@ -30,13 +30,15 @@ from crawler.errors import (
 from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
-from crawler.parse.article import parse_article
 from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.listing import page_count, page_urls, parse_listing
+from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import next_check_at
+from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
 from storage import articles, queries, runs, sources, validators, versions
 from storage.engine import Database
+from storage.new_articles import FirstFetch, record_new
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +93,17 @@ class SourceResult:
 
 @dataclass
 class CrawlContext:
-    """What a crawl needs: the database, the shared fetcher, a clock and an optional progress hook."""
+    """What a crawl needs: the database, the shared fetcher, a clock and an optional progress hook.
+
+    With a `parse_pool`, article pages are parsed in its worker processes; without, in this one.
+    """
 
     db: Database
     fetcher: Fetcher
     clock: Callable[[], datetime] = utcnow
     progress: ProgressHook | None = None
     article_workers: int = ARTICLE_WORKERS
+    parse_pool: ParsePool | None = None
 
 
 @dataclass(frozen=True)
@@ -455,20 +461,25 @@ def _is_redirect_home(job_url: str, page: Page) -> bool:
 
 
 def _missing_reason(job: _Job, page: Page) -> str | None:
-    """Why a fetched page means the article is gone (404/410, redirect home, soft 404), if it does."""
+    """Why a fetched page means the article is gone (404/410, redirect home), if its status says so.
+
+    Soft error pages (HTTP 200) are recognized by the parse step, which raises `SoftErrorPage`.
+    """
     if page.status in MISSING_STATUSES:
         return f"HTTP {page.status}"
     if page.status >= 400:
         raise FetchError(job.url, f"HTTP {page.status}")
     if _is_redirect_home(job.url, page):
         return f"redirected to {page.raw.final_url}"
-    try:
-        soft_errors.check(page)
-    except SoftErrorPage as exc:
-        if exc.blocked:
-            raise
-        return f"soft error page: {exc.reason}"
     return None
+
+
+async def _prepare(
+    ctx: CrawlContext, page: Page, source: Source, item: ListingItem | None, key: str
+) -> Prepared:
+    if ctx.parse_pool is not None:
+        return await ctx.parse_pool.prepare(page, source, item, key)
+    return prepare_article(page, source, item, key)
 
 
 async def _process(
@@ -493,32 +504,50 @@ async def _process(
         _count(result, outcome.kind)
         return
 
+    prepared: Prepared | None = None
     missing_reason = _missing_reason(job, page)
-    if missing_reason is not None:
-        if not job.known:
-            raise FetchError(job.url, f"listed but not available ({missing_reason})")
-        # Missing articles are re-checked sooner, so a deletion is confirmed (or refuted) in a day.
-        retry_at = now + MISSING_RECHECK
-        outcome = await writer.submit(
-            lambda s: versions.record_missing(
-                s, key, page.raw, missing_reason, now=now, next_check_at=retry_at
-            )
-        )
-        _count(result, outcome.kind)
-        if outcome.kind in ("missing", "removed"):
-            log.warning(
-                "article %s is %s: %s", key, outcome.kind, missing_reason, extra={"url": key}
-            )
+    if missing_reason is None:
+        try:
+            prepared = await _prepare(ctx, page, source, job.item, key)
+        except SoftErrorPage as exc:
+            if exc.blocked:
+                raise
+            missing_reason = f"soft error page: {exc.reason}"
+    if prepared is None:
+        assert missing_reason is not None
+        await _record_missing(job, key, page, missing_reason, now, result, writer)
         return
 
-    article = replace(parse_article(page, source, job.item), url=key)
-    aliases = sorted({job.url, page.raw.final_url} - {key})
-    restart = _plan(source, now, now, key)
+    aliases = tuple(sorted({job.url, page.raw.final_url} - {key}))
     etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
+    if not job.known:  # the common case of a first crawl: written in bulk with its batch
+        first = _FirstFetch(
+            FirstFetch(
+                prepared.article,
+                page.raw,
+                prepared.digest,
+                prepared.packed,
+                now,
+                next_check,
+                aliases,
+            ),
+            (etag, modified) if etag or modified else None,
+        )
+        _count(result, (await writer.submit_grouped(_store_first_fetches, first)).kind)
+        return
+
+    restart = _plan(source, now, now, key)
 
     def store(s: Session) -> versions.Outcome:
         outcome = versions.record_fetch(
-            s, article, page.raw, now=now, next_check_at=next_check, aliases=aliases
+            s,
+            prepared.article,
+            page.raw,
+            now=now,
+            next_check_at=next_check,
+            aliases=aliases,
+            digest=prepared.digest,
+            packed=prepared.packed,
         )
         if outcome.kind in ("changed", "reverted", "restored"):
             versions.set_next_check(s, outcome.article_id, restart)  # a change restarts the plan
@@ -530,6 +559,55 @@ async def _process(
         return outcome
 
     _count(result, (await writer.submit(store)).kind)
+
+
+async def _record_missing(
+    job: _Job,
+    key: str,
+    page: Page,
+    reason: str,
+    now: datetime,
+    result: SourceResult,
+    writer: BatchWriter,
+) -> None:
+    if not job.known:
+        raise FetchError(job.url, f"listed but not available ({reason})")
+    # Missing articles are re-checked sooner, so a deletion is confirmed (or refuted) in a day.
+    retry_at = now + MISSING_RECHECK
+    outcome = await writer.submit(
+        lambda s: versions.record_missing(s, key, page.raw, reason, now=now, next_check_at=retry_at)
+    )
+    _count(result, outcome.kind)
+    if outcome.kind in ("missing", "removed"):
+        log.warning("article %s is %s: %s", key, outcome.kind, reason, extra={"url": key})
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstFetch:
+    entry: FirstFetch
+    validators: tuple[str | None, str | None] | None  # (ETag, Last-Modified) it was sent with
+
+
+def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions.Outcome]:
+    """Articles not stored when their listing was read: bulk-inserted, or compared if they are now."""
+    outcomes = record_new(s, [f.entry for f in firsts])
+    done: list[versions.Outcome] = []
+    for first, outcome in zip(firsts, outcomes, strict=True):
+        if outcome is None:  # stored meanwhile (an alias of another article, another daemon)
+            e = first.entry
+            outcome = versions.record_fetch(
+                s,
+                e.article,
+                e.raw,
+                now=e.now,
+                next_check_at=e.next_check_at,
+                aliases=e.aliases,
+                digest=e.digest,
+                packed=e.packed,
+            )
+        done.append(outcome)
+    validators.set_many(s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators])
+    return done
 
 
 def _count(result: SourceResult, kind: str) -> None:

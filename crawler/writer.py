@@ -7,12 +7,22 @@ SQLite sees a single writer. If one function in a batch fails, the batch is roll
 function is re-run in a transaction of its own, so one bad record never costs the others theirs.
 Every function is still all-or-nothing: a crash loses at most the batch in flight, and the next
 run redoes it.
+
+Writers of one SQLite database in this process take turns through a shared lock: SQLite has a
+single writer anyway, and waiting on its busy handler (which sleeps) would idle the writer.
+
+`submit_grouped(fn, item)` is for work that is cheaper in bulk (the first versions of many new
+articles): the items of one batch that share `fn` are handed to one call `fn(session, items)`,
+which returns one result per item, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -20,9 +30,28 @@ from sqlalchemy.orm import Session
 from storage.engine import Database
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
 MAX_BATCH = 64
 
-_Work = tuple[Callable[[Session], Any], "asyncio.Future[Any]"]
+Grouped = Callable[[Session, list[Any]], list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    run: Callable[[Session], Any] | None  # a single function of a session, or
+    group: Grouped | None = None  # a bulk function, called with this item among others
+    item: Any = None
+
+
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def _turn(db: Database) -> threading.Lock | None:
+    if db.dialect != "sqlite":
+        return None
+    with _LOCKS_LOCK:
+        return _SQLITE_LOCKS.setdefault(db, threading.Lock())
 
 
 class BatchWriter:
@@ -31,8 +60,9 @@ class BatchWriter:
     def __init__(self, db: Database, *, max_batch: int = MAX_BATCH) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Work | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Work, asyncio.Future[Any]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._turn = _turn(db)
         self.batches = 0
 
     async def __aenter__(self) -> BatchWriter:
@@ -52,9 +82,16 @@ class BatchWriter:
 
     async def submit(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` in a write transaction and return its result (or raise its error)."""
+        return await self._put(_Work(work))
+
+    async def submit_grouped(self, fn: Callable[[Session, list[I]], list[T]], item: I) -> T:
+        """Have `item` written by `fn(session, items)` together with the batch's other items."""
+        return await self._put(_Work(None, fn, item))
+
+    async def _put(self, work: _Work) -> Any:
         if self._task is None:
             raise RuntimeError("BatchWriter used outside `async with`")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((work, future))
         return await future
 
@@ -81,18 +118,46 @@ class BatchWriter:
                 else:
                     future.set_exception(value)
 
-    def _write(self, works: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+    def _write(self, works: list[_Work]) -> list[tuple[bool, Any]]:
+        if self._turn is None:
+            return self._write_batch(works)
+        with self._turn:
+            return self._write_batch(works)
+
+    def _write_batch(self, works: list[_Work]) -> list[tuple[bool, Any]]:
         try:
             with self.db.session() as session:
-                return [(True, work(session)) for work in works]
+                return [(True, value) for value in _run(session, works)]
         except Exception as exc:  # isolate the failing record: redo each alone
             if len(works) == 1:
                 return [(False, exc)]
             return [self._alone(work) for work in works]
 
-    def _alone(self, work: Callable[[Session], Any]) -> tuple[bool, Any]:
+    def _alone(self, work: _Work) -> tuple[bool, Any]:
         try:
             with self.db.session() as session:
-                return True, work(session)
+                return True, _run(session, [work])[0]
         except Exception as exc:
             return False, exc
+
+
+def _run(session: Session, works: list[_Work]) -> list[Any]:
+    """Run a batch in one session: each grouped function once, at its first item's turn."""
+    results: list[Any] = [None] * len(works)
+    groups: dict[Grouped, list[int]] = {}
+    for i, work in enumerate(works):
+        if work.group is not None:
+            groups.setdefault(work.group, []).append(i)
+    for i, work in enumerate(works):
+        if work.run is not None:
+            results[i] = work.run(session)
+        elif work.group is not None and groups.get(work.group, [None])[0] == i:
+            members = groups.pop(work.group)
+            values = work.group(session, [works[j].item for j in members])
+            if len(values) != len(members):
+                raise RuntimeError(
+                    f"{work.group!r} returned {len(values)} results for {len(members)}"
+                )
+            for j, value in zip(members, values, strict=True):
+                results[j] = value
+    return results

@@ -47,6 +47,7 @@ from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
+from crawler.workers import ParsePool
 from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import runs, sources
@@ -143,8 +144,13 @@ class Daemon:
         overrun_filter = _NoOverrunWarnings()
         logging.getLogger("apscheduler.scheduler").addFilter(overrun_filter)
         try:
-            async with Fetcher(self.settings.http) as fetcher:
-                self._ctx = CrawlContext(db=self.db, fetcher=fetcher, clock=self.clock)
+            async with (
+                Fetcher(self.settings.http) as fetcher,
+                ParsePool.from_settings(self.settings.parse) as pool,  # kept across reloads
+            ):
+                self._ctx = CrawlContext(
+                    db=self.db, fetcher=fetcher, clock=self.clock, parse_pool=pool
+                )
                 _sync_source_rows(self.db, self.settings)
                 self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
                 self._jobs.sync(self.settings.sources)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from crawler.config import Source
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.workers import ParsePool
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 
@@ -36,9 +37,12 @@ def summary_line(results: Sequence[SourceResult]) -> str:
 async def run_crawl(
     app: App, selected: list[Source], *, recheck: bool, show_progress: bool
 ) -> list[SourceResult]:
-    """Build the fetcher and the pipeline context, crawl, and close everything."""
-    async with Fetcher(app.settings.http) as fetcher:
-        ctx = CrawlContext(db=app.db, fetcher=fetcher)
+    """Build the fetcher, parse workers and pipeline context, crawl, and close everything."""
+    async with (
+        Fetcher(app.settings.http) as fetcher,
+        ParsePool.from_settings(app.settings.parse) as pool,
+    ):
+        ctx = CrawlContext(db=app.db, fetcher=fetcher, parse_pool=pool)
         if not show_progress:
             return await crawl_sources(ctx, selected, recheck=recheck)
         console = Console(stderr=True)

@@ -10,6 +10,7 @@ import pytest
 from crawler.config_loader import load_config
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.workers import ParsePool
 from storage import queries
 from storage.engine import Database, open_db
 from tests.site import Site
@@ -29,13 +30,15 @@ def write_config(tmp_path: Path, site: Site, *, broken: bool = False) -> Path:
     return path
 
 
-def crawl(config: Path, db: Database, *, recheck: bool = False) -> list[SourceResult]:
-    """Run one crawl of every enabled source."""
+def crawl(
+    config: Path, db: Database, *, recheck: bool = False, parse_workers: int = 0
+) -> list[SourceResult]:
+    """Run one crawl of every enabled source (parsing in worker processes when asked)."""
     settings = load_config(config)
 
     async def go() -> list[SourceResult]:
-        async with Fetcher(settings.http) as fetcher:
-            ctx = CrawlContext(db=db, fetcher=fetcher)
+        async with Fetcher(settings.http) as fetcher, ParsePool(parse_workers) as pool:
+            ctx = CrawlContext(db=db, fetcher=fetcher, parse_pool=pool)
             return await crawl_sources(ctx, list(settings.sources), recheck=recheck)
 
     return asyncio.run(go())
@@ -72,6 +75,31 @@ def test_two_sources_crawl_completely_and_a_second_crawl_is_a_no_op(
     assert [r.new for r in second] == [0, 0]
     assert [r.errors for r in second] == [[], []]
     assert len(stored(db)) == EN_ARTICLES + ZH_ARTICLES
+
+
+def test_parse_workers_store_what_an_in_process_crawl_stores(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """Parsing in two worker processes changes nothing in what is stored, nor in the errors."""
+    config = write_config(tmp_path, site, broken=True)
+    in_process = open_db(f"sqlite:///{tmp_path / 'in-process.sqlite3'}")
+    try:
+        here = crawl(config, in_process)
+        there = crawl(config, db, parse_workers=2)
+        assert [(r.source, r.new, r.errors) for r in there] == [
+            (r.source, r.new, r.errors) for r in here
+        ]
+
+        def facts(database: Database) -> list[tuple[object, ...]]:
+            return sorted(
+                (a.url, a.title, a.body_text, a.body_html, a.published_at, a.section)
+                for a in stored(database)
+            )
+
+        assert facts(db) == facts(in_process)
+        assert len(facts(db)) == EN_ARTICLES + ZH_ARTICLES
+    finally:
+        in_process.dispose()
 
 
 def test_one_article_under_two_urls_is_one_row(tmp_path: Path, site: Site, db: Database) -> None:

@@ -83,3 +83,50 @@ def test_submit_outside_context_is_an_error(db: Database) -> None:
 
     with pytest.raises(RuntimeError, match="outside"):
         asyncio.run(go())
+
+
+def test_grouped_items_are_written_by_one_call_per_batch(db: Database) -> None:
+    """Items sharing a bulk function reach it together, each caller gets its own result."""
+    calls: list[int] = []
+
+    def bulk(s: Session, urls: list[str]) -> list[str]:
+        calls.append(len(urls))
+        validators.set_many(s, [(u, '"e"', None) for u in urls])
+        return [u.upper() for u in urls]
+
+    async def go() -> list[str]:
+        async with BatchWriter(db) as writer:
+            return list(
+                await asyncio.gather(
+                    *(writer.submit_grouped(bulk, f"https://a.example/{i}") for i in range(30))
+                )
+            )
+
+    results = asyncio.run(go())
+    assert results == [f"HTTPS://A.EXAMPLE/{i}" for i in range(30)]
+    assert sum(calls) == 30 and len(calls) < 30
+    assert _count(db) == 30
+
+
+def test_a_failing_grouped_item_is_isolated(db: Database) -> None:
+    """When a bulk call fails, each item is retried alone: only the bad one fails."""
+
+    def bulk(s: Session, urls: list[str]) -> list[str]:
+        if any("bad" in u for u in urls):
+            validators.set_many(s, [(u, '"e"', None) for u in urls])
+            raise ValueError("bad item in the batch")
+        validators.set_many(s, [(u, '"e"', None) for u in urls])
+        return urls
+
+    async def go() -> list[object]:
+        async with BatchWriter(db) as writer:
+            urls = [f"https://a.example/{i}" for i in range(8)]
+            urls.insert(4, "https://a.example/bad")
+            return await asyncio.gather(
+                *(writer.submit_grouped(bulk, u) for u in urls), return_exceptions=True
+            )
+
+    results = asyncio.run(go())
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and "bad item" in str(errors[0])
+    assert _count(db) == 8

@@ -1,0 +1,35 @@
+"""A fetched article page to what storage records: the parsed article, its fingerprint, its packed body.
+
+All three are CPU work on one page, with no I/O and no shared state: what `crawler.workers` runs
+in other processes so that parsing does not hold the core the event loop (fetching, storing)
+runs on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from crawler.config import Source
+from crawler.model import ListingItem, Page
+from crawler.parse.article import parse_article
+from storage.codecs import PackedBody, pack
+from storage.model import Article
+from storage.normalize import article_fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An article page ready to store."""
+
+    article: Article  # its url is the canonical URL
+    digest: str  # normalize.article_fingerprint(article)
+    packed: PackedBody  # codecs.pack(page.raw.body)
+
+
+def prepare_article(page: Page, source: Source, item: ListingItem | None, url: str) -> Prepared:
+    """Parse `page` as an article whose canonical URL is `url`, fingerprint it, pack its raw body.
+
+    Raises what `parse_article` raises (`SoftErrorPage`, `SelectorMatchedNothing`, ...).
+    """
+    article = replace(parse_article(page, source, item), url=url)
+    return Prepared(article, article_fingerprint(article), pack(page.raw.body))

@@ -1,0 +1,300 @@
+"""Parse worker processes: `prepare_article` run beside the event loop, so a crawl uses every core.
+
+The crawler's own process fetches and stores on one event loop; parsing a page is pure CPU work
+that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers`)
+on first use and talks to each over its stdin and stdout: one length-prefixed pickle frame per
+page, answered in order. Each page goes to the worker with the fewest pages in flight, and at
+most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe buffer. A page
+travels without its decoded text, which the worker decodes again from the raw bytes (the same
+`fetch.charset.decode`, so the same text): half the bytes to copy.
+
+- Errors raised while parsing (a soft error page, a selector that matched nothing) come back as
+  the same exception; an unexpected one carries the worker's traceback as a note.
+- A worker that dies (killed, out of memory) costs no page: what it had in flight is parsed in
+  this process and a new worker takes its place. After `MAX_RESTARTS` deaths the pool stops
+  starting workers and parses everything in this process.
+- With 0 workers (a one-core machine, or `parse: {workers: 0}`) nothing is started at all.
+
+Frames carry pickles between two processes of the same program; nothing else writes to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from crawler.config import ParseSettings, Source
+from crawler.fetch.charset import decode
+from crawler.model import ListingItem, Page
+from crawler.prepare import Prepared, prepare_article
+
+log = logging.getLogger(__name__)
+
+MAX_RESTARTS = 5
+IN_FLIGHT = 3  # pages sent to one worker and not answered yet: enough to keep it busy
+MAX_AUTO_WORKERS = 4
+_HEADER = 4  # frame length, big-endian
+_STREAM_LIMIT = 1 << 26  # asyncio's reader buffer; a frame is read with readexactly anyway
+_CACHE_LIMIT = 256  # sources remembered per side (a config reload makes new Source objects)
+
+
+def auto_workers() -> int:
+    """Workers to start for `parse: {workers: auto}`: one per core beyond the first, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(MAX_AUTO_WORKERS, cores - 1))
+
+
+class WorkerDied(Exception):
+    """A worker process ended while pages were in flight (they are parsed in-process instead)."""
+
+
+def _frame(value: object) -> bytes:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(_HEADER, "big") + data
+
+
+class _Worker:
+    """One worker process and the futures of the pages it was sent, oldest first."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.pending: deque[asyncio.Future[Any]] = deque()
+        self.alive = True
+        self._reader = asyncio.create_task(self._read(), name=f"parse-worker-{proc.pid}")
+
+    async def call(self, frame: bytes) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        assert self.proc.stdin is not None
+        self.pending.append(future)
+        try:
+            self.proc.stdin.write(frame)
+            await self.proc.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:  # RuntimeError: the pipe is closing
+            self._died(f"cannot send it a page: {exc}")
+        return await future
+
+    async def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        try:
+            while True:
+                size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
+                ok, value = pickle.loads(await stdout.readexactly(size))
+                future = self.pending.popleft()
+                if future.done():  # its caller was cancelled; the answer is dropped
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        except asyncio.IncompleteReadError:
+            self._died("it exited")
+        except Exception as exc:  # a broken frame: treat the worker as gone
+            self._died(f"its answer could not be read ({exc!r})")
+
+    def _died(self, why: str) -> None:
+        if self.alive:
+            self.alive = False
+            log.warning(
+                "parse worker %s stopped (%s); its %d page(s) in flight are parsed in-process",
+                self.proc.pid,
+                why,
+                len(self.pending),
+            )
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(WorkerDied(why))
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let the worker finish and exit (end of its stdin), killing it after `grace` seconds."""
+        self.alive = False  # its end of output is expected now, not a death to report
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), grace)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+
+class ParsePool:
+    """Prepares article pages in worker processes; use as `async with ParsePool(n) as pool`."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+        self.size = workers
+        self.restarts = 0
+        self._workers: list[_Worker] = []
+        self._starting: asyncio.Lock | None = None
+        self._sources: dict[int, tuple[Source, bytes]] = {}
+        self._slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT)
+        self._reaping: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: ParseSettings) -> ParsePool:
+        """A pool sized by the config's `parse: {workers: ...}` (`auto`: `auto_workers()`)."""
+        return cls(auto_workers() if settings.workers == "auto" else settings.workers)
+
+    async def __aenter__(self) -> ParsePool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def in_process(self) -> bool:
+        """True when pages are parsed in this process (no workers, or they kept dying)."""
+        return self.size == 0 or self.restarts > MAX_RESTARTS or self._closed
+
+    async def prepare(
+        self, page: Page, source: Source, item: ListingItem | None, url: str
+    ) -> Prepared:
+        """`prepare.prepare_article(page, source, item, url)`, run by a worker when there is one."""
+        if not self.in_process:
+            async with self._slots:
+                worker = await self._pick()
+                if worker is not None:
+                    frame = _frame((self._pickled(source), replace(page, text=""), item, url))
+                    try:
+                        result: Prepared = await worker.call(frame)
+                        return result
+                    except WorkerDied:
+                        pass  # logged once by the worker; this page is parsed here instead
+        return prepare_article(page, source, item, url)
+
+    def _pickled(self, source: Source) -> bytes:
+        # Pickling a Source costs ~0.2 ms: once per Source object, not once per page.
+        cached = self._sources.get(id(source))
+        if cached is None or cached[0] is not source:
+            if len(self._sources) >= _CACHE_LIMIT:
+                self._sources.clear()
+            cached = (source, pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
+            self._sources[id(source)] = cached
+        return cached[1]
+
+    async def _pick(self) -> _Worker | None:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            for worker in [w for w in self._workers if not w.alive]:
+                self._workers.remove(worker)
+                self.restarts += 1
+                task = asyncio.create_task(worker.close(grace=1.0))
+                self._reaping.add(task)
+                task.add_done_callback(self._reaping.discard)
+            while len(self._workers) < self.size and not self.in_process:
+                try:
+                    self._workers.append(await _start_worker())
+                except OSError as exc:
+                    log.warning("cannot start a parse worker (%s); parsing in-process", exc)
+                    self.restarts = MAX_RESTARTS + 1
+        if self.in_process or not self._workers:
+            return None
+        return min(self._workers, key=lambda w: len(w.pending))
+
+    async def aclose(self) -> None:
+        """Stop every worker (each finishes the pages it has first)."""
+        self._closed = True
+        workers, self._workers = self._workers, []
+        await asyncio.gather(*(w.close() for w in workers), *self._reaping)
+
+
+# The worker imports `crawler` from wherever this process did (installed or a checkout).
+_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+async def _start_worker() -> _Worker:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "crawler.workers",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+        limit=_STREAM_LIMIT,
+    )
+    return _Worker(proc)
+
+
+# -- the worker process ---------------------------------------------------------------------------
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if data is not None and len(data) == size else None
+
+
+def _portable(exc: Exception) -> Exception:
+    """The exception itself when it survives pickling, else a RuntimeError with its text."""
+    if not isinstance(exc, WorkerDied):
+        exc.add_note("in parse worker " + str(os.getpid()) + ":\n" + traceback.format_exc())
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """The worker loop: answer each page frame from `requests` on `answers` until end of input."""
+    sources: dict[bytes, Source] = {}
+    while True:
+        header = _read_exactly(requests, _HEADER)
+        if header is None:
+            return
+        body = _read_exactly(requests, int.from_bytes(header, "big"))
+        if body is None:
+            return
+        try:
+            pickled_source, page, item, url = pickle.loads(body)
+            text, _, _ = decode(page.raw.body, page.raw.header("content-type"))
+            page = replace(page, text=text)
+            source = sources.get(pickled_source)
+            if source is None:
+                if len(sources) >= _CACHE_LIMIT:
+                    sources.clear()
+                source = sources[pickled_source] = pickle.loads(pickled_source)
+            answer: tuple[bool, object] = (True, prepare_article(page, source, item, url))
+        except Exception as exc:
+            answer = (False, _portable(exc))
+        answers.write(_frame(answer))
+        answers.flush()
+
+
+def main() -> None:
+    """Entry point of `python -m crawler.workers` (started by `ParsePool`)."""
+    # Ctrl-C reaches the whole process group: the crawler decides when its workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The frames own the real stdout; anything else printing goes to stderr instead.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)-7s %(name)s (parse worker %(process)d): %(message)s",
+    )
+    serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    main()
