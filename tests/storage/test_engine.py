@@ -29,6 +29,13 @@ def test_migrations_create_every_table_at_head(db: Database) -> None:
     assert migrate.current_revision(db.engine) == migrate.head_revision()
 
 
+def test_the_schema_revision_constant_is_the_newest_migration() -> None:
+    """`engine.SCHEMA_REVISION` (checked on open instead of loading Alembic) is the head revision."""
+    from storage.engine import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == migrate.head_revision()
+
+
 def test_migrations_match_the_models(db: Database) -> None:
     """The migrated schema and the ORM models agree (a schema change without a migration fails)."""
     with db.engine.connect() as conn:
