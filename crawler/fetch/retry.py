@@ -112,6 +112,13 @@ async def run_with_retries(
     A `RetryableAnswer` that is given up on is unwrapped into its `FetchError`; the message then
     says how many tries were made.
     """
+    # Most fetches succeed at once, so the first try runs bare: entering stamina's retry context
+    # costs more than a loopback request's own bookkeeping. A failure is then replayed as the
+    # context's first try, so the decision, waits, attempt count and logs are stamina's as before.
+    try:
+        return await attempt()
+    except Exception as exc:
+        first: Exception | None = exc
     tries = 0
     last_reason = ""
 
@@ -136,6 +143,9 @@ async def run_with_retries(
         ):
             with retrying:
                 tries = retrying.num
+                if first is not None:
+                    failure, first = first, None
+                    raise failure
                 return await attempt()
     except RetryableAnswer as exc:
         err = exc.error
