@@ -96,6 +96,9 @@ class CrawlContext:
     """What a crawl needs: the database, the shared fetcher, a clock and an optional progress hook.
 
     With a `parse_pool`, article pages are parsed in its worker processes; without, in this one.
+    With a `writer`, every source crawled with this context writes through it (one writer per
+    database keeps SQLite's single write lock in one thread and makes bigger batches); without,
+    `crawl_sources` opens one for its sources and `crawl_source` one for its source.
     """
 
     db: Database
@@ -104,6 +107,7 @@ class CrawlContext:
     progress: ProgressHook | None = None
     article_workers: int = ARTICLE_WORKERS
     parse_pool: ParsePool | None = None
+    writer: BatchWriter | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,9 @@ async def crawl_sources(
                 for src in selected
             ],
         )
+    if ctx.writer is None:
+        async with BatchWriter(ctx.db) as writer:
+            return await crawl_sources(replace(ctx, writer=writer), selected, recheck=recheck)
     return list(
         await asyncio.gather(*(crawl_source(ctx, src, recheck=recheck) for src in selected))
     )
@@ -140,6 +147,9 @@ async def crawl_sources(
 
 async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = False) -> SourceResult:
     """One pass over a source: its listings, new articles, and due (or, with recheck, all) revisits."""
+    if ctx.writer is None:
+        async with BatchWriter(ctx.db) as writer:
+            return await crawl_source(replace(ctx, writer=writer), source, recheck=recheck)
     result = SourceResult(source.key)
     started = ctx.clock()
     with ctx.db.session() as s:
@@ -284,7 +294,7 @@ async def _read_listing(
             else parse_listing(page, source, listing)
         )
         result.items += len(parsed.items)
-        all_new = _note_items(ctx, source, listing, parsed.items, jobs)
+        all_new = await _note_items(ctx, source, listing, parsed.items, jobs)
         if _feed_only(source):
             _record_feed_items(ctx, source, page, parsed.items, result)
         if not parsed.items or not (all_new or full_walk):
@@ -328,7 +338,7 @@ async def _fetch_listing_page(
     return page
 
 
-def _note_items(
+async def _note_items(
     ctx: CrawlContext,
     source: Source,
     listing: Listing,
@@ -339,17 +349,21 @@ def _note_items(
     now = ctx.clock()
     items = list(items)
     canon = {item.url: canonical_url(item.url) for item in items}
-    with ctx.db.session() as s:
-        known = articles.known_urls(s, set(canon.values()))
-        by_listing: dict[str, list[tuple[str, str]]] = {}
-        for item in items:
-            by_listing.setdefault(item.listing_url or str(listing.url), []).append(
-                (canon[item.url], item.title)
-            )
+    by_listing: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        by_listing.setdefault(item.listing_url or str(listing.url), []).append(
+            (canon[item.url], item.title)
+        )
+
+    def note(s: Session) -> set[str]:
         for listing_url, seen in by_listing.items():
             articles.record_sightings(
                 s, source=source.key, listing_url=listing_url, items=seen, seen_at=now
             )
+        return articles.known_urls(s, set(canon.values()))
+
+    assert ctx.writer is not None
+    known = await ctx.writer.submit(note)
     all_new = True
     for item in items:
         key = canon[item.url]
@@ -432,7 +446,7 @@ async def _run_jobs(
     for job in jobs:
         queue.put_nowait(job)
 
-    async def worker(writer: BatchWriter) -> None:
+    async def worker() -> None:
         while True:
             try:
                 job = queue.get_nowait()
@@ -446,9 +460,9 @@ async def _run_jobs(
 
     if not jobs:
         return
-    async with BatchWriter(ctx.db) as writer:
-        workers = min(ctx.article_workers, len(jobs))
-        await asyncio.gather(*(worker(writer) for _ in range(workers)))
+    assert ctx.writer is not None
+    writer = ctx.writer
+    await asyncio.gather(*(worker() for _ in range(min(ctx.article_workers, len(jobs)))))
 
 
 def _is_redirect_home(job_url: str, page: Page) -> bool:

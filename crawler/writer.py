@@ -8,9 +8,6 @@ function is re-run in a transaction of its own, so one bad record never costs th
 Every function is still all-or-nothing: a crash loses at most the batch in flight, and the next
 run redoes it.
 
-Writers of one SQLite database in this process take turns through a shared lock: SQLite has a
-single writer anyway, and waiting on its busy handler (which sleeps) would idle the writer.
-
 `submit_grouped(fn, item)` is for work that is cheaper in bulk (the first versions of many new
 articles): the items of one batch that share `fn` are handed to one call `fn(session, items)`,
 which returns one result per item, in order.
@@ -19,8 +16,6 @@ which returns one result per item, in order.
 from __future__ import annotations
 
 import asyncio
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,17 +38,6 @@ class _Work:
     item: Any = None
 
 
-_SQLITE_LOCKS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
-_LOCKS_LOCK = threading.Lock()
-
-
-def _turn(db: Database) -> threading.Lock | None:
-    if db.dialect != "sqlite":
-        return None
-    with _LOCKS_LOCK:
-        return _SQLITE_LOCKS.setdefault(db, threading.Lock())
-
-
 class BatchWriter:
     """Runs storage writes off the event loop, batched into few transactions."""
 
@@ -62,7 +46,6 @@ class BatchWriter:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[_Work, asyncio.Future[Any]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._turn = _turn(db)
         self.batches = 0
 
     async def __aenter__(self) -> BatchWriter:
@@ -91,6 +74,8 @@ class BatchWriter:
     async def _put(self, work: _Work) -> Any:
         if self._task is None:
             raise RuntimeError("BatchWriter used outside `async with`")
+        if self._task.done():
+            raise RuntimeError("the BatchWriter has stopped; nothing more can be written")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((work, future))
         return await future
@@ -108,7 +93,13 @@ class BatchWriter:
                     stopping = True
                     break
                 batch.append(item)
-            outcomes = await asyncio.to_thread(self._write, [work for work, _ in batch])
+            try:
+                outcomes = await asyncio.to_thread(self._write, [work for work, _ in batch])
+            except BaseException as exc:  # cancelled: nobody may wait forever on this batch
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(RuntimeError(f"the writer stopped: {exc!r}"))
+                raise
             self.batches += 1
             for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.cancelled():
@@ -119,12 +110,6 @@ class BatchWriter:
                     future.set_exception(value)
 
     def _write(self, works: list[_Work]) -> list[tuple[bool, Any]]:
-        if self._turn is None:
-            return self._write_batch(works)
-        with self._turn:
-            return self._write_batch(works)
-
-    def _write_batch(self, works: list[_Work]) -> list[tuple[bool, Any]]:
         try:
             with self.db.session() as session:
                 return [(True, value) for value in _run(session, works)]

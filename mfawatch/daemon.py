@@ -48,6 +48,7 @@ from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
 from crawler.workers import ParsePool
+from crawler.writer import BatchWriter
 from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import runs, sources
@@ -147,9 +148,10 @@ class Daemon:
             async with (
                 Fetcher(self.settings.http) as fetcher,
                 ParsePool.from_settings(self.settings.parse) as pool,  # kept across reloads
+                BatchWriter(self.db) as writer,
             ):
                 self._ctx = CrawlContext(
-                    db=self.db, fetcher=fetcher, clock=self.clock, parse_pool=pool
+                    db=self.db, fetcher=fetcher, clock=self.clock, parse_pool=pool, writer=writer
                 )
                 _sync_source_rows(self.db, self.settings)
                 self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
