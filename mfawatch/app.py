@@ -2,7 +2,8 @@
 
 Precedence (STYLE §4): built-in default < YAML `defaults:` < source keys < environment
 (`MFAWATCH_CONFIG`, `MFAWATCH_DB`, `MFAWATCH_*`) < CLI flag. Commands receive an `App` and ask it
-for the settings or the database; nothing is opened before a command needs it.
+for the settings or the database; nothing is opened, or even imported, before a command needs it
+(the config models and SQLAlchemy are most of a start-up, and `--help` needs neither).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crawler.config import Settings, Source
-from crawler.config_loader import load_config
-from storage.engine import Database, open_db, resolve_db_url
+if TYPE_CHECKING:
+    from crawler.config import Settings, Source
+    from storage.engine import Database
 
 DEFAULT_CONFIG = "config/sources.yaml"
 
@@ -37,17 +39,23 @@ class App:
     def settings(self) -> Settings:
         """The validated configuration (raises ConfigError with every problem)."""
         if self._settings is None:
+            from crawler.config_loader import load_config
+
             self._settings = load_config(self.config_path)
         return self._settings
 
     @property
     def db_url(self) -> str:
+        from storage.engine import resolve_db_url
+
         return resolve_db_url(self.db_option)
 
     @property
     def db(self) -> Database:
         """The database, created and migrated on first use."""
         if self._db is None:
+            from storage.engine import open_db
+
             self._db = open_db(self.db_url)
         return self._db
 

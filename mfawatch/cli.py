@@ -1,14 +1,17 @@
-"""The `mfawatch` command line (click): global options, error mapping, and the command registry.
+"""The `mfawatch` command line (click): global options, error mapping, and lazy command loading.
 
 Exit codes: 0 when everything worked, 1 when some source or item failed (each failure named),
 2 for bad usage or an invalid configuration. Library errors become messages only here.
+
+Commands are registered in `mfawatch.commands.COMMANDS` and their modules are imported only when
+a command runs or shows its help, so start-up pays only for the command at hand.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -17,6 +20,7 @@ import click
 from crawler.errors import ConfigError, MfawatchError
 from mfawatch import __version__
 from mfawatch.app import App, resolve_config_path
+from mfawatch.commands import COMMANDS, CommandSpec
 from mfawatch.logs import setup_logging
 from storage.errors import StorageError
 
@@ -45,7 +49,59 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name: a registered command's module is imported on first lookup."""
+
+    def __init__(self, specs: Mapping[str, CommandSpec]) -> None:
+        self._specs = dict(specs)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            self._loaded[name] = self._specs[name].load()
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._specs.pop(name, None)
+        self._loaded.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs or name in self._loaded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._specs, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(self._specs.keys() | self._loaded.keys())
+
+    def peek(self, name: str) -> click.Command:
+        """The command if it is loaded, else a stand-in with its registered help (no import)."""
+        if name in self._loaded:
+            return self._loaded[name]
+        return self._specs[name].stand_in(name)
+
+
+class LazyGroup(click.Group):
+    """A click group over `LazyCommands` whose help lists the commands without importing them."""
+
+    commands: LazyCommands
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        listing = {name: self.commands.peek(name) for name in self.list_commands(ctx)}
+        # click's own formatting over the stand-ins, so the listing looks exactly as before.
+        click.Group(commands=listing).format_commands(ctx, formatter)
+
+
+@click.group(
+    cls=LazyGroup,
+    commands=LazyCommands(COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config",
@@ -76,16 +132,6 @@ def cli(
     app = App(resolve_config_path(config), db_option=db, log_format=log_format)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-def _register() -> None:
-    from mfawatch.commands import COMMANDS
-
-    for command in COMMANDS:
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

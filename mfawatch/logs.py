@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 
-from pythonjsonlogger.json import JsonFormatter
-
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Context that steps attach through `extra=`; shown in JSON logs when present.
 CONTEXT_FIELDS = ("source", "url", "status")
@@ -33,6 +31,8 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     """Route every log record to stderr, one line each, in `fmt` (`text` or `json`)."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
         handler.setFormatter(
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s",

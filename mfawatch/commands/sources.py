@@ -1,21 +1,25 @@
-"""`mfawatch sources check`: validate the config and preview what a source's selectors extract."""
+"""`mfawatch sources check`: validate the config and preview what a source's selectors extract.
+
+The fetcher and the parsers are imported only for a preview: checking the config needs neither.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from crawler.config import Source
-from crawler.fetch import Fetcher
-from crawler.fetch.charset import decode
 from crawler.model import Page
-from crawler.preview import Preview, preview_article, preview_listing
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, handle_errors
 from storage.model import RawResponse
+
+if TYPE_CHECKING:
+    from crawler.preview import Preview
 
 BODY_LINES = 2
 
@@ -26,6 +30,8 @@ def sources() -> None:
 
 
 def _page_from_file(path: Path, url: str) -> Page:
+    from crawler.fetch.charset import decode
+
     body = path.read_bytes()
     text, charset, rule = decode(body, None)
     raw = RawResponse(
@@ -75,6 +81,9 @@ def _show_effective(source: Source) -> None:
 
 
 async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
+    from crawler.fetch import Fetcher
+    from crawler.preview import preview_article, preview_listing
+
     listing = source.listings[0]
     async with Fetcher(app.settings.http) as fetcher:
         page = await fetcher.fetch(url or str(listing.url), source)
@@ -116,6 +125,8 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
     source = settings.source(key)
     _show_effective(source)
     if html_file is not None:
+        from crawler.preview import preview_article, preview_listing
+
         page = _page_from_file(html_file, url or str(source.listings[0].url))
         items = preview_listing(page, source, source.listings[0])
         article: Preview | None = preview_article(page, source)
