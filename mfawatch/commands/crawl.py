@@ -7,9 +7,6 @@ import sys
 from collections.abc import Sequence
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from crawler.config import Source
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
@@ -45,6 +42,15 @@ async def run_crawl(
         ctx = CrawlContext(db=app.db, fetcher=fetcher, parse_pool=pool)
         if not show_progress:
             return await crawl_sources(ctx, selected, recheck=recheck)
+        from rich.console import Console  # only on a terminal
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         console = Console(stderr=True)
         with Progress(
             TextColumn("[bold]{task.description}"),
