@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 import click
+
 from crawler.config import Source
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
