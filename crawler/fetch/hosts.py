@@ -15,13 +15,13 @@ requests to another. Each slot has:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from types import TracebackType
+from urllib.parse import SplitResult, urlsplit
 
 from crawler.config import Politeness
 from crawler.errors import FetchError
@@ -34,9 +34,16 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def slot_key(url: str) -> str:
     """`host` or `host:port` (non-default port) of a URL, lower-cased."""
     parts = urlsplit(url)
+    return _netloc_key(parts.scheme, parts.netloc)
+
+
+@functools.lru_cache(maxsize=1024)
+def _netloc_key(scheme: str, netloc: str) -> str:
+    # Every fetch asks for its slot two or three times; the key depends on these two parts only.
+    parts = SplitResult(scheme, netloc, "", "", "")
     host = (parts.hostname or "").lower()
     port = parts.port
-    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+    if port is None or port == _DEFAULT_PORTS.get(scheme.lower()):
         return host
     return f"{host}:{port}"
 
@@ -98,11 +105,14 @@ class HostSlots:
             s.min_delay = max(s.min_delay, politeness.min_delay.total_seconds())
         return s
 
-    @asynccontextmanager
-    async def acquire(
-        self, url: str, politeness: Politeness | None = None
-    ) -> AsyncIterator[HostSlot]:
-        """Hold one of the host's request places, after waiting for its delay and any pause."""
+    def acquire(self, url: str, politeness: Politeness | None = None) -> _Hold:
+        """Hold one of the host's request places, after waiting for its delay and any pause.
+
+        Use as `async with slots.acquire(url, politeness) as slot`.
+        """
+        return _Hold(self, url, politeness)
+
+    async def _enter(self, url: str, politeness: Politeness | None) -> HostSlot:
         s = self.slot(url, politeness)
         await s._sem.acquire()
         try:
@@ -121,13 +131,11 @@ class HostSlots:
                 if gap and s.randomize:
                     gap *= random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not crypto
                 s._next_start = time.monotonic() + gap
-            s.active += 1
-            try:
-                yield s
-            finally:
-                s.active -= 1
-        finally:
+        except BaseException:
             s._sem.release()
+            raise
+        s.active += 1
+        return s
 
     def set_crawl_delay(self, url: str, seconds: float | None) -> None:
         """Apply a robots.txt Crawl-delay to the URL's host (capped)."""
@@ -159,3 +167,33 @@ class HostSlots:
         s = self.slot(url)
         s.failures = 0
         s.penalty = 0.0
+
+
+class _Hold:
+    """What `HostSlots.acquire` returns: a place on the host from `async with` entry to exit."""
+
+    # A plain class rather than @asynccontextmanager: the generator machinery cost more per
+    # request than the slot's own bookkeeping.
+
+    __slots__ = ("_politeness", "_slot", "_slots", "_url")
+
+    def __init__(self, slots: HostSlots, url: str, politeness: Politeness | None) -> None:
+        self._slots = slots
+        self._url = url
+        self._politeness = politeness
+        self._slot: HostSlot | None = None
+
+    async def __aenter__(self) -> HostSlot:
+        self._slot = await self._slots._enter(self._url, self._politeness)
+        return self._slot
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        s = self._slot
+        assert s is not None
+        s.active -= 1
+        s._sem.release()
