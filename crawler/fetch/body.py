@@ -62,7 +62,8 @@ class BodyReader:
         self.max_bytes = max_bytes
         self.max_decompressed = max_decompressed
         self.raw_size = 0
-        self._out = bytearray()
+        self._parts: list[bytes] = []  # joined once at the end: no copy per chunk
+        self._size = 0
         self._layers: list[_Inflater] = []
         codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
         for coding in reversed(codings):  # the last coding applied is undone first
@@ -97,11 +98,12 @@ class BodyReader:
         data = chunk
         try:
             for layer in self._layers:
-                data = layer.feed(data, self.max_decompressed - len(self._out))
+                data = layer.feed(data, self.max_decompressed - self._size)
         except zlib.error as exc:
             raise FetchError(self.url, f"corrupt {self._layers[0].encoding} body: {exc}") from None
-        self._out += data
-        if len(self._out) > self.max_decompressed:
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size > self.max_decompressed:
             raise TooLarge(
                 self.url,
                 f"body inflates beyond {_mb(self.max_decompressed)} "
@@ -110,4 +112,4 @@ class BodyReader:
 
     def body(self) -> bytes:
         """The decoded body read so far."""
-        return bytes(self._out)
+        return b"".join(self._parts)
