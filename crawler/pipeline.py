@@ -39,6 +39,7 @@ from crawler.writer import BatchWriter
 from storage import articles, queries, runs, sources, validators, versions
 from storage.engine import Database
 from storage.new_articles import FirstFetch, record_new
+from storage.unchanged import Unchanged, record_unchanged
 
 log = logging.getLogger(__name__)
 
@@ -512,9 +513,7 @@ async def _process(
         and page.status == 200
         and hashlib.sha256(page.raw.body).hexdigest() == job.raw_sha256
     ):
-        outcome = await writer.submit(
-            lambda s: versions.record_not_modified(s, key, now=now, next_check_at=next_check)
-        )
+        outcome = await writer.submit_grouped(record_unchanged, Unchanged(key, now, next_check))
         _count(result, outcome.kind)
         return
 
