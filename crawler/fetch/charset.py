@@ -49,6 +49,30 @@ _SUPERSETS = {
     "ascii": "windows-1252",
 }
 _LATIN1_FAMILY = {"cp1252", "latin_1", "iso8859-1", "ascii"}
+# Codecs (Python's names) that decode each ASCII byte to itself and have no shift states: a
+# pure-ASCII body reads the same under "ascii", which is ~20x faster than cp1252's table and
+# ~35x faster than gb18030. (iso-2022-*, hz and utf-7 are not in it: their ASCII bytes can shift.)
+_ASCII_SUPERSETS = frozenset(
+    {
+        *_LATIN1_FAMILY,
+        *(f"cp{n}" for n in range(1250, 1259)),
+        *(f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16)),
+        "koi8-r",
+        "koi8-u",
+        "gb18030",
+        "gbk",
+        "gb2312",
+        "big5",
+        "big5hkscs",
+        "cp950",
+        "euc_jp",
+        "shift_jis",
+        "cp932",
+        "euc_kr",
+        "cp949",
+        "tis-620",
+    }
+)
 
 
 def normalize_charset(name: str) -> str | None:
@@ -75,7 +99,28 @@ def meta_charset(body: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace") if m else None
 
 
-def _try_declared(body: bytes, declared: str | None) -> tuple[str, str] | None:
+class _Utf8:
+    """The strict UTF-8 decoding of one body, done at most once however many rules ask for it."""
+
+    __slots__ = ("_body", "_done", "_text")
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._done = False
+        self._text: str | None = None
+
+    def text(self) -> str | None:
+        """The body as UTF-8 text, or None if it is not valid UTF-8."""
+        if not self._done:
+            self._done = True
+            try:
+                self._text = self._body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return self._text
+
+
+def _try_declared(body: bytes, declared: str | None, utf8: _Utf8) -> tuple[str, str] | None:
     """Decode under a declared charset if that is plausible; (text, codec) or None."""
     if declared is None:
         return None
@@ -83,28 +128,28 @@ def _try_declared(body: bytes, declared: str | None) -> tuple[str, str] | None:
     if codec is None or codec.startswith("utf-16"):
         # WHATWG: a utf-16 label without a BOM cannot be trusted for ASCII-compatible markup.
         return None
-    if codec in _LATIN1_FAMILY and not body.isascii():
-        try:
-            body.decode("utf-8")
-            return None  # valid non-ASCII UTF-8 under a Latin-1 label: a mis-declaration
-        except UnicodeDecodeError:
-            pass
-    try:
-        return body.decode(codec), codec
-    except UnicodeDecodeError:
-        pass
     if codec == "utf-8":
+        text = utf8.text()
+        if text is not None:
+            return text, codec
         text = body.decode("utf-8", "replace")
         if text.count("\ufffd") <= max(8, len(body) // 200):
             return text, codec
-    return None
-
-
-def _detect(body: bytes) -> tuple[str, str]:
+        return None
+    if codec in _ASCII_SUPERSETS and body.isascii():
+        return body.decode("ascii"), codec  # the same text, decoded many times faster
+    if codec in _LATIN1_FAMILY and utf8.text() is not None:
+        return None  # valid non-ASCII UTF-8 under a Latin-1 label: a mis-declaration
     try:
-        return body.decode("utf-8"), "utf-8"
+        return body.decode(codec), codec
     except UnicodeDecodeError:
-        pass
+        return None
+
+
+def _detect(body: bytes, utf8: _Utf8) -> tuple[str, str]:
+    text = utf8.text()
+    if text is not None:
+        return text, "utf-8"
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         codec = normalize_charset(best.encoding) or "utf-8"
@@ -124,11 +169,12 @@ def decode(body: bytes, content_type: str | None) -> tuple[str, str, str]:
     if not body:
         codec = (normalize_charset(declared) if declared else None) or "utf-8"
         return "", codec, "header" if declared else "detected"
-    hit = _try_declared(body, declared)
+    utf8 = _Utf8(body)
+    hit = _try_declared(body, declared, utf8)
     if hit is not None:
         return hit[0], hit[1], "header"
-    hit = _try_declared(body, meta_charset(body))
+    hit = _try_declared(body, meta_charset(body), utf8)
     if hit is not None:
         return hit[0], hit[1], "meta"
-    text, codec = _detect(body)
+    text, codec = _detect(body, utf8)
     return text, codec, "detected"
