@@ -66,6 +66,10 @@ CHROME_PHRASES: frozenset[str] = frozenset(
 )
 
 
+# No paragraph longer than this is a tool-bar label (callers may skip the test on longer ones).
+MAX_PHRASE_CHARS = 40
+
+
 def is_chrome_phrase(paragraph: str) -> bool:
     """True when the whole paragraph is a tool-bar label such as `Print` or `打印本页`."""
-    return len(paragraph) <= 40 and paragraph.casefold().strip() in CHROME_PHRASES
+    return len(paragraph) <= MAX_PHRASE_CHARS and paragraph.casefold().strip() in CHROME_PHRASES
