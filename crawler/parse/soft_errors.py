@@ -123,8 +123,24 @@ def page_title(head: str) -> str:
     return clean(m.group(1)) if m else ""
 
 
+# The last page classified and its answer: the pipeline checks a listing page before handing it
+# to `parse_listing`, which checks it again. Pages are immutable, so the same object has the same
+# answer; a tuple is read and replaced atomically, so threads may share it.
+_last: tuple[Page | None, Signature | None] = (None, None)
+
+
 def classify(page: Page) -> Signature | None:
     """The first signature the page matches, or None for an ordinary page."""
+    global _last
+    last_page, last_sig = _last
+    if last_page is page:
+        return last_sig
+    sig = _classify(page)
+    _last = (page, sig)
+    return sig
+
+
+def _classify(page: Page) -> Signature | None:
     if page.not_modified:
         return None
     head = page.text[:HEAD_CHARS]
