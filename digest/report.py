@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from digest._text import lead
 from digest.alerts import AlertRule, match_item
@@ -205,6 +205,7 @@ class _Filters:
     def apply(self, q: Any) -> Any:
         """Join the article and source to a query over versions, and apply every filter."""
         v, a, s = VersionRow, ArticleRow, SourceRow
+        cv = aliased(VersionRow)
         q = (
             q.join(a, a.id == v.article_id)
             .outerjoin(s, s.key == a.source)
@@ -216,7 +217,13 @@ class _Filters:
             q = q.where(sa.func.upper(s.country).in_([c.upper() for c in self.countries]))
         if self.text:
             title = sa.func.coalesce(v.title, a.title)
-            body = sa.func.coalesce(v.body_text, a.body_text)
+            # A removal has no body of its own: search the article's current content instead.
+            current = (
+                sa.select(cv.body_text)
+                .where(cv.article_id == a.id, cv.number == a.content_version)
+                .scalar_subquery()
+            )
+            body = sa.func.coalesce(v.body_text, current)
             q = q.where(
                 sa.or_(
                     title.icontains(self.text, autoescape=True),

@@ -25,7 +25,7 @@ from storage.blobs import put_packed, response_values
 from storage.codecs import PackedBody
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, SourceRow, VersionRow, insert_ignore
-from storage.versions import Outcome, article_values
+from storage.versions import Outcome, article_values, row_values
 
 _ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
@@ -90,7 +90,7 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
                     "checks": 1,
                     "status_changed_at": e.now,
                     "missing_checks": 0,
-                    **v,
+                    **row_values(v),
                 }
                 for e, v in zip(todo, values, strict=True)
             ],

@@ -168,7 +168,7 @@ class SourceStatus:
     consecutive_failures: int
 
 
-def _stored(row: ArticleRow) -> StoredArticle:
+def _stored(row: ArticleRow, body_text: str | None, body_html: str | None) -> StoredArticle:
     return StoredArticle(
         id=row.id,
         source=row.source,
@@ -180,8 +180,8 @@ def _stored(row: ArticleRow) -> StoredArticle:
         date_source=row.date_source,
         section=row.section,
         language=row.language,
-        body_text=row.body_text,
-        body_html=row.body_html,
+        body_text=body_text or "",
+        body_html=body_html or "",
         first_seen_at=row.first_seen_at,
         last_checked_at=row.last_checked_at,
         last_changed_at=row.last_changed_at,
@@ -219,18 +219,37 @@ def _version_info(v: VersionRow) -> VersionInfo:
     )
 
 
+# An article's body is its content version's.
+_CURRENT = sa.and_(
+    VersionRow.article_id == ArticleRow.id, VersionRow.number == ArticleRow.content_version
+)
+
+
 def iter_articles(session: Session, source: str | None = None) -> Iterator[StoredArticle]:
     """Every stored article (optionally one source's), by id, streamed."""
-    query = sa.select(ArticleRow).order_by(ArticleRow.id)
+    query = (
+        sa.select(ArticleRow, VersionRow.body_text, VersionRow.body_html)
+        .outerjoin(VersionRow, _CURRENT)
+        .order_by(ArticleRow.id)
+    )
     if source is not None:
         query = query.where(ArticleRow.source == source)
-    for row in session.execute(query.execution_options(yield_per=500)).scalars():
-        yield _stored(row)
+    for row, body_text, body_html in session.execute(query.execution_options(yield_per=500)):
+        yield _stored(row, body_text, body_html)
 
 
 def get_article(session: Session, url_or_id: str | int) -> StoredArticle:
     """One article by id, canonical URL or alias; raises ArticleNotFound."""
-    return _stored(_article_row(session, url_or_id))
+    return _stored_with_body(session, _article_row(session, url_or_id))
+
+
+def _stored_with_body(session: Session, row: ArticleRow) -> StoredArticle:
+    body = session.execute(
+        sa.select(VersionRow.body_text, VersionRow.body_html).where(
+            VersionRow.article_id == row.id, VersionRow.number == row.content_version
+        )
+    ).first()
+    return _stored(row, *(body if body is not None else (None, None)))
 
 
 def _article_row(session: Session, url_or_id: str | int) -> ArticleRow:
@@ -252,7 +271,7 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
         sa.select(RevertRow).where(RevertRow.article_id == row.id).order_by(RevertRow.first_at)
     ).scalars()
     return ArticleHistory(
-        article=_stored(row),
+        article=_stored_with_body(session, row),
         versions=[_version_info(v) for v in versions],
         reverts=[
             RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts

@@ -58,7 +58,11 @@ class SourceRow(Base):
 
 
 class ArticleRow(Base):
-    """An article: its current content's fields, its state, and its check times."""
+    """An article: its current content's fields, its state, and its check times.
+
+    The current body (text and HTML) is not repeated here: it is the `content_version` row's. A
+    body is tens of KB, and this row is read and rewritten on every check.
+    """
 
     __tablename__ = "articles"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,8 +80,6 @@ class ArticleRow(Base):
     date_source: Mapped[str | None] = mapped_column(sa.String(16))
     section: Mapped[str | None] = mapped_column(sa.Text)
     language: Mapped[str | None] = mapped_column(sa.String(35))
-    body_text: Mapped[str] = mapped_column(sa.Text, default="")
-    body_html: Mapped[str] = mapped_column(sa.Text, default="")
     first_seen_at: Mapped[datetime]
     last_checked_at: Mapped[datetime]
     last_changed_at: Mapped[datetime]

@@ -267,7 +267,7 @@ def _find_row(session: Session, url: str) -> ArticleRow | None:
     return session.execute(_FIND_BY_URL_OR_ALIAS, {"u": url}).scalar()
 
 
-def _fields_of_row(row: ArticleRow | VersionRow) -> dict[str, str]:
+def _fields_of_row(row: VersionRow) -> dict[str, str]:
     return fingerprint_fields(
         title=row.title,
         body_text=row.body_text,
@@ -290,7 +290,7 @@ def display_date(
     return f"{published_date.isoformat()} ({precision})" if published_date else ""
 
 
-def diff_input(row: ArticleRow | VersionRow) -> dict[str, str | None]:
+def diff_input(row: VersionRow) -> dict[str, str | None]:
     """The normalized fields of a stored version in the shape `storage.diffs` expects."""
     fields = _fields_of_row(row)
     return {
@@ -304,7 +304,7 @@ def diff_input(row: ArticleRow | VersionRow) -> dict[str, str | None]:
 
 
 def article_values(article: Article) -> dict[str, Any]:
-    """The content columns of an article (shared by the articles and versions tables)."""
+    """The content columns of a version of `article` (the articles row takes `row_values` of them)."""
     return {
         "title": article.title,
         "published_at": article.published_at,
@@ -319,8 +319,22 @@ def article_values(article: Article) -> dict[str, Any]:
     }
 
 
+def row_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The content columns the articles row repeats (all but the body, kept in the version only)."""
+    return {k: v for k, v in values.items() if k not in _BODY_COLUMNS}
+
+
 def _version_fields(version: VersionRow) -> dict[str, Any]:
     return {name: getattr(version, name) for name in _CONTENT_COLUMNS}
+
+
+def _content_row(session: Session, row: ArticleRow) -> VersionRow:
+    """The version holding an article's current content."""
+    return session.execute(
+        sa.select(VersionRow).where(
+            VersionRow.article_id == row.id, VersionRow.number == row.content_version
+        )
+    ).scalar_one()
 
 
 _CONTENT_COLUMNS = (
@@ -335,6 +349,7 @@ _CONTENT_COLUMNS = (
     "body_text",
     "body_html",
 )
+_BODY_COLUMNS = frozenset({"body_text", "body_html"})
 
 
 def _touch(row: ArticleRow, now: datetime, next_check_at: datetime) -> None:
@@ -379,7 +394,7 @@ def _new_article(
             "checks": 1,
             "status_changed_at": now,
             "missing_checks": 0,
-            **values,
+            **row_values(values),
         },
     ).scalar_one()
     response_id, raw_sha = store_response(session, raw, article_id, packed)
@@ -418,7 +433,7 @@ def _add_content_version(
     diff = None
     if row.content_hash != digest:
         new_version = VersionRow(**values)  # transient, only to build the diff input
-        diff = diff_versions(diff_input(row), diff_input(new_version))
+        diff = diff_versions(diff_input(_content_row(session, row)), diff_input(new_version))
     response_id, raw_sha = store_response(session, raw, row.id, packed)
     number = row.version + 1
     version = VersionRow(
@@ -439,7 +454,7 @@ def _add_content_version(
     session.flush()
     if diff is not None:
         session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))
-    for name, value in values.items():
+    for name, value in row_values(values).items():
         setattr(row, name, value)
     row.version = row.content_version = number
     row.content_hash = digest
@@ -498,7 +513,7 @@ def _revert(
     else:
         pair.count += 1
         pair.last_at = now
-    for name, value in _version_fields(earlier).items():
+    for name, value in row_values(_version_fields(earlier)).items():
         setattr(row, name, value)
     row.content_version = earlier.number
     row.content_hash = earlier.content_hash

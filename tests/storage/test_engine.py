@@ -170,3 +170,49 @@ def test_in_memory_sqlite_works() -> None:
             assert s.get(CursorRow, "m") is not None
     finally:
         db.dispose()
+
+
+def test_upgrading_from_0001_keeps_every_body(db_url: str) -> None:
+    """A database written before the body moved out of `articles` reads the same afterwards."""
+    from alembic import command
+
+    from storage.queries import get_article, iter_articles
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            conn.execute(sa.text("INSERT INTO sources (key) VALUES ('s')"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO articles (id, source, url, status, version, content_version, "
+                    "title, body_text, body_html, first_seen_at, last_checked_at, "
+                    "last_changed_at, checks, missing_checks) VALUES (1, 's', 'https://a/1', "
+                    "'live', 2, 2, 'T2', 'body two', '<p>body two</p>', :t, :t, :t, 2, 0)"
+                ),
+                {"t": T0},
+            )
+            for number, body in ((1, "body one"), (2, "body two")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO versions (article_id, number, kind, seen_at, title, "
+                        "body_text, body_html) VALUES (1, :n, :k, :t, 'T', :b, :h)"
+                    ),
+                    {"n": number, "k": "new" if number == 1 else "changed", "t": T0, "b": body,
+                     "h": f"<p>{body}</p>"},
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+    db = open_db(db_url)
+    try:
+        assert migrate.current_revision(db.engine) == migrate.head_revision()
+        with db.session(readonly=True) as s:
+            article = get_article(s, "https://a/1")
+            assert (article.body_text, article.body_html) == ("body two", "<p>body two</p>")
+            assert [a.body_text for a in iter_articles(s)] == ["body two"]
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("articles")}
+        assert "body_text" not in columns and "body_html" not in columns
+    finally:
+        db.dispose()
