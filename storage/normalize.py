@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from json.encoder import encode_basestring
 
 from storage.model import Article
 
@@ -34,9 +34,11 @@ def normalize_text(text: str | None) -> str:
         return ""
     if "&" in text:
         text = html.unescape(text)
-    text = _INVISIBLE_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():  # invisible characters and composition exist only outside ASCII
+        text = _INVISIBLE_RE.sub("", text)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     # str.split() with no argument splits on every Unicode space (NBSP, U+3000, ...) in C.
     paragraphs = (" ".join(block.split()) for block in _BLANK_LINES_RE.split(text))
     return "\n\n".join(p for p in paragraphs if p)
@@ -76,7 +78,10 @@ def fingerprint_fields(
 
 def content_hash(fields: Mapping[str, str]) -> str:
     """SHA-256 (hex) of the normalized fields: the fingerprint of one distinct content."""
-    payload = json.dumps([fields.get(k, "") for k in FINGERPRINT_FIELDS], ensure_ascii=False)
+    # Exactly json.dumps(list, ensure_ascii=False), without the encoder's set-up per call.
+    payload = (
+        "[" + ", ".join(encode_basestring(fields.get(k, "")) for k in FINGERPRINT_FIELDS) + "]"
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
