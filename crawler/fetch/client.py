@@ -100,7 +100,7 @@ class _Answer:
 
 
 def _joined(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
-    """Every value of header `name` (lower case) joined by ", ", as httpx's `headers.get` gives it."""
+    """Every value of header `name` (lower case) joined by ", ", as httpx's `headers.get` does."""
     values = [v for k, v in headers if k.lower() == name]
     return ", ".join(values) if values else None
 

@@ -113,8 +113,8 @@ async def run_with_retries(
     says how many tries were made.
     """
     # Most fetches succeed at once, so the first try runs bare: entering stamina's retry context
-    # costs more than a loopback request's own bookkeeping. A failure is then replayed as the
-    # context's first try, so the decision, waits, attempt count and logs are stamina's as before.
+    # cost ~0.2 M instructions a call, a tenth of a whole loopback fetch. A failure is replayed
+    # as the context's first try, so the decision, waits, tries and logs are stamina's as before.
     try:
         return await attempt()
     except Exception as exc:
