@@ -27,6 +27,11 @@ from storage.engine import Database
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 MAX_BATCH = 64
+# After the first grouped record of a batch, wait this long for more: a crawl hands its records
+# over one at a time, and a transaction per one or two records costs more than the records
+# themselves (measured: 2,000 first fetches took 1,125 transactions and 12.3 s of CPU at once,
+# 90 transactions and 8.1 s with 100 ms). A plain `submit` is written without waiting.
+LINGER = 0.1
 
 Grouped = Callable[[Session, list[Any]], list[Any]]
 
@@ -41,9 +46,10 @@ class _Work:
 class BatchWriter:
     """Runs storage writes off the event loop, batched into few transactions."""
 
-    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH, linger: float = LINGER) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.linger = linger
         self._queue: asyncio.Queue[tuple[_Work, asyncio.Future[Any]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -87,8 +93,22 @@ class BatchWriter:
             if first is None:
                 break
             batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.linger
+            while len(batch) < self.max_batch:
+                if batch[-1][0].group is None:  # someone waits on a plain write: go now
+                    deadline = 0.0
+                if self._queue.empty():
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        break
+                    try:
+                        async with asyncio.timeout(left):
+                            item = await self._queue.get()
+                    except TimeoutError:
+                        break
+                else:
+                    item = self._queue.get_nowait()
                 if item is None:
                     stopping = True
                     break
