@@ -163,11 +163,37 @@ def _at_head(engine: Engine) -> bool:
     return [tuple(r) for r in found] == [(SCHEMA_REVISION,)]
 
 
+PG_LOCK_KEY = 0x6D666177  # "mfaw": the advisory lock that serializes schema changes
+
+
+def _create_if_empty(engine: Engine) -> bool:
+    """Create the schema from the models and stamp the newest revision, in a database with no
+    tables at all; False (nothing done) otherwise.
+
+    What `alembic upgrade head` would build (a test compares the two), without importing
+    Alembic and its template engine: a first run starts a second sooner.
+    """
+    from storage.schema import Base
+
+    with engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one process creates, others wait
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+        if sa.inspect(conn).get_table_names():
+            return False
+        Base.metadata.create_all(conn)
+        conn.exec_driver_sql(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+        conn.exec_driver_sql(f"INSERT INTO alembic_version VALUES ('{SCHEMA_REVISION}')")
+    return True
+
+
 def open_db(url: str | None = None) -> Database:
     """Open (creating if needed) the database at `url` and upgrade its schema to the latest."""
     db = Database(normalize_url(url) if url else default_db_url())
     try:
-        if not _at_head(db.engine):
+        if not _at_head(db.engine) and not _create_if_empty(db.engine):
             from storage.migrate import upgrade
 
             upgrade(db.engine)

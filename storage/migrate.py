@@ -1,6 +1,7 @@
 """Schema upgrades with Alembic, run on open. The migration scripts ship inside this package.
 
-The Alembic configuration is built in code (no alembic.ini, no dependence on the working
+An empty database is created by `storage.engine` from the models instead (same schema, checked by
+a test), stamped with the newest revision. The Alembic configuration is built in code (no alembic.ini, no dependence on the working
 directory): `script_location` is the `migrations` folder next to this module. On PostgreSQL an
 advisory lock serializes processes that open the same database at once; on SQLite the
 migration runs inside `BEGIN IMMEDIATE`, which does the same.
@@ -17,10 +18,10 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy.engine import Engine
 
+from storage.engine import PG_LOCK_KEY
 from storage.errors import MigrationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_PG_LOCK_KEY = 0x6D666177  # "mfaw": an arbitrary, fixed advisory-lock key
 
 
 def alembic_config() -> Config:
@@ -59,7 +60,7 @@ def upgrade(engine: Engine) -> bool:
     cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
         known = ScriptDirectory.from_config(cfg)
         current = MigrationContext.configure(conn).get_current_revision()
         if current is not None and not _knows(known, current):

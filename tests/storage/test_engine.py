@@ -36,11 +36,61 @@ def test_the_schema_revision_constant_is_the_newest_migration() -> None:
     assert SCHEMA_REVISION == migrate.head_revision()
 
 
-def test_migrations_match_the_models(db: Database) -> None:
+def _migrated(url: str) -> sa.Engine:
+    """A database built by running every Alembic migration (not the empty-database shortcut)."""
+    engine = sa.create_engine(url)
+    assert migrate.upgrade(engine) is True
+    return engine
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
     """The migrated schema and the ORM models agree (a schema change without a migration fails)."""
-    with db.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert diffs == []
+    engine = _migrated(db_url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diffs == []
+    finally:
+        engine.dispose()
+
+
+def _schema(engine: sa.Engine) -> dict[str, object]:
+    inspector = sa.inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table)["constrained_columns"],
+            sorted((i["name"], tuple(i["column_names"]), i["unique"]) for i in inspector.get_indexes(table)),
+            sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
+            sorted((f["name"], f["referred_table"], tuple(f["constrained_columns"]), f.get("options", {}).get("ondelete")) for f in inspector.get_foreign_keys(table)),
+        )
+        for table in sorted(inspector.get_table_names())
+    }  # fmt: skip
+
+
+def test_an_empty_database_is_created_exactly_as_the_migrations_build_it(
+    db: Database, tmp_path: Path, db_url: str
+) -> None:
+    """open_db's shortcut for an empty database (models + stamp) equals running every migration."""
+    if db.dialect == "sqlite":
+        engine = _migrated(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    else:  # a second schema of the test database
+        import uuid
+
+        schema = f"m_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(db_url.split("?")[0])
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine = _migrated(f"{db_url.split('?')[0]}?options=-csearch_path%3D{schema}")
+    try:
+        assert _schema(db.engine) == _schema(engine)
+        assert migrate.current_revision(db.engine) == migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+        if db.dialect != "sqlite":
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
 
 
 def test_second_open_migrates_nothing_and_works(db_url: str) -> None:
