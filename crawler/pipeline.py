@@ -114,6 +114,7 @@ class CrawlContext:
 @dataclass(frozen=True)
 class _Job:
     url: str  # the URL to fetch (as found on the listing, or as stored)
+    key: str  # the article's identity: its canonical URL (as stored, for a revisit)
     item: ListingItem | None  # None for a revisit
     known: bool
     anchor: datetime | None = None  # revisit plan anchor of a known article
@@ -371,7 +372,7 @@ async def _note_items(
         if key in known:
             all_new = False
         elif key not in jobs and not _feed_only(source):
-            jobs[key] = _Job(url=item.url, item=item, known=False)
+            jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
     return all_new
 
 
@@ -427,6 +428,7 @@ def _due_revisits(
     return [
         _Job(
             url=d.url,
+            key=d.url,
             item=None,
             known=True,
             anchor=d.anchor,
@@ -500,7 +502,7 @@ async def _prepare(
 async def _process(
     ctx: CrawlContext, source: Source, job: _Job, result: SourceResult, writer: BatchWriter
 ) -> None:
-    key = canonical_url(job.url)
+    key = job.key
     page = await ctx.fetcher.fetch(job.url, source, validators=job.validators)
     now = ctx.clock()
     if job.known:
