@@ -13,6 +13,9 @@ travels without its decoded text, which the worker decodes again from the raw by
 - A worker that dies (killed, out of memory) costs no page: what it had in flight is parsed in
   this process and a new worker takes its place. After `MAX_RESTARTS` deaths the pool stops
   starting workers and parses everything in this process.
+- A page that a worker has not answered within `page_timeout` (a pathological page sending the
+  parser into a loop) fails with a `ParseError` and its worker is replaced; that page is not
+  retried in-process, where it would stall the crawler itself.
 - With 0 workers (a one-core machine, or `parse: {workers: 0}`) nothing is started at all.
 
 Frames carry pickles between two processes of the same program; nothing else writes to them.
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from crawler.config import ParseSettings, Source
+from crawler.errors import ParseError
 from crawler.fetch.charset import decode
 from crawler.model import ListingItem, Page
 from crawler.prepare import Prepared, prepare_article
@@ -41,6 +45,7 @@ log = logging.getLogger(__name__)
 
 MAX_RESTARTS = 5
 IN_FLIGHT = 3  # pages sent to one worker and not answered yet: enough to keep it busy
+PAGE_TIMEOUT = 120.0  # seconds a worker may take over one page (pages take milliseconds)
 MAX_AUTO_WORKERS = 4
 _HEADER = 4  # frame length, big-endian
 _STREAM_LIMIT = 1 << 26  # asyncio's reader buffer; a frame is read with readexactly anyway
@@ -104,6 +109,10 @@ class _Worker:
         except Exception as exc:  # a broken frame: treat the worker as gone
             self._died(f"its answer could not be read ({exc!r})")
 
+    def stop(self, why: str) -> None:
+        """Kill the worker; the pages it has in flight are parsed in-process instead."""
+        self._died(why)
+
     def _died(self, why: str) -> None:
         if self.alive:
             self.alive = False
@@ -137,10 +146,11 @@ class _Worker:
 class ParsePool:
     """Prepares article pages in worker processes; use as `async with ParsePool(n) as pool`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, page_timeout: float = PAGE_TIMEOUT) -> None:
         if workers < 0:
             raise ValueError(f"workers must be >= 0, got {workers}")
         self.size = workers
+        self.page_timeout = page_timeout
         self.restarts = 0
         self._workers: list[_Worker] = []
         self._starting: asyncio.Lock | None = None
@@ -175,10 +185,18 @@ class ParsePool:
                 if worker is not None:
                     frame = _frame((self._pickled(source), replace(page, text=""), item, url))
                     try:
-                        result: Prepared = await worker.call(frame)
+                        async with asyncio.timeout(self.page_timeout):
+                            result: Prepared = await worker.call(frame)
                         return result
                     except WorkerDied:
                         pass  # logged once by the worker; this page is parsed here instead
+                    except TimeoutError:
+                        worker.stop(f"it spent over {self.page_timeout:g} s on {url}")
+                        raise ParseError(
+                            url,
+                            f"parsing did not finish within {self.page_timeout:g} s "
+                            "(the parse worker was restarted)",
+                        ) from None
         return prepare_article(page, source, item, url)
 
     def _pickled(self, source: Source) -> bytes:

@@ -14,6 +14,7 @@ from crawler.errors import (
     ConfigError,
     ConfigProblem,
     FetchError,
+    ParseError,
     SelectorMatchedNothing,
     SoftErrorPage,
 )
@@ -173,3 +174,25 @@ def test_errors_survive_pickling(error: Exception) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert vars(copy) == vars(error)
+
+
+def test_a_page_over_the_time_limit_fails_alone_and_the_worker_is_replaced() -> None:
+    """A page not answered in time is a ParseError naming it; the next page gets a new worker."""
+    name = ARTICLES[0]
+
+    async def go() -> tuple[BaseException | Prepared, int, int]:
+        async with ParsePool(1, page_timeout=0.000001) as pool:
+            slow = await asyncio.gather(
+                pool.prepare(real_page(name), source_for(name), None, "https://x/slow"),
+                return_exceptions=True,
+            )
+            first = pool._workers[0].proc.pid
+            pool.page_timeout = 60.0
+            again = await pool.prepare(real_page(name), source_for(name), None, "https://x/ok")
+            assert again.article.title
+            return slow[0], first, pool._workers[0].proc.pid
+
+    error, first_pid, second_pid = asyncio.run(go())
+    assert isinstance(error, ParseError) and "did not finish" in str(error)
+    assert error.url == "https://x/slow"
+    assert second_pid != first_pid
