@@ -26,11 +26,18 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from crawler.parse.chrome import CHROME_CSS, DROP_TAGS, MAX_PHRASE_CHARS, is_chrome_phrase
+from crawler.parse.chrome import (
+    CHROME_CSS,
+    CHROME_SELECTORS,
+    DROP_TAGS,
+    MAX_PHRASE_CHARS,
+    is_chrome_phrase,
+)
 from crawler.parse.links import Resolver
 from crawler.parse.select import outermost
 from crawler.parse.text import join_paragraphs, strip_invisible
@@ -114,8 +121,24 @@ _INNER_BLOCK = re.compile(
     rf"<({_TEXT_BLOCK})>((?:(?!<(?:{_TEXT_BLOCK})>).)*?)</\1>",
     re.DOTALL,
 )
-_JUNK_CSS = ", ".join(sorted(DROP_TAGS)) + ", " + CHROME_CSS
 _UNWRAP = ("span", "font")
+# A chrome selector that is one element type with classes or ids (`div.tool`) can only match
+# where that type occurs; others (`#relnews_list`) can match anywhere.
+_TYPED = re.compile(r"([a-zA-Z][\w-]*)(?:[.#][\w-]+)*")
+_CHROME_TYPES: tuple[tuple[str, str | None], ...] = tuple(
+    (sel, m.group(1).lower() if (m := _TYPED.fullmatch(sel)) else None) for sel in CHROME_SELECTORS
+)
+
+
+@lru_cache(maxsize=256)
+def _junk_css(present: frozenset[str]) -> str:
+    """The junk selectors (`DROP_TAGS`, `CHROME_SELECTORS`) that can match among `present` types.
+
+    Lexbor walks the tree once per selector of a list, so the full list of 40 costs a microsecond
+    per element; a body holds a handful of element types, so most selectors need no walk at all.
+    """
+    drop = [tag for tag in sorted(DROP_TAGS) if tag in present]
+    return ", ".join(drop + [sel for sel, tag in _CHROME_TYPES if tag is None or tag in present])
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +163,29 @@ def remove_chrome(node: LexborNode) -> None:
 def _split_paragraphs(html: str) -> list[str]:
     if "!" in html:  # every comment and declaration starts with `<!`
         html = _COMMENT.sub("", html)
-    text = _BLOCK_TAG.sub(_BREAK, html)
-    if "<" in text:  # (both patterns start with `<`)
-        text = _ANY_TAG.sub("", _CELL_TAG.sub(" ", text))
-    text = htmllib.unescape(text)
+    parts = _BLOCK_TAG.split(html)
     # Each paragraph is " ".join(part.split()) of its part, computed without splitting every word:
     # the common whitespace becomes spaces (whitespace is inert under NFC and invisible-character
     # removal, so this changes nothing below), then a part is only stripped unless it still holds
     # a run of spaces or, outside ASCII, a character str.isprintable() rejects (other whitespace,
     # the invisible characters, controls), which takes the full path.
-    for space in _COMMON_SPACES:
-        if space in text:
-            text = text.replace(space, " ")
+    if "&" in html or _BREAK in html or any("<" in part for part in parts):
+        # Inline tags and entities: removed and decoded over the whole text, as a tag or an
+        # entity cut by a block boundary would be (and a NUL in the input breaks a paragraph).
+        text = _BREAK.join(parts)
+        if "<" in text:
+            text = _ANY_TAG.sub("", _CELL_TAG.sub(" ", text))
+        text = htmllib.unescape(text)
+        for space in _COMMON_SPACES:
+            if space in text:
+                text = text.replace(space, " ")
+        parts = text.split(_BREAK)
+    else:  # the parts are text already
+        for space in _COMMON_SPACES:
+            if space in html:
+                parts = [part.replace(space, " ") for part in parts]
     paragraphs = []
-    for part in text.split(_BREAK):
+    for part in parts:
         if part.isascii():
             part = " ".join(part.split()) if "  " in part else part.strip()
         elif part.isprintable():
@@ -267,10 +299,17 @@ def extract_body(nodes: list[LexborNode], base_url: str) -> Body:
     """
     parts = []
     for node in outermost(nodes):
-        for junk in outermost(list(node.css(_JUNK_CSS))):  # one traversal for both tables
-            junk.decompose()
+        # Element types under the node (itself included), lower-cased: a type selector can only
+        # match an element whose name lower-cases to it.
+        present = frozenset({element.tag.lower() for element in node.css("*") if element.tag})
+        junk_css = _junk_css(present)
+        if junk_css:
+            for junk in outermost(list(node.css(junk_css))):
+                junk.decompose()
         # The commonest wrappers, unwrapped by lexbor, leave far less for the regexes below.
-        node.unwrap_tags(list(_UNWRAP))
+        unwrap = [tag for tag in _UNWRAP if tag in present]
+        if unwrap:
+            node.unwrap_tags(unwrap)
         # A whole <body> (feed content, generic output) contributes its content, not itself.
         parts.append((node.inner_html if node.tag == "body" else node.html) or "")
     cleaned = sanitize("\n".join(parts), base_url)
