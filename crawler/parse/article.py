@@ -16,8 +16,9 @@ last segment of the `section` (breadcrumb) selector.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from crawler.config import Source
 from crawler.errors import SelectorMatchedNothing
@@ -27,18 +28,43 @@ from crawler.parse.body import Body, extract_body, remove_chrome
 from crawler.parse.dates import find_date, parse_date
 from crawler.parse.generic import Generic, extract_generic
 from crawler.parse.listing import languages_of
-from crawler.parse.select import select, select_all, select_value
+from crawler.parse.select import outermost, select, select_all, select_value, split_selector
 from crawler.parse.text import clean
 from storage.model import Article, ArticleDate, DateSource
 
 # Breadcrumb separators: "Home > China News", "首页 > 外交动态 > 发言人表态", "Home › News".
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|›|»|→|＞|\|)\s*")
+# Pseudo-classes (`:first-child`, `:has()`) and sibling combinators (`+`, `~`) can match
+# differently once other nodes are gone.
+_ORDER_DEPENDENT = re.compile(r"[:+~]")
 
 
 def breadcrumb_section(text: str) -> str | None:
     """The last segment of a breadcrumb text (`Home > China News` -> `China News`)."""
     parts = [p for p in _CRUMB_SPLIT.split(clean(text)) if p]
     return parts[-1] if parts else None
+
+
+def _remove(tree: LexborHTMLParser, rules: Sequence[str], url: str) -> None:
+    """Decompose what each `remove:` rule matches, in order (a rule sees what the ones before left).
+
+    Rules made of types, classes, ids, attributes and descendant or child combinators match the
+    same surviving nodes whatever was removed before them (removal takes whole subtrees, so no
+    survivor loses an ancestor), so such rules are applied in one traversal.
+    """
+    css = [split_selector(rule)[0] for rule in rules]
+    if len(css) > 1 and not any(_ORDER_DEPENDENT.search(c) for c in css):
+        try:
+            found = tree.css(", ".join(css))
+        except SelectolaxError:
+            pass  # one rule is invalid: the loop below names it
+        else:
+            for node in outermost(found):
+                node.decompose()
+            return
+    for rule in rules:
+        for node in select_all(tree, rule, url=url, field="article.remove"):
+            node.decompose()
 
 
 def parse_article(page: Page, source: Source, item: ListingItem | None = None) -> Article:
@@ -49,10 +75,8 @@ def parse_article(page: Page, source: Source, item: ListingItem | None = None) -
     zone = source.zone
     langs = languages_of(source)
     tree = LexborHTMLParser(page.text)
-    if sel is not None:
-        for rule in sel.remove:
-            for node in select_all(tree, rule, url=url, field="article.remove"):
-                node.decompose()
+    if sel is not None and sel.remove:
+        _remove(tree, sel.remove, url)
 
     title = ""
     date: ArticleDate | None = None
