@@ -136,6 +136,7 @@ def _norm_langs(languages: Sequence[str]) -> frozenset[str]:
     return frozenset({"en", *(lang.split("-")[0].split("_")[0].lower() for lang in languages)})
 
 
+@lru_cache(maxsize=256)  # a feed or listing repeats the same few offsets; timezones are immutable
 def _offset(text: str | None) -> timezone | None:
     if not text:
         return None
