@@ -149,11 +149,10 @@ def test_closing_the_pool_ends_its_processes() -> None:
     assert all(code is not None for code in asyncio.run(go()))
 
 
-def test_auto_is_one_worker_per_core_beyond_the_first() -> None:
-    """`auto` never asks for more workers than cores beyond the first (and at most 4)."""
-    pool = ParsePool.from_settings(ParseSettings())
-    assert pool.size == workers.auto_workers()
-    assert 0 <= pool.size <= workers.MAX_AUTO_WORKERS
+def test_auto_is_none_on_two_cores_then_one_per_core_beyond_the_first() -> None:
+    """`auto`: 0 workers up to 2 cores, then cores - 1, at most 4; explicit counts are kept."""
+    assert [workers.auto_workers(n) for n in (1, 2, 3, 4, 8, 64)] == [0, 0, 2, 3, 4, 4]
+    assert ParsePool.from_settings(ParseSettings()).size == workers.auto_workers()
     assert ParsePool.from_settings(ParseSettings(workers=0)).size == 0
     assert ParsePool.from_settings(ParseSettings(workers=3)).size == 3
 
