@@ -24,8 +24,15 @@ from storage.articles import add_alias_pairs, known_urls
 from storage.blobs import put_packed, response_values
 from storage.codecs import PackedBody
 from storage.model import Article, RawResponse
-from storage.schema import ArticleRow, ResponseRow, SourceRow, VersionRow, insert_ignore
-from storage.versions import Outcome, article_values, row_values
+from storage.schema import ArticleRow, ResponseRow, VersionRow
+from storage.sources import ensure_source
+from storage.versions import (
+    Outcome,
+    article_values,
+    first_version_row,
+    new_article_row,
+    require_aware,
+)
 
 _ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
@@ -52,10 +59,7 @@ class FirstFetch:
 def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome | None]:
     """Store each entry as a new article; None for those whose URL is already stored."""
     for e in entries:
-        for name in ("now", "next_check_at"):
-            value = getattr(e, name)
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"{name} must be a tz-aware datetime, got {value!r}")
+        require_aware(now=e.now, next_check_at=e.next_check_at)
     known = known_urls(session, [e.article.url for e in entries])
     fresh: list[int] = []  # indexes into entries
     for i, e in enumerate(entries):
@@ -66,32 +70,14 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     if not fresh:
         return outcomes
     todo = [entries[i] for i in fresh]
-    insert_ignore(
-        session,
-        SourceRow.__table__,  # type: ignore[arg-type]
-        [{"key": key} for key in sorted({e.article.source for e in todo})],
-    )
+    for key in sorted({e.article.source for e in todo}):
+        ensure_source(session, key)
     values = [article_values(e.article) for e in todo]
     article_ids = (
         session.execute(
             _INSERT_ARTICLES,
             [
-                {
-                    "source": e.article.source,
-                    "url": e.article.url,
-                    "status": "live",
-                    "version": 1,
-                    "content_version": 1,
-                    "content_hash": e.digest,
-                    "first_seen_at": e.now,
-                    "last_checked_at": e.now,
-                    "last_changed_at": e.now,
-                    "next_check_at": e.next_check_at,
-                    "checks": 1,
-                    "status_changed_at": e.now,
-                    "missing_checks": 0,
-                    **row_values(v),
-                }
+                new_article_row(e.article, e.digest, e.now, e.next_check_at, v)
                 for e, v in zip(todo, values, strict=True)
             ],
         )
@@ -113,16 +99,7 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     session.execute(
         _INSERT_VERSIONS,
         [
-            {
-                "article_id": aid,
-                "number": 1,
-                "kind": "new",
-                "seen_at": e.now,
-                "content_hash": e.digest,
-                "response_id": rid,
-                "raw_sha256": e.packed.sha256,
-                **v,
-            }
+            first_version_row(aid, e.digest, e.now, rid, e.packed.sha256, v)
             for e, v, aid, rid in zip(todo, values, article_ids, response_ids, strict=True)
         ],
     )

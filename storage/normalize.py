@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring
+from typing import Protocol
 
 from storage.model import Article
 
@@ -85,14 +86,32 @@ def content_hash(fields: Mapping[str, str]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+class Content(Protocol):
+    """What fingerprints are computed from: an `Article`, or a stored version row."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def body_text(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def published_date(self) -> date | None: ...
+    @property
+    def date_precision(self) -> str | None: ...
+
+
+def content_fields(content: Content) -> dict[str, str]:
+    """`fingerprint_fields` of an article or a stored version."""
+    return fingerprint_fields(
+        title=content.title,
+        body_text=content.body_text,
+        published_at=content.published_at,
+        published_date=content.published_date,
+        precision=content.date_precision,
+    )
+
+
 def article_fingerprint(article: Article) -> str:
     """The content hash a stored version of `article` has: what decides that it changed."""
-    return content_hash(
-        fingerprint_fields(
-            title=article.title,
-            body_text=article.body_text,
-            published_at=article.published_at,
-            published_date=article.published_date,
-            precision=article.date_precision,
-        )
-    )
+    return content_hash(content_fields(article))

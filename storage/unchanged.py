@@ -17,19 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.schema import ArticleRow
-from storage.versions import Outcome, record_not_modified
+from storage.versions import TOUCH_VALUES, Outcome, record_not_modified, require_aware
 
 _TABLE: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 _CHUNK = 500  # bound on IN (...) list sizes (SQLite's variable limit)
-_TOUCH = (
-    sa.update(_TABLE)
-    .where(_TABLE.c.id == sa.bindparam("i"))
-    .values(
-        last_checked_at=sa.bindparam("now", type_=_TABLE.c.last_checked_at.type),
-        next_check_at=sa.bindparam("next", type_=_TABLE.c.next_check_at.type),
-        checks=_TABLE.c.checks + 1,
-    )
-)
+_TOUCH = sa.update(_TABLE).where(_TABLE.c.id == sa.bindparam("i")).values(TOUCH_VALUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +36,7 @@ class Unchanged:
 def record_unchanged(session: Session, entries: Sequence[Unchanged]) -> list[Outcome]:
     """`record_not_modified` for each entry, in a few statements when the articles are live."""
     for e in entries:
-        for name in ("now", "next_check_at"):
-            value = getattr(e, name)
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"{name} must be a tz-aware datetime, got {value!r}")
+        require_aware(now=e.now, next_check_at=e.next_check_at)
     urls = sorted({e.url for e in entries})
     live: dict[str, tuple[int, int]] = {}
     for i in range(0, len(urls), _CHUNK):

@@ -21,35 +21,16 @@ def get_validators(session: Session, url: str) -> tuple[str | None, str | None]:
 
 def set_validators(session: Session, url: str, etag: str | None, last_modified: str | None) -> None:
     """Remember the validators a URL sent; both None forgets them."""
-    if etag is None and last_modified is None:
-        session.execute(sa.delete(ValidatorRow).where(ValidatorRow.url == url))
-        return
-    now = datetime.now(UTC)
-    # Update only when different (an unchanged recheck writes nothing), insert when new; the
-    # insert ignores a concurrent writer's row so two workers never collide on the key.
-    changed = session.execute(
-        sa.update(ValidatorRow)
-        .where(
-            ValidatorRow.url == url,
-            sa.or_(
-                ValidatorRow.etag.is_distinct_from(etag),
-                ValidatorRow.last_modified.is_distinct_from(last_modified),
-            ),
-        )
-        .values(etag=etag, last_modified=last_modified, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount:  # type: ignore[attr-defined]
-        return
-    insert_ignore(
-        session,
-        ValidatorRow.__table__,  # type: ignore[arg-type]
-        [{"url": url, "etag": etag, "last_modified": last_modified, "updated_at": now}],
-    )
+    set_many(session, [(url, etag, last_modified)])
 
 
 def set_many(session: Session, entries: Iterable[tuple[str, str | None, str | None]]) -> None:
-    """`set_validators` for many (url, etag, last_modified) at once, in a few statements."""
+    """Remember the validators each (url, etag, last_modified) sent, in a few statements.
+
+    Rows are updated only when different (an unchanged recheck writes nothing) and inserted when
+    new; the insert ignores a concurrent writer's row, so two workers never collide on the key.
+    A URL given (None, None) is forgotten.
+    """
     latest = {url: (etag, modified) for url, etag, modified in entries}
     if not latest:
         return

@@ -28,7 +28,7 @@ from storage.blobs import store_response
 from storage.codecs import PackedBody
 from storage.errors import ArticleNotFound
 from storage.model import Article, RawResponse
-from storage.normalize import article_fingerprint, fingerprint_fields, normalize_line
+from storage.normalize import article_fingerprint, content_fields, normalize_line
 from storage.schema import AliasRow, ArticleRow, DiffRow, RevertRow, VersionRow
 from storage.sources import ensure_source
 from storage.types import iso, offset_minutes, with_offset
@@ -46,15 +46,17 @@ KINDS = (
 MAX_EVIDENCE = 20  # missing-check entries kept per episode: the first one and the latest ones
 _TABLE: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 
+# What a check changes on an article row, with the check time and the next one as parameters.
+TOUCH_VALUES = {
+    "last_checked_at": sa.bindparam("now", type_=_TABLE.c.last_checked_at.type),
+    "next_check_at": sa.bindparam("next", type_=_TABLE.c.next_check_at.type),
+    "checks": _TABLE.c.checks + 1,
+}
 # The unchanged path is one statement, built once: touch the row if its content is the same.
 _TOUCH_LIVE = (
     sa.update(_TABLE)
     .where(_TABLE.c.url == sa.bindparam("u"), _TABLE.c.status == "live")
-    .values(
-        last_checked_at=sa.bindparam("now", type_=_TABLE.c.last_checked_at.type),
-        next_check_at=sa.bindparam("next", type_=_TABLE.c.next_check_at.type),
-        checks=_TABLE.c.checks + 1,
-    )
+    .values(TOUCH_VALUES)
     .returning(_TABLE.c.id, _TABLE.c.version)
 )
 _TOUCH_IF_SAME = _TOUCH_LIVE.where(_TABLE.c.content_hash == sa.bindparam("h"))
@@ -105,7 +107,7 @@ def record_fetch(
     `digest` (`normalize.article_fingerprint(article)`) and `packed` (`codecs.pack(raw.body)`) may be passed when
     the caller computed them already, e.g. in a parse worker process.
     """
-    _require_aware(now=now, next_check_at=next_check_at)
+    require_aware(now=now, next_check_at=next_check_at)
     if digest is None:
         digest = article_fingerprint(article)
     hit = session.execute(
@@ -154,7 +156,7 @@ def record_missing(
 
     Raises ArticleNotFound when `url` is not a stored article.
     """
-    _require_aware(now=now, next_check_at=next_check_at)
+    require_aware(now=now, next_check_at=next_check_at)
     row = _find_row(session, url)
     if row is None:
         raise ArticleNotFound(url)
@@ -213,7 +215,7 @@ def record_not_modified(
     session: Session, url: str, *, now: datetime, next_check_at: datetime
 ) -> Outcome:
     """Note a 304 answer: the article is unchanged (a missing one is live again, a removed one restored)."""
-    _require_aware(now=now, next_check_at=next_check_at)
+    require_aware(now=now, next_check_at=next_check_at)
     hit = session.execute(_TOUCH_LIVE, {"u": url, "now": now, "next": next_check_at}).first()
     if hit is not None:
         return Outcome("unchanged", hit.id, hit.version)
@@ -250,14 +252,15 @@ def record_not_modified(
 
 def set_next_check(session: Session, article_id: int, when: datetime) -> None:
     """Move an article's next planned recheck (e.g. back to the fast end after a change)."""
-    _require_aware(when=when)
+    require_aware(when=when)
     session.execute(sa.update(_TABLE).where(_TABLE.c.id == article_id).values(next_check_at=when))
 
 
 # -- internals ------------------------------------------------------------------------------------
 
 
-def _require_aware(**values: datetime) -> None:
+def require_aware(**values: datetime) -> None:
+    """Raise ValueError unless every value is a tz-aware datetime."""
     for name, value in values.items():
         if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{name} must be a tz-aware datetime, got {value!r}")
@@ -265,16 +268,6 @@ def _require_aware(**values: datetime) -> None:
 
 def _find_row(session: Session, url: str) -> ArticleRow | None:
     return session.execute(_FIND_BY_URL_OR_ALIAS, {"u": url}).scalar()
-
-
-def _fields_of_row(row: VersionRow) -> dict[str, str]:
-    return fingerprint_fields(
-        title=row.title,
-        body_text=row.body_text,
-        published_at=row.published_at,
-        published_date=row.published_date,
-        precision=row.date_precision,
-    )
 
 
 def display_date(
@@ -292,7 +285,7 @@ def display_date(
 
 def diff_input(row: VersionRow) -> dict[str, str | None]:
     """The normalized fields of a stored version in the shape `storage.diffs` expects."""
-    fields = _fields_of_row(row)
+    fields = content_fields(row)
     return {
         "title": fields["title"],
         "date": display_date(
@@ -379,41 +372,58 @@ def _new_article(
     ensure_source(session, article.source)
     values = article_values(article)
     article_id = session.execute(
-        _INSERT_ARTICLE,
-        {
-            "source": article.source,
-            "url": article.url,
-            "status": "live",
-            "version": 1,
-            "content_version": 1,
-            "content_hash": digest,
-            "first_seen_at": now,
-            "last_checked_at": now,
-            "last_changed_at": now,
-            "next_check_at": next_check_at,
-            "checks": 1,
-            "status_changed_at": now,
-            "missing_checks": 0,
-            **row_values(values),
-        },
+        _INSERT_ARTICLE, new_article_row(article, digest, now, next_check_at, values)
     ).scalar_one()
     response_id, raw_sha = store_response(session, raw, article_id, packed)
     session.execute(
-        _INSERT_VERSION,
-        {
-            "article_id": article_id,
-            "number": 1,
-            "kind": "new",
-            "seen_at": now,
-            "content_hash": digest,
-            "response_id": response_id,
-            "raw_sha256": raw_sha,
-            **values,
-        },
+        _INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)
     )
     if aliases:
         add_aliases(session, article_id, aliases)
     return Outcome("new", article_id, 1)
+
+
+def new_article_row(
+    article: Article, digest: str, now: datetime, next_check_at: datetime, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The articles row of an article seen for the first time (`values`: its `article_values`)."""
+    return {
+        "source": article.source,
+        "url": article.url,
+        "status": "live",
+        "version": 1,
+        "content_version": 1,
+        "content_hash": digest,
+        "first_seen_at": now,
+        "last_checked_at": now,
+        "last_changed_at": now,
+        "next_check_at": next_check_at,
+        "checks": 1,
+        "status_changed_at": now,
+        "missing_checks": 0,
+        **row_values(values),
+    }
+
+
+def first_version_row(
+    article_id: int,
+    digest: str,
+    now: datetime,
+    response_id: int,
+    raw_sha256: str,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    """The versions row of version 1 (`new`) of an article."""
+    return {
+        "article_id": article_id,
+        "number": 1,
+        "kind": "new",
+        "seen_at": now,
+        "content_hash": digest,
+        "response_id": response_id,
+        "raw_sha256": raw_sha256,
+        **values,
+    }
 
 
 def _add_content_version(
