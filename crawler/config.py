@@ -317,8 +317,8 @@ class HttpSettings(_Model):
 
 
 class ParseSettings(_Model):
-    """Where article pages are parsed. `workers: auto` starts none on up to 2 cores, else one
-    worker process per core beyond the first (at most 4); 0 parses in the crawler's own process."""
+    """Where article pages are parsed. `workers: auto` starts one worker process per core beyond
+    the first (at most 4; none on one core); 0 parses in the crawler's own process."""
 
     workers: int | Literal["auto"] = Field(default="auto")
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.model import ArticleDate, RawResponse
+from storage.model import ArticleDate, RawResponse, pickled_by_fields
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Page:
     """A fetched response with its text decoded.
@@ -33,6 +34,7 @@ class Page:
         return self.raw.status
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ListingItem:
     """One link found on a listing page or feed."""

@@ -2,7 +2,8 @@
 
 All three are CPU work on one page, with no I/O and no shared state: what `crawler.workers` runs
 in other processes so that parsing does not hold the core the event loop (fetching, storing)
-runs on.
+runs on. Parsed in the crawler's own process, a page is not packed here: compressing and hashing
+release the GIL, so storage packs it in the writer thread, beside the event loop.
 """
 
 from __future__ import annotations
@@ -13,23 +14,28 @@ from crawler.config import Source
 from crawler.model import ListingItem, Page
 from crawler.parse.article import parse_article
 from storage.codecs import PackedBody, pack
-from storage.model import Article
+from storage.model import Article, pickled_by_fields
 from storage.normalize import article_fingerprint
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An article page ready to store."""
 
     article: Article  # its url is the canonical URL
     digest: str  # normalize.article_fingerprint(article)
-    packed: PackedBody  # codecs.pack(page.raw.body)
+    packed: PackedBody | None  # codecs.pack(page.raw.body); None: storage packs it when writing
 
 
-def prepare_article(page: Page, source: Source, item: ListingItem | None, url: str) -> Prepared:
-    """Parse `page` as an article whose canonical URL is `url`, fingerprint it, pack its raw body.
+def prepare_article(
+    page: Page, source: Source, item: ListingItem | None, url: str, *, pack_body: bool = True
+) -> Prepared:
+    """Parse `page` as an article whose canonical URL is `url`, fingerprint it, pack its raw body
+    (unless `pack_body` is False).
 
     Raises what `parse_article` raises (`SoftErrorPage`, `SelectorMatchedNothing`, ...).
     """
     article = replace(parse_article(page, source, item), url=url)
-    return Prepared(article, article_fingerprint(article), pack(page.raw.body))
+    packed = pack(page.raw.body) if pack_body else None
+    return Prepared(article, article_fingerprint(article), packed)

@@ -6,7 +6,8 @@ on first use and talks to each over its stdin and stdout: one length-prefixed pi
 page, answered in order. Each page goes to the worker with the fewest pages in flight, and at
 most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe buffer. A page
 travels without its decoded text, which the worker decodes again from the raw bytes (the same
-`fetch.charset.decode`, so the same text): half the bytes to copy.
+`fetch.charset.decode`, so the same text): half the bytes to copy. The worker packs the raw
+body too (`prepare_article`), so the crawler's core is left with fetching and storing.
 
 - Errors raised while parsing (a soft error page, a selector that matched nothing) come back as
   the same exception; an unexpected one carries the worker's traceback as a note.
@@ -24,6 +25,7 @@ Frames carry pickles between two processes of the same program; nothing else wri
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -44,28 +46,32 @@ from crawler.prepare import Prepared, prepare_article
 log = logging.getLogger(__name__)
 
 MAX_RESTARTS = 5
-IN_FLIGHT = 3  # pages sent to one worker and not answered yet: enough to keep it busy
+# Pages sent to one worker and not answered yet. The event loop reads answers only between its
+# other callbacks; with 3 a worker sat idle for a third of a crawl, 24 and more kept it busy.
+IN_FLIGHT = 32
 PAGE_TIMEOUT = 120.0  # seconds a worker may take over one page (pages take milliseconds)
 MAX_AUTO_WORKERS = 4
 _HEADER = 4  # frame length, big-endian
 _STREAM_LIMIT = 1 << 26  # asyncio's reader buffer; a frame is read with readexactly anyway
+_PIPE_SIZE = 1 << 20
 _CACHE_LIMIT = 256  # sources remembered per side (a config reload makes new Source objects)
 
 
 def auto_workers(cores: int | None = None) -> int:
-    """Workers for `parse: {workers: auto}`: none up to 2 cores, else one per core beyond the
-    first, at most 4.
+    """Workers for `parse: {workers: auto}`: one per core beyond the first, at most 4; none on
+    one core (the cores this process may run on, so `taskset` and CPU sets count).
 
-    On the 2-vCPU machines this was measured on, two busy processes together ran only 1.1x
-    as fast as one, and a worker made a 10,000-article crawl slower (87 s against 67 s in
-    one process): the event loop, its writer thread and a worker do not fit in two vCPUs.
+    Measured on a 10,000-article crawl (benchmarks/crawl_bench.py): on two cores a worker cut
+    the time from 22 s to 16 s; squeezed onto one core it cost 22 % (26.3 s against 21.6 s).
+    A machine whose two vCPUs share one core (two busy processes run only 1.1x as fast as one,
+    seen here once) is the one-core case, undetectable from inside: set `workers: 0` there.
     """
     if cores is None:
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             cores = os.cpu_count() or 1
-    return 0 if cores <= 2 else min(MAX_AUTO_WORKERS, cores - 1)
+    return min(MAX_AUTO_WORKERS, cores - 1)
 
 
 class WorkerDied(Exception):
@@ -185,7 +191,10 @@ class ParsePool:
     async def prepare(
         self, page: Page, source: Source, item: ListingItem | None, url: str
     ) -> Prepared:
-        """`prepare.prepare_article(page, source, item, url)`, run by a worker when there is one."""
+        """`prepare.prepare_article(page, source, item, url)`, run by a worker when there is one.
+
+        Parsed in this process, the page is left unpacked (storage packs it in its thread).
+        """
         if not self.in_process:
             async with self._slots:
                 worker = await self._pick()
@@ -204,7 +213,7 @@ class ParsePool:
                             f"parsing did not finish within {self.page_timeout:g} s "
                             "(the parse worker was restarted)",
                         ) from None
-        return prepare_article(page, source, item, url)
+        return prepare_article(page, source, item, url, pack_body=False)
 
     def _pickled(self, source: Source) -> bytes:
         # Pickling a Source costs ~0.2 ms: once per Source object, not once per page.
@@ -307,10 +316,22 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answers.flush()
 
 
+def _widen_pipe(fd: int) -> None:
+    """Give a pipe room for a few answers (an article is ~80 KB; Linux pipes hold 64 KB)."""
+    # Fewer, larger reads: the crawler wakes up once per answer instead of twice or more.
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:  # not a pipe, or over /proc/sys/fs/pipe-max-size: keep what it has
+            pass
+
+
 def main() -> None:
     """Entry point of `python -m crawler.workers` (started by `ParsePool`)."""
     # Ctrl-C reaches the whole process group: the crawler decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stream in (sys.stdin, sys.stdout):
+        _widen_pipe(stream.fileno())
     # The frames own the real stdout; anything else printing goes to stderr instead.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

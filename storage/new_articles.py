@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import add_alias_pairs, known_urls
 from storage.blobs import put_packed, response_values
-from storage.codecs import PackedBody
+from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow
 from storage.sources import ensure_source
@@ -50,7 +50,7 @@ class FirstFetch:
     article: Article
     raw: RawResponse
     digest: str  # normalize.article_fingerprint(article)
-    packed: PackedBody  # codecs.pack(raw.body)
+    packed: PackedBody | None  # codecs.pack(raw.body); None: packed here
     now: datetime
     next_check_at: datetime
     aliases: tuple[str, ...] = ()
@@ -84,13 +84,15 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
         .scalars()
         .all()
     )
-    put_packed(session, [e.packed for e in todo])
+    # Packing releases the GIL: done here, in the writing thread, it runs beside the event loop.
+    packed = [e.packed or pack(e.raw.body) for e in todo]
+    put_packed(session, packed)
     response_ids = (
         session.execute(
             _INSERT_RESPONSES,
             [
-                response_values(e.raw, aid, e.packed.sha256)
-                for e, aid in zip(todo, article_ids, strict=True)
+                response_values(e.raw, aid, p.sha256)
+                for e, p, aid in zip(todo, packed, article_ids, strict=True)
             ],
         )
         .scalars()
@@ -99,8 +101,10 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     session.execute(
         _INSERT_VERSIONS,
         [
-            first_version_row(aid, e.digest, e.now, rid, e.packed.sha256, v)
-            for e, v, aid, rid in zip(todo, values, article_ids, response_ids, strict=True)
+            first_version_row(aid, e.digest, e.now, rid, p.sha256, v)
+            for e, p, v, aid, rid in zip(
+                todo, packed, values, article_ids, response_ids, strict=True
+            )
         ],
     )
     add_alias_pairs(

@@ -10,6 +10,8 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from storage.normalize import (
     FINGERPRINT_FIELDS,
@@ -118,5 +120,42 @@ def test_ascii_and_unicode_paths_normalize_alike(text: str) -> None:
     slow = html.unescape(text)
     slow = unicodedata.normalize("NFC", re.sub(f"[{INVISIBLE}]", "", slow))
     slow = slow.replace("\r\n", "\n").replace("\r", "\n")
+    assert normalize_text(text) == _reference_normalize(text)
+
+
+def _reference_normalize(text: str) -> str:
+    """normalize_text as its docstring defines it, one obvious pass at a time."""
+    slow = html.unescape(text)
+    slow = unicodedata.normalize("NFC", re.sub(f"[{INVISIBLE}]", "", slow))
+    slow = slow.replace("\r\n", "\n").replace("\r", "\n")
     blocks = (" ".join(b.split()) for b in re.split(r"\n\s*\n", slow))
-    assert normalize_text(text) == "\n\n".join(b for b in blocks if b)
+    return "\n\n".join(b for b in blocks if b)
+
+
+# Text built from what the fast paths test for: spaces and their runs, every kind of line break
+# and control, Unicode spaces, invisible and combining characters, entities, JSON specials.
+_PIECES = st.sampled_from(
+    [" ", "  ", "\n", "\n\n", "\n \n", "\r\n", "\t", "\x00", "\x1c", "\x7f", "\xa0", "\u3000",
+     "\u2028", "\u200b", "\u00ad", "\ufeff", "e\u0301", "é", "外交", "&amp;", "&", '"', "\\",
+     "word", "Wang Yi", ".", "x" * 300]
+)  # fmt: skip
+_TEXTS = st.lists(_PIECES, max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+@example("plain ascii paragraph " * 40 + "\n\n" + "second one " * 40)
+def test_fast_paths_normalize_like_the_reference(text: str) -> None:
+    """The fast paths (ASCII without controls, printable blocks) change nothing the slow one would not."""
+    assert normalize_text(text) == _reference_normalize(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS, _TEXTS)
+@example("T", 'long "quoted" \\ ascii\n\n' * 40)
+def test_content_hash_is_the_json_of_the_fields(title: str, body: str) -> None:
+    """Whatever the text, the hash is SHA-256 of json.dumps(..., ensure_ascii=False)."""
+    for fields in ({"title": title, "date": "", "body_text": body},
+                   {"title": title, "date": "d", "body_text": normalize_text(body)}):  # fmt: skip
+        expected = json.dumps([fields[k] for k in FINGERPRINT_FIELDS], ensure_ascii=False)
+        assert content_hash(fields) == hashlib.sha256(expected.encode()).hexdigest()
