@@ -496,9 +496,7 @@ async def _prepare(
 ) -> Prepared:
     if ctx.parse_pool is not None:
         return await ctx.parse_pool.prepare(page, source, item, key)
-    return prepare_article(
-        page, source, item, key, pack_body=bool(__import__("os").environ.get("PACK"))
-    )
+    return prepare_article(page, source, item, key, pack_body=False)  # storage packs it
 
 
 async def _process(
