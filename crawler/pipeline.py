@@ -163,11 +163,19 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         run_id = runs.start_run(s, source.key, started)
     listing_validators: list[_ListingValidators] = []
     try:
-        jobs = await _read_listings(
-            ctx, source, result, listing_validators, full_walk=full_walk, known=first_pages
-        )
-        jobs += _due_revisits(ctx, source, recheck=recheck, exclude={j.url for j in jobs})
-        await _run_jobs(ctx, source, jobs, result)
+        # Articles are fetched as soon as their listing page is read, while later pages are read.
+        async with _ArticleRunner(ctx, source, result) as runner:
+            listed = await _read_listings(
+                ctx,
+                source,
+                result,
+                listing_validators,
+                runner.put,
+                full_walk=full_walk,
+                known=first_pages,
+            )
+            for job in _due_revisits(ctx, source, recheck=recheck, exclude=listed):
+                runner.put(job)
         if not result.errors:
             _save_listing_validators(ctx, listing_validators)
     except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
@@ -227,19 +235,22 @@ async def _read_listings(
     source: Source,
     result: SourceResult,
     pending: list[_ListingValidators],
+    found: Callable[[_Job], None],
     *,
     full_walk: bool = False,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
-) -> list[_Job]:
+) -> set[str]:
+    """Read every listing of `source`, handing each unknown article to `found` as it is seen;
+    returns the URLs of those articles, as listed and canonical (they may be stored by now)."""
     jobs: dict[str, _Job] = {}
     for listing in source.listings:
         try:
             await _read_listing(
-                ctx, source, listing, jobs, result, pending, full_walk=full_walk, known=known
+                ctx, source, listing, jobs, found, result, pending, full_walk=full_walk, known=known
             )
         except (FetchError, ParseError) as exc:  # logged there; the other listings still run
             _record_failure(result, exc, what="listing")
-    return list(jobs.values())
+    return {job.url for job in jobs.values()} | jobs.keys()
 
 
 def _record_failure(result: SourceResult, exc: MfawatchError, *, what: str) -> None:
@@ -257,6 +268,7 @@ async def _read_listing(
     source: Source,
     listing: Listing,
     jobs: dict[str, _Job],
+    found: Callable[[_Job], None],
     result: SourceResult,
     pending: list[_ListingValidators],
     *,
@@ -296,7 +308,7 @@ async def _read_listing(
             else parse_listing(page, source, listing)
         )
         result.items += len(parsed.items)
-        all_new = await _note_items(ctx, source, listing, parsed.items, jobs)
+        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found)
         if _feed_only(source):
             _record_feed_items(ctx, source, page, parsed.items, result)
         if not parsed.items or not (all_new or full_walk):
@@ -346,8 +358,14 @@ async def _note_items(
     listing: Listing,
     items: Iterable[ListingItem],
     jobs: dict[str, _Job],
+    found: Callable[[_Job], None],
 ) -> bool:
-    """Record sightings, queue unknown articles; True when every item on the page was new."""
+    """Record sightings, hand unknown articles to `found`; True when every item on the page was new.
+
+    An article first seen earlier in this crawl counts as new even when it is stored by now (its
+    job may have run meanwhile): a listing that shifted between two of its pages must not end
+    the pagination early.
+    """
     now = ctx.clock()
     items = list(items)
     canon = {item.url: canonical_url(item.url) for item in items}
@@ -369,10 +387,13 @@ async def _note_items(
     all_new = True
     for item in items:
         key = canon[item.url]
+        if key in jobs:
+            continue
         if key in known:
             all_new = False
-        elif key not in jobs and not _feed_only(source):
-            jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
+        elif not _feed_only(source):
+            job = jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
+            found(job)
     return all_new
 
 
@@ -442,30 +463,55 @@ def _due_revisits(
 # -- articles -------------------------------------------------------------------------------------
 
 
-async def _run_jobs(
-    ctx: CrawlContext, source: Source, jobs: list[_Job], result: SourceResult
-) -> None:
-    queue: asyncio.Queue[_Job] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
+class _ArticleRunner:
+    """Runs a source's article jobs as they are handed over, `ctx.article_workers` at most at once.
 
-    async def worker() -> None:
-        while True:
+    `async with` waits for every job put to finish, also when the block raised (the articles
+    already found are still stored; the block's exception goes on afterwards). A job's fetch or
+    parse failure is recorded in the result; anything else (a bug) is raised once every other job
+    has finished. A cancellation cancels the jobs running and drops the others.
+    """
+
+    def __init__(self, ctx: CrawlContext, source: Source, result: SourceResult) -> None:
+        assert ctx.writer is not None
+        self.ctx, self.source, self.result, self.writer = ctx, source, result, ctx.writer
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> _ArticleRunner:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None and not issubclass(exc_type, Exception):  # cancelled, exiting
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            return
+        for _ in self._tasks:  # after every job: each worker stops at one of these
+            self._queue.put_nowait(None)
+        try:
+            outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in self._tasks:
+                task.cancel()
+            raise
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and exc_type is None:
+                raise outcome
+
+    def put(self, job: _Job) -> None:
+        """Queue a job; it starts as soon as a worker is free."""
+        self._queue.put_nowait(job)
+        if len(self._tasks) < self.ctx.article_workers:
+            self._tasks.append(asyncio.create_task(self._work()))
+
+    async def _work(self) -> None:
+        while (job := await self._queue.get()) is not None:
             try:
-                job = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            try:
-                await _process(ctx, source, job, result, writer)
+                await _process(self.ctx, self.source, job, self.result, self.writer)
             except (FetchError, ParseError) as exc:
-                _record_failure(result, exc, what="article")
-            _tick(ctx, "article")
-
-    if not jobs:
-        return
-    assert ctx.writer is not None
-    writer = ctx.writer
-    await asyncio.gather(*(worker() for _ in range(min(ctx.article_workers, len(jobs)))))
+                _record_failure(self.result, exc, what="article")
+            _tick(self.ctx, "article")
 
 
 def _is_redirect_home(job_url: str, page: Page) -> bool:

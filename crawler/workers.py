@@ -2,7 +2,7 @@
 
 The crawler's own process fetches and stores on one event loop; parsing a page is pure CPU work
 that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers`)
-on first use and talks to each over its stdin and stdout: one length-prefixed pickle frame per
+when entered (or on first use) and talks to each over its stdin and stdout: one length-prefixed pickle frame per
 page, answered in order. Each page goes to the worker with the fewest pages in flight, and at
 most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe buffer. A page
 travels without its decoded text, which the worker decodes again from the raw bytes (the same
@@ -178,6 +178,8 @@ class ParsePool:
         return cls(auto_workers() if settings.workers == "auto" else settings.workers)
 
     async def __aenter__(self) -> ParsePool:
+        # Started now, a worker imports the parser while the crawler reads its first listings.
+        await self._ensure_workers()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -226,6 +228,15 @@ class ParsePool:
         return cached[1]
 
     async def _pick(self) -> _Worker | None:
+        await self._ensure_workers()
+        if self.in_process or not self._workers:
+            return None
+        return min(self._workers, key=lambda w: len(w.pending))
+
+    async def _ensure_workers(self) -> None:
+        """Replace the workers that died and start the missing ones (unless parsing in-process)."""
+        if self.in_process:
+            return
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
@@ -241,9 +252,6 @@ class ParsePool:
                 except OSError as exc:
                     log.warning("cannot start a parse worker (%s); parsing in-process", exc)
                     self.restarts = MAX_RESTARTS + 1
-        if self.in_process or not self._workers:
-            return None
-        return min(self._workers, key=lambda w: len(w.pending))
 
     async def aclose(self) -> None:
         """Stop every worker (each finishes the pages it has first)."""

@@ -136,6 +136,7 @@ class _Registered:
     content_type: str | None
     etag: str | None = None
     last_modified: str | None = None
+    delay: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -400,11 +401,13 @@ class Site:
         headers: dict[str, str] | None = None,
         content_type: str | None = "text/html; charset=utf-8",
         etag: bool = False,
+        delay: float = 0.0,
     ) -> None:
         """Register (or replace) the response for `path` (path plus optional query).
 
         With `etag=True` the response carries an ETag and Last-Modified, and a matching
-        If-None-Match / If-Modified-Since gets a 304 with no body.
+        If-None-Match / If-Modified-Since gets a 304 with no body. With `delay`, the answer
+        comes that many seconds after the request.
         """
         data = body.encode("utf-8") if isinstance(body, str) else body
         tag = modified = None
@@ -413,7 +416,7 @@ class Site:
             modified = _http_date(time.time())
         with self._lock:
             self._routes[path] = _Registered(
-                data, status, dict(headers or {}), content_type, tag, modified
+                data, status, dict(headers or {}), content_type, tag, modified, delay
             )
 
     def redirect(self, path: str, to: str, status: int = 302) -> None:
@@ -491,6 +494,8 @@ class Site:
         h.send(404, _html("404", f"Not Found: {path}"))
 
     def _serve_registered(self, h: _Handler, reg: _Registered) -> None:
+        if reg.delay:
+            self._sleep(reg.delay)
         headers = dict(reg.headers)
         if reg.etag:
             headers["ETag"] = reg.etag

@@ -221,3 +221,39 @@ def test_after_an_unfinished_run_every_page_is_walked(
     resumed = {r.source: r for r in crawl(config, db)}
     assert resumed["fixture-en"].listings == 3
     assert resumed["fixture-en"].new == 1
+
+
+def test_articles_are_fetched_while_later_listing_pages_are_read(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """Page 1's articles are fetched (and stored) before a slow page 2 has answered."""
+    page2 = "/sites/two-sources/en/default_1.shtml"
+    site.add(
+        page2, (SITE / "en" / "default_1.shtml").read_bytes(), content_type="text/html", delay=1.0
+    )
+    results = {r.source: r for r in crawl(write_config(tmp_path, site), db)}
+    assert results["fixture-en"].ok and results["fixture-en"].new == EN_ARTICLES
+    (listing,) = site.requests_to(page2)
+    first_page_articles = [
+        r for r in site.requests if r.path.endswith(("t1001.shtml", "t1003.shtml"))
+    ]
+    assert len(first_page_articles) == 2
+    assert all(r.started < listing.started + 1.0 for r in first_page_articles)
+
+
+def test_a_listing_shifted_between_its_pages_does_not_end_pagination(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """Page 1's last item shows again on page 2 (a release came out mid-crawl); stored by the time
+    page 2 is read, it must not count as known and stop the walk: page 3 is still read."""
+    page2 = "/sites/two-sources/en/default_1.shtml"
+    shifted = (SITE / "en" / "default_1.shtml").read_text()
+    shifted = shifted.replace("<ul>", '<ul><li><a href="./t1004.shtml">Shifted</a></li>', 1)
+    site.add(page2, shifted, content_type="text/html", delay=1.0)
+    results = {r.source: r for r in crawl(write_config(tmp_path, site), db)}
+    en = results["fixture-en"]
+    (listing,) = site.requests_to(page2)
+    (article,) = [r for r in site.requests if r.path.endswith("/t1004.shtml")]
+    assert article.started < listing.started + 1.0  # fetched (then stored) while page 2 waited
+    assert en.ok and en.listings == 3
+    assert en.new == EN_ARTICLES
