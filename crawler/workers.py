@@ -30,6 +30,7 @@ import logging
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import traceback
 from collections import deque
@@ -52,7 +53,6 @@ IN_FLIGHT = 32
 PAGE_TIMEOUT = 120.0  # seconds a worker may take over one page (pages take milliseconds)
 MAX_AUTO_WORKERS = 4
 _HEADER = 4  # frame length, big-endian
-_STREAM_LIMIT = 1 << 26  # asyncio's reader buffer; a frame is read with readexactly anyway
 _PIPE_SIZE = 1 << 20
 _CACHE_LIMIT = 256  # sources remembered per side (a config reload makes new Source objects)
 
@@ -83,44 +83,107 @@ def _frame(value: object) -> bytes:
     return len(data).to_bytes(_HEADER, "big") + data
 
 
-class _Worker:
-    """One worker process and the futures of the pages it was sent, oldest first."""
+class _Worker(asyncio.SubprocessProtocol):
+    """One worker process and the futures of the pages it was sent, oldest first.
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
+    The answers are read by this protocol straight off the pipe: each frame is unpickled from the
+    chunk it arrived in (only a frame cut between two reads is copied to a buffer), where a
+    stream reader would copy every frame into its buffer and out again.
+    """
+
+    def __init__(self) -> None:
         self.pending: deque[asyncio.Future[Any]] = deque()
         self.alive = True
-        self._reader = asyncio.create_task(self._read(), name=f"parse-worker-{proc.pid}")
+        self.pid = 0
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._stdin: asyncio.WriteTransport | None = None
+        self._partial = bytearray()  # the start of a frame the next read completes
+        self._exited = asyncio.get_running_loop().create_future()
 
-    async def call(self, frame: bytes) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        assert self.proc.stdin is not None
-        self.pending.append(future)
-        try:
-            self.proc.stdin.write(frame)
-            await self.proc.stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:  # RuntimeError: the pipe is closing
-            self._died(f"cannot send it a page: {exc}")
-        return await future
+    # -- the protocol (called by the event loop) ----------------------------------------------
 
-    async def _read(self) -> None:
-        stdout = self.proc.stdout
-        assert stdout is not None
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+        self.pid = transport.get_pid()
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        self._stdin = stdin
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        if fd != 1:
+            return
         try:
-            while True:
-                size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
-                ok, value = pickle.loads(await stdout.readexactly(size))
-                future = self.pending.popleft()
-                if future.done():  # its caller was cancelled; the answer is dropped
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-        except asyncio.IncompleteReadError:
-            self._died("it exited")
+            self._receive(data)
         except Exception as exc:  # a broken frame: treat the worker as gone
             self._died(f"its answer could not be read ({exc!r})")
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self._died("it exited")
+
+    def process_exited(self) -> None:
+        # Its last answers may still be in the pipe: the end of stdout is what fails the others.
+        if not self._exited.done():
+            self._exited.set_result(None)
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def _receive(self, data: bytes | bytearray) -> None:
+        partial = self._partial
+        if partial:
+            partial += data
+            data = partial
+        with memoryview(data) as view:
+            used = self._answers(view)
+        if data is partial:
+            del partial[:used]
+        elif used < len(data):
+            partial += data[used:]
+
+    def _answers(self, view: memoryview) -> int:
+        """Answer the futures of the whole frames in `view`; returns how many bytes they took."""
+        pos, end = 0, len(view)
+        while end - pos >= _HEADER:
+            size = int.from_bytes(view[pos : pos + _HEADER], "big")
+            if end - pos - _HEADER < size:
+                break
+            ok, value = pickle.loads(view[pos + _HEADER : pos + _HEADER + size])
+            pos += _HEADER + size
+            future = self.pending.popleft()
+            if future.done():  # its caller was cancelled; the answer is dropped
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        return pos
+
+    # -- the crawler's side --------------------------------------------------------------------
+
+    async def call(self, frame: bytes) -> Any:
+        """Send one page frame; its answer (or its exception, raised here)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending.append(future)
+        if not self.alive or self._stdin is None or self._stdin.is_closing():
+            self._died("its input is closed")
+        else:
+            # No drain: the pool's slots bound the pages in flight, hence this buffer.
+            self._stdin.write(frame)
+        return await future
+
+    @property
+    def returncode(self) -> int | None:
+        """The worker's exit status, None while it runs."""
+        return None if self._transport is None else self._transport.get_returncode()
+
+    def kill(self) -> None:
+        """Kill the process (its end is then noticed as a death)."""
+        if self._transport is not None and self.returncode is None:
+            try:
+                self._transport.kill()
+            except ProcessLookupError:  # already gone
+                pass
 
     def stop(self, why: str) -> None:
         """Kill the worker; the pages it has in flight are parsed in-process instead."""
@@ -131,7 +194,7 @@ class _Worker:
             self.alive = False
             log.warning(
                 "parse worker %s stopped (%s); its %d page(s) in flight are parsed in-process",
-                self.proc.pid,
+                self.pid,
                 why,
                 len(self.pending),
             )
@@ -139,21 +202,20 @@ class _Worker:
             future = self.pending.popleft()
             if not future.done():
                 future.set_exception(WorkerDied(why))
-        if self.proc.returncode is None:
-            self.proc.kill()
+        self.kill()
 
     async def close(self, grace: float = 5.0) -> None:
         """Let the worker finish and exit (end of its stdin), killing it after `grace` seconds."""
         self.alive = False  # its end of output is expected now, not a death to report
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
+        if self._stdin is not None and not self._stdin.is_closing():
+            self._stdin.close()
         try:
-            await asyncio.wait_for(self.proc.wait(), grace)
+            await asyncio.wait_for(asyncio.shield(self._exited), grace)
         except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
+            self.kill()
+            await self._exited
+        if self._transport is not None:
+            self._transport.close()
 
 
 class ParsePool:
@@ -267,16 +329,17 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 async def _start_worker() -> _Worker:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
-    proc = await asyncio.create_subprocess_exec(
+    _, worker = await asyncio.get_running_loop().subprocess_exec(
+        _Worker,
         sys.executable,
         "-m",
         "crawler.workers",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=None,
         env=env,
-        limit=_STREAM_LIMIT,
     )
-    return _Worker(proc)
+    return worker
 
 
 # -- the worker process ---------------------------------------------------------------------------

@@ -88,7 +88,10 @@ def _alternation(names: Iterable[str]) -> str:
     return "|".join(branches)
 
 
-_BLOCK_TAG = re.compile(rf"</?(?:{_alternation(BLOCK_TAGS)})(?=[\s/>])[^>]*>")
+# A run of block tags and the whitespace between them: one paragraph break (the empty and
+# blank parts a split at each tag would give are dropped anyway), half the parts to look at.
+_BLOCK_TAG = rf"</?(?:{_alternation(BLOCK_TAGS)})(?=[\s/>])[^>]*>"
+_BLOCK_TAGS = re.compile(rf"{_BLOCK_TAG}(?:\s*{_BLOCK_TAG})*\s*")  # starts with `<`: a fast scan
 _CELL_TAG = re.compile(rf"</?(?:{_alternation(CELL_TAGS)})(?=[\s/>])[^>]*>")
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 # Block elements outside the whitelist become <div>, so paragraph breaks survive sanitizing.
@@ -163,7 +166,7 @@ def remove_chrome(node: LexborNode) -> None:
 def _split_paragraphs(html: str) -> list[str]:
     if "!" in html:  # every comment and declaration starts with `<!`
         html = _COMMENT.sub("", html)
-    parts = _BLOCK_TAG.split(html)
+    parts = _BLOCK_TAGS.split(html)
     # Each paragraph is " ".join(part.split()) of its part, computed without splitting every word:
     # the common whitespace becomes spaces (whitespace is inert under NFC and invisible-character
     # removal, so this changes nothing below), then a part is only stripped unless it still holds

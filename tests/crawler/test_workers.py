@@ -112,7 +112,7 @@ def test_a_killed_worker_loses_no_page_and_is_replaced() -> None:
     async def go() -> tuple[list[Prepared], int, int, int]:
         async with ParsePool(1) as pool:
             await pool.prepare(real_page(names[0]), source_for(names[0]), None, "https://x/0")
-            first = pool._workers[0].proc
+            first = pool._workers[0]
             tasks = [
                 asyncio.create_task(pool.prepare(real_page(n), source_for(n), None, source_url(n)))
                 for n in names
@@ -124,7 +124,7 @@ def test_a_killed_worker_loses_no_page_and_is_replaced() -> None:
                 real_page(names[1]), source_for(names[1]), None, "https://x/1"
             )
             assert again.article.title
-            second = pool._workers[0].proc.pid
+            second = pool._workers[0].pid
             return got, first.pid, second, pool.restarts
 
     got, first_pid, second_pid, restarts = asyncio.run(go())
@@ -143,7 +143,7 @@ def test_closing_the_pool_ends_its_processes() -> None:
             await asyncio.gather(
                 *(pool.prepare(real_page(n), source_for(n), None, source_url(n)) for n in ARTICLES)
             )
-            procs = [w.proc for w in pool._workers]
+            procs = list(pool._workers)
         assert len(procs) == 2
         return [p.returncode for p in procs]
 
@@ -186,11 +186,11 @@ def test_a_page_over_the_time_limit_fails_alone_and_the_worker_is_replaced() -> 
                 pool.prepare(real_page(name), source_for(name), None, "https://x/slow"),
                 return_exceptions=True,
             )
-            first = pool._workers[0].proc.pid
+            first = pool._workers[0].pid
             pool.page_timeout = 60.0
             again = await pool.prepare(real_page(name), source_for(name), None, "https://x/ok")
             assert again.article.title
-            return slow[0], first, pool._workers[0].proc.pid
+            return slow[0], first, pool._workers[0].pid
 
     error, first_pid, second_pid = asyncio.run(go())
     assert isinstance(error, ParseError) and "did not finish" in str(error)
