@@ -2,11 +2,10 @@
 
 The crawler's own process fetches and stores on one event loop; parsing a page is pure CPU work
 that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers`)
-when entered (or on first use) and talks to each over its stdin and stdout: one length-prefixed pickle frame per
-page, answered in order. Each page goes to the worker with the fewest pages in flight, and at
-most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe buffer. A page
-travels without its decoded text, which the worker decodes again from the raw bytes (the same
-`fetch.charset.decode`, so the same text): half the bytes to copy. The worker packs the raw
+when entered (or on first use) and talks to each over its stdin and stdout: one frame per page
+(`crawler.frames`), answered in order. Each page goes to the worker with the fewest pages in
+flight, and at most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe
+buffer. A source is sent to a worker once, then named by a number. The worker packs the raw
 body too (`prepare_article`), so the crawler's core is left with fetching and storing.
 
 - Errors raised while parsing (a soft error page, a selector that matched nothing) come back as
@@ -38,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from crawler import frames
 from crawler.config import ParseSettings, Source
 from crawler.errors import ParseError
 from crawler.fetch.charset import decode
@@ -52,7 +52,7 @@ MAX_RESTARTS = 5
 IN_FLIGHT = 32
 PAGE_TIMEOUT = 120.0  # seconds a worker may take over one page (pages take milliseconds)
 MAX_AUTO_WORKERS = 4
-_HEADER = 4  # frame length, big-endian
+_HEADER = frames.HEADER
 _PIPE_SIZE = 1 << 20
 _CACHE_LIMIT = 256  # sources remembered per side (a config reload makes new Source objects)
 
@@ -78,11 +78,6 @@ class WorkerDied(Exception):
     """A worker process ended while pages were in flight (they are parsed in-process instead)."""
 
 
-def _frame(value: object) -> bytes:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(data).to_bytes(_HEADER, "big") + data
-
-
 class _Worker(asyncio.SubprocessProtocol):
     """One worker process and the futures of the pages it was sent, oldest first.
 
@@ -95,6 +90,7 @@ class _Worker(asyncio.SubprocessProtocol):
         self.pending: deque[asyncio.Future[Any]] = deque()
         self.alive = True
         self.pid = 0
+        self.sources: set[int] = set()  # the ids of the sources it was sent
         self._transport: asyncio.SubprocessTransport | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self._partial = bytearray()  # the start of a frame the next read completes
@@ -148,18 +144,30 @@ class _Worker(asyncio.SubprocessProtocol):
             size = int.from_bytes(view[pos : pos + _HEADER], "big")
             if end - pos - _HEADER < size:
                 break
-            ok, value = pickle.loads(view[pos + _HEADER : pos + _HEADER + size])
+            value = frames.read_answer(view[pos + _HEADER : pos + _HEADER + size])
             pos += _HEADER + size
             future = self.pending.popleft()
             if future.done():  # its caller was cancelled; the answer is dropped
                 continue
-            if ok:
-                future.set_result(value)
-            else:
+            if isinstance(value, Exception):
                 future.set_exception(value)
+            else:
+                future.set_result(value)
         return pos
 
     # -- the crawler's side --------------------------------------------------------------------
+
+    def request(
+        self, source_id: int, source: bytes, page: Page, item: ListingItem | None, url: str
+    ) -> bytes:
+        """The frame for one page; the source itself goes only to a worker that lacks it."""
+        if source_id in self.sources:
+            return frames.request(source_id, None, page, item, url)
+        forget = len(self.sources) >= _CACHE_LIMIT  # the worker forgets at the same moment
+        if forget:
+            self.sources.clear()
+        self.sources.add(source_id)
+        return frames.request(source_id, source, page, item, url, forget=forget)
 
     async def call(self, frame: bytes) -> Any:
         """Send one page frame; its answer (or its exception, raised here)."""
@@ -229,7 +237,8 @@ class ParsePool:
         self.restarts = 0
         self._workers: list[_Worker] = []
         self._starting: asyncio.Lock | None = None
-        self._sources: dict[int, tuple[Source, bytes]] = {}
+        self._sources: dict[int, tuple[Source, int, bytes]] = {}  # by id(): (it, number, pickle)
+        self._source_numbers = 0
         self._slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT)
         self._reaping: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -263,7 +272,7 @@ class ParsePool:
             async with self._slots:
                 worker = await self._pick()
                 if worker is not None:
-                    frame = _frame((self._pickled(source), replace(page, text=""), item, url))
+                    frame = worker.request(*self._pickled(source), page, item, url)
                     try:
                         async with asyncio.timeout(self.page_timeout):
                             result: Prepared = await worker.call(frame)
@@ -279,15 +288,17 @@ class ParsePool:
                         ) from None
         return prepare_article(page, source, item, url, pack_body=False)
 
-    def _pickled(self, source: Source) -> bytes:
-        # Pickling a Source costs ~0.2 ms: once per Source object, not once per page.
+    def _pickled(self, source: Source) -> tuple[int, bytes]:
+        """The number and pickle of `source`: made once per Source object (a pickle is ~0.2 ms)."""
         cached = self._sources.get(id(source))
         if cached is None or cached[0] is not source:
             if len(self._sources) >= _CACHE_LIMIT:
                 self._sources.clear()
-            cached = (source, pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
+            self._source_numbers += 1
+            pickled = pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL)
+            cached = (source, self._source_numbers, pickled)
             self._sources[id(source)] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     async def _pick(self) -> _Worker | None:
         await self._ensure_workers()
@@ -363,7 +374,7 @@ def _portable(exc: Exception) -> Exception:
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """The worker loop: answer each page frame from `requests` on `answers` until end of input."""
-    sources: dict[bytes, Source] = {}
+    sources: dict[int, Source] = {}
     while True:
         header = _read_exactly(requests, _HEADER)
         if header is None:
@@ -372,18 +383,21 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         if body is None:
             return
         try:
-            pickled_source, page, item, url = pickle.loads(body)
-            text, _, _ = decode(page.raw.body, page.raw.header("content-type"))
-            page = replace(page, text=text)
-            source = sources.get(pickled_source)
+            req = frames.read_request(body)
+            if req.forget:
+                sources.clear()
+            if req.source is not None:
+                sources[req.source_id] = pickle.loads(req.source)
+            source = sources.get(req.source_id)
             if source is None:
-                if len(sources) >= _CACHE_LIMIT:
-                    sources.clear()
-                source = sources[pickled_source] = pickle.loads(pickled_source)
-            answer: tuple[bool, object] = (True, prepare_article(page, source, item, url))
+                raise RuntimeError(f"source number {req.source_id} was never sent to this worker")
+            page = req.page
+            text, charset, rule = decode(page.raw.body, page.raw.header("content-type"))
+            page = replace(page, text=text, charset=charset, charset_rule=rule)
+            reply = frames.answer(prepare_article(page, source, req.item, req.url))
         except Exception as exc:
-            answer = (False, _portable(exc))
-        answers.write(_frame(answer))
+            reply = frames.failure(_portable(exc))
+        answers.write(reply)
         answers.flush()
 
 
