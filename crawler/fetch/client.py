@@ -1,7 +1,7 @@
 """The shared HTTP client: `Fetcher.fetch(url, source, validators) -> Page`.
 
 One `httpx.AsyncClient` (small pool, `http.pool_size`; `http.transport: aiohttp` swaps in the
-httpx-aiohttp transport) serves every source. Each fetch:
+httpx-aiohttp transport, in its lighter form of transport.py) serves every source. Each fetch:
 
 1. refuses anything but http/https;
 2. asks robots.txt (robots.py) unless `politeness.respect_robots` is false;
@@ -200,9 +200,9 @@ class Fetcher:
         self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
         self._client: httpx.AsyncClient
         if http.transport == "aiohttp":
-            from httpx_aiohttp import HttpxAiohttpClient
+            from crawler.fetch.transport import LeanAiohttpClient
 
-            self._client = HttpxAiohttpClient(
+            self._client = LeanAiohttpClient(
                 limits=limits, follow_redirects=False, verify=_ssl_context()
             )
         else:
