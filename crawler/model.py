@@ -15,7 +15,9 @@ from storage.model import ArticleDate, RawResponse, pickled_by_fields
 class Page:
     """A fetched response with its text decoded.
 
-    `charset_rule` says which rule chose the encoding: `header`, `bom`, `meta` or `detected`.
+    `charset_rule` says which rule chose the encoding: `header`, `bom`, `meta` or `detected`;
+    it is empty (and so are `text` and `charset`) on a page fetched undecoded, which
+    `fetch.with_text` decodes.
     `not_modified` is True for a 304 answer to a conditional GET (then `text` is empty).
     """
 

@@ -27,7 +27,7 @@ from crawler.errors import (
     SelectorMatchedNothing,
     SoftErrorPage,
 )
-from crawler.fetch import Fetcher, Validators
+from crawler.fetch import Fetcher, Validators, with_text
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.feed import article_from_feed_item, parse_feed
@@ -542,14 +542,15 @@ async def _prepare(
 ) -> Prepared:
     if ctx.parse_pool is not None:
         return await ctx.parse_pool.prepare(page, source, item, key)
-    return prepare_article(page, source, item, key, pack_body=False)  # storage packs it
+    return prepare_article(with_text(page), source, item, key, pack_body=False)  # storage packs
 
 
 async def _process(
     ctx: CrawlContext, source: Source, job: _Job, result: SourceResult, writer: BatchWriter
 ) -> None:
     key = job.key
-    page = await ctx.fetcher.fetch(job.url, source, validators=job.validators)
+    # Undecoded: a parse worker decodes the bytes itself (`_prepare` decodes them otherwise).
+    page = await ctx.fetcher.fetch(job.url, source, validators=job.validators, decode_text=False)
     now = ctx.clock()
     if job.known:
         result.rechecked += 1

@@ -33,14 +33,13 @@ import subprocess
 import sys
 import traceback
 from collections import deque
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from crawler import frames
 from crawler.config import ParseSettings, Source
 from crawler.errors import ParseError
-from crawler.fetch.charset import decode
+from crawler.fetch.charset import with_text
 from crawler.model import ListingItem, Page
 from crawler.prepare import Prepared, prepare_article
 
@@ -286,7 +285,7 @@ class ParsePool:
                             f"parsing did not finish within {self.page_timeout:g} s "
                             "(the parse worker was restarted)",
                         ) from None
-        return prepare_article(page, source, item, url, pack_body=False)
+        return prepare_article(with_text(page), source, item, url, pack_body=False)
 
     def _pickled(self, source: Source) -> tuple[int, bytes]:
         """The number and pickle of `source`: made once per Source object (a pickle is ~0.2 ms)."""
@@ -391,9 +390,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             source = sources.get(req.source_id)
             if source is None:
                 raise RuntimeError(f"source number {req.source_id} was never sent to this worker")
-            page = req.page
-            text, charset, rule = decode(page.raw.body, page.raw.header("content-type"))
-            page = replace(page, text=text, charset=charset, charset_rule=rule)
+            page = with_text(req.page)
             reply = frames.answer(prepare_article(page, source, req.item, req.url))
         except Exception as exc:
             reply = frames.failure(_portable(exc))

@@ -8,9 +8,9 @@ address classes).
 
 from __future__ import annotations
 
-from crawler.fetch.charset import decode
+from crawler.fetch.charset import decode, with_text
 from crawler.fetch.client import Fetcher, Validators
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.robots import RobotsCache
 
-__all__ = ["Fetcher", "HostSlots", "RobotsCache", "Validators", "decode"]
+__all__ = ["Fetcher", "HostSlots", "RobotsCache", "Validators", "decode", "with_text"]

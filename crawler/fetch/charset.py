@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import replace
 
 from charset_normalizer import from_bytes
+
+from crawler.model import Page
 
 META_WINDOW = 8192
 _META = re.compile(
@@ -178,3 +181,11 @@ def decode(body: bytes, content_type: str | None) -> tuple[str, str, str]:
         return hit[0], hit[1], "meta"
     text, codec = _detect(body, utf8)
     return text, codec, "detected"
+
+
+def with_text(page: Page) -> Page:
+    """`page` with its text decoded from its raw bytes (itself when it already is)."""
+    if page.charset_rule:
+        return page
+    text, charset, rule = decode(page.raw.body, page.raw.header("content-type"))
+    return replace(page, text=text, charset=charset, charset_rule=rule)

@@ -231,15 +231,27 @@ class Fetcher:
     # -- public API -----------------------------------------------------------------------
 
     async def fetch(
-        self, url: str, source: Source, *, validators: Validators | None = None
+        self,
+        url: str,
+        source: Source,
+        *,
+        validators: Validators | None = None,
+        decode_text: bool = True,
     ) -> Page:
-        """Fetch `url` for `source`; see the module docstring for outcomes and errors."""
+        """Fetch `url` for `source`; see the module docstring for outcomes and errors.
+
+        With `decode_text=False` the page comes undecoded (`text` empty, `charset_rule` empty),
+        for a caller that hands the raw bytes on (to a parse worker, which decodes them itself);
+        `with_text(page)` decodes it.
+        """
         _check_url(url)
         if source.politeness.respect_robots:
             await self._check_robots(url, source)
         policy = RetryPolicy(retries=source.politeness.retries)
         return await run_with_retries(
-            lambda: self._attempt(url, source, validators), policy, url=url
+            lambda: self._attempt(url, source, validators, decode_text=decode_text),
+            policy,
+            url=url,
         )
 
     # -- robots ---------------------------------------------------------------------------
@@ -270,6 +282,7 @@ class Fetcher:
         validators: Validators | None,
         *,
         max_bytes: int | None = None,
+        decode_text: bool = True,
     ) -> Page:
         current = url
         chain: list[str] = []
@@ -282,7 +295,7 @@ class Fetcher:
                 chain.append(current)
                 current = target
                 continue
-            return self._outcome(url, answer, tuple(chain))
+            return self._outcome(url, answer, tuple(chain), decode_text=decode_text)
 
     async def _check_redirect(
         self, url: str, current: str, target: str, chain: list[str], source: Source
@@ -405,13 +418,15 @@ class Fetcher:
 
     # -- outcome --------------------------------------------------------------------------
 
-    def _outcome(self, url: str, answer: _Answer, chain: tuple[str, ...]) -> Page:
+    def _outcome(
+        self, url: str, answer: _Answer, chain: tuple[str, ...], *, decode_text: bool = True
+    ) -> Page:
         status = answer.status
         where = "" if answer.url == url else f" (at {answer.url})"
         if status == 304:
             return self._page(url, answer, chain, not_modified=True)
         if 200 <= status < 300 or status in PAGE_STATUSES:
-            return self._page(url, answer, chain)
+            return self._page(url, answer, chain, decode_text=decode_text)
         reason = f"{_phrase(status)}{where}"
         retry_after = parse_retry_after(answer.header("retry-after"))
         if retry_after is not None and status in (429, 503):
@@ -431,10 +446,19 @@ class Fetcher:
         raise HTTPStatusError(url, status, reason)
 
     def _page(
-        self, url: str, answer: _Answer, chain: tuple[str, ...], *, not_modified: bool = False
+        self,
+        url: str,
+        answer: _Answer,
+        chain: tuple[str, ...],
+        *,
+        not_modified: bool = False,
+        decode_text: bool = True,
     ) -> Page:
         body = b"" if not_modified else answer.body
-        text, charset, rule = decode(body, answer.header("content-type"))
+        if decode_text or not_modified:
+            text, charset, rule = decode(body, answer.header("content-type"))
+        else:
+            text = charset = rule = ""
         raw = RawResponse(
             url=url,
             final_url=answer.url,

@@ -21,7 +21,7 @@ from crawler.errors import (
     Timeout,
     TooLarge,
 )
-from crawler.fetch import Fetcher, Validators
+from crawler.fetch import Fetcher, Validators, with_text
 from tests.crawler.fetch.conftest import MakeSource, quiet_slots
 from tests.site import GB18030_TEXT, Site
 
@@ -378,6 +378,13 @@ async def test_charset_routes(
     page = await fetcher.fetch(site.url(path), source)
     assert (page.charset, page.charset_rule) == (charset, rule)
     assert snippet in page.text
+    undecoded = await fetcher.fetch(site.url(path), source, decode_text=False)
+    assert (undecoded.text, undecoded.charset, undecoded.charset_rule) == ("", "", "")
+    assert undecoded.raw.body == page.raw.body
+    assert with_text(undecoded) == page.__class__(
+        raw=undecoded.raw, text=page.text, charset=charset, charset_rule=rule
+    )
+    assert with_text(page) is page
 
 
 # -- bad input --------------------------------------------------------------------------------
