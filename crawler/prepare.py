@@ -38,4 +38,5 @@ def prepare_article(
     """
     article = replace(parse_article(page, source, item), url=url)
     packed = pack(page.raw.body) if pack_body else None
-    return Prepared(article, article_fingerprint(article), packed)
+    # The parser's body text is in storage's normal form already (crawler.parse.body).
+    return Prepared(article, article_fingerprint(article, normal_body=True), packed)

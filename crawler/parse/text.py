@@ -10,8 +10,12 @@ import re
 import unicodedata
 
 # Characters that render as nothing but break equality and search: zero-width space/joiners,
-# word joiner, BOM used as ZWNBSP, soft hyphen, and the bidi marks some CMSs sprinkle in.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a-\u202e]")
+# word joiner and the invisible operators, BOM used as ZWNBSP, soft hyphen, the Mongolian vowel
+# separator, and the bidi marks some CMSs sprinkle in. A superset of `storage.normalize.INVISIBLE`,
+# so that the body text extracted is already in storage's normal form (see `crawler.prepare`).
+_INVISIBLE = re.compile(
+    "[\u200b\u200c\u200d\u2060-\u2064\ufeff\u00ad\u180e\u200e\u200f\u202a-\u202e]"
+)
 # Python's str.split() already treats NBSP, U+2000-U+200A, U+202F, U+205F and U+3000 (the
 # ideographic space Chinese pages indent paragraphs with) as whitespace.
 
