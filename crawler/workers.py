@@ -34,7 +34,7 @@ import sys
 import traceback
 from collections import deque
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from crawler import frames
 from crawler.config import ParseSettings, Source
@@ -98,12 +98,10 @@ class _Worker(asyncio.SubprocessProtocol):
     # -- the protocol (called by the event loop) ----------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._transport = transport
-        self.pid = transport.get_pid()
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        self._stdin = stdin
+        # A subprocess transport, by duck type: other event loops (uvloop) have their own classes.
+        self._transport = cast(asyncio.SubprocessTransport, transport)
+        self.pid = self._transport.get_pid()
+        self._stdin = cast(asyncio.WriteTransport, self._transport.get_pipe_transport(0))
 
     def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
         if fd != 1:
