@@ -35,7 +35,7 @@ from storage.errors import DatabaseUnavailable
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
 # it opens without importing Alembic, which costs a few hundred ms of every command's start-up.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0002"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READONLY = "mfawatch_readonly"
 

@@ -5,7 +5,6 @@
     url_aliases        other URLs of an article (tracking-param variants, old URLs, redirects)
     listing_sightings  when an item first/last appeared on each listing page
     versions           each distinct content of an article (new/changed/restored) and removals
-                       (the sanitized HTML compressed: `CompressedText`)
     diffs              the structured diff of a version from the one it replaced
     reverts            returns to an earlier content (A -> B -> A), one row per (from, to) pair
     blobs              raw response bodies, compressed, content-addressed by SHA-256
@@ -28,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from storage.types import CompressedText, UTCDateTime
+from storage.types import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -140,6 +139,7 @@ class VersionRow(Base):
     section: Mapped[str | None] = mapped_column(sa.Text)
     language: Mapped[str | None] = mapped_column(sa.String(35))
     body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
     response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("responses.id"))
     raw_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     diff_from: Mapped[int | None]  # number of the version this one's diff is from
@@ -147,8 +147,6 @@ class VersionRow(Base):
     words_added: Mapped[int | None]
     words_removed: Mapped[int | None]
     evidence: Mapped[dict[str, Any] | None]
-    # Last, where migration 0003 added it. Nothing searches the HTML in SQL: it is compressed.
-    body_html: Mapped[str | None] = mapped_column("body_html_zstd", CompressedText, key="body_html")
 
 
 class DiffRow(Base):

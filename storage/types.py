@@ -1,5 +1,4 @@
-"""Column types that behave the same on every dialect: tz-aware UTC timestamps, offsets, and
-compressed text.
+"""Column types that behave the same on every dialect: tz-aware UTC timestamps, and offsets.
 
 SQLite has no time-zone-aware timestamp, PostgreSQL has `timestamptz`; `UTCDateTime` stores a UTC
 instant on both and always returns an aware datetime in UTC. Where the original offset matters
@@ -15,10 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-
-from storage.codecs import CODECS
-
-_COMPRESS, _DECOMPRESS = CODECS["zstd"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,26 +66,3 @@ def with_offset(utc_value: datetime | None, minutes: int | None) -> datetime | N
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 text of an aware datetime (None stays None)."""
     return value.isoformat() if value is not None else None
-
-
-class CompressedText(TypeDecorator[str]):
-    """Text stored zstd-compressed (BLOB, BYTEA) and read back as text: for long text that SQL
-    never searches (a version's sanitized HTML, a fifth of its size compressed). Compressing
-    releases the GIL, so the writing thread does it beside the event loop."""
-
-    impl = sa.LargeBinary
-    cache_ok = True
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        """UTF-8, compressed."""
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise TypeError(f"expected text, got {type(value).__name__}")
-        return _COMPRESS(value.encode("utf-8"))
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        """The text back."""
-        if value is None:
-            return None
-        return _DECOMPRESS(bytes(value)).decode("utf-8")

@@ -10,7 +10,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from storage import migrate
-from storage.codecs import CODECS
 from storage.engine import (
     Database,
     default_db_url,
@@ -19,7 +18,7 @@ from storage.engine import (
     resolve_db_url,
 )
 from storage.errors import DatabaseUnavailable
-from storage.schema import ArticleRow, Base, CursorRow, SourceRow, VersionRow
+from storage.schema import Base, CursorRow
 from tests.storage.conftest import T0
 
 
@@ -265,49 +264,5 @@ def test_upgrading_from_0001_keeps_every_body(db_url: str) -> None:
             assert [a.body_text for a in iter_articles(s)] == ["body two"]
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("articles")}
         assert "body_text" not in columns and "body_html" not in columns
-        versions = {c["name"] for c in sa.inspect(db.engine).get_columns("versions")}
-        assert "body_html_zstd" in versions and "body_html" not in versions
-        with db.engine.connect() as conn:  # stored compressed, not as text
-            stored = conn.execute(sa.text("SELECT body_html_zstd FROM versions")).scalars().all()
-        assert sorted(CODECS["zstd"][1](bytes(v)) for v in stored) == [
-            b"<p>body one</p>",
-            b"<p>body two</p>",
-        ]
-        assert all(bytes(v).startswith(b"\x28\xb5\x2f\xfd") for v in stored)  # zstd frames
     finally:
         db.dispose()
-
-
-def test_the_compressed_html_migration_goes_back_to_text(db_url: str) -> None:
-    """Migration 0003 down to 0002 gives every version its HTML back as plain text."""
-    from alembic import command
-
-    db = open_db(db_url)
-    try:
-        with db.session() as s:
-            s.add(SourceRow(key="s"))
-            s.flush()
-            s.add(
-                ArticleRow(id=1, source="s", url="https://a/1", status="live", version=1,
-                           content_version=1, title="T", first_seen_at=T0, last_checked_at=T0,
-                           last_changed_at=T0, checks=1, missing_checks=0)
-            )  # fmt: skip
-            s.flush()
-            s.add(
-                VersionRow(
-                    article_id=1, number=1, kind="new", seen_at=T0, body_html="<p>中文 x</p>"
-                )
-            )
-    finally:
-        db.dispose()
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            cfg = migrate.alembic_config()
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
-            assert (
-                conn.execute(sa.text("SELECT body_html FROM versions")).scalar() == "<p>中文 x</p>"
-            )
-    finally:
-        engine.dispose()
