@@ -123,6 +123,7 @@ def test_fields_follow_the_article_model(tmp_path: Path, site: Site, db: Databas
     assert en.section == "Regular Press Conference"
     assert en.body_text.count("\n\n") == 2
     assert "Suggest to a friend" not in en.body_text and "Print" not in en.body_text
+    assert en.body_html.startswith("<div>") and en.body_html.count("<p>") == 3
     zh = by_url["t2001.shtml"]
     assert zh.title == "2020年6月19日外交部发言人主持例行记者会"
     assert str(zh.published_date) == "2020-06-19" and str(zh.date_source) == "page"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from storage import new_articles, validators, versions
+from storage import new_articles, queries, validators, versions
 from storage.codecs import pack
 from storage.engine import Database
 from storage.model import Article, RawResponse
@@ -73,6 +73,13 @@ def test_a_batch_is_stored_like_one_fetch_at_a_time(db: Database, db_url: str, t
             assert outcome is not None
             stored = s.get(ArticleRow, outcome.article_id)
             assert stored is not None and stored.url == a.url
+            back = queries.get_article(s, a.url)  # every content field, the HTML included
+            assert (back.title, back.body_text, back.body_html) == (
+                a.title,
+                a.body_text,
+                a.body_html,
+            )
+            assert a.body_html.startswith("<p>")
 
 
 def test_known_urls_and_repeats_are_left_to_record_fetch(db: Database) -> None:
