@@ -1,8 +1,9 @@
 """The crawl pipeline: fetch -> parse -> dedupe -> store, for one source at a time.
 
 `crawl_source` reads a source's listings (following pagination while every item on a page is new,
-so a burst of releases between two polls is never missed), fetches the articles not yet known plus
-the known ones whose revisit is due, and records each result in its own transaction. It is the only
+so a burst of releases between two polls is never missed), fetches the articles not yet known (each
+as soon as its listing page is read, while the later pages are read) plus the known ones whose
+revisit is due, and records each result through the crawl's one writer. It is the only
 crawler module that imports `storage`. Failures are collected per source and never stop the others.
 """
 
