@@ -17,7 +17,6 @@ Measured on loopback (benchmarks/fetch_bench.py, 34 KB pages): about 0.03 ms les
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,8 +24,6 @@ import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 from httpx_aiohttp.transport import AiohttpTransport, map_aiohttp_exceptions
-
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's default
 
 
 class _Body(httpx.AsyncByteStream):
@@ -97,42 +94,18 @@ class LeanAiohttpTransport(AiohttpTransport):
 
 
 class LeanAiohttpClient(HttpxAiohttpClient):
-    """An `httpx.AsyncClient` whose transports (direct and for each proxy) are the lean one."""
+    """An `httpx.AsyncClient` whose transports (direct and for each proxy) are the lean one.
 
-    def _init_transport(
-        self,
-        verify: ssl.SSLContext | str | bool = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: httpx.Limits = _LIMITS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        **kwargs: Any,
-    ) -> httpx.AsyncBaseTransport:
-        if transport is not None:
-            return transport
-        return LeanAiohttpTransport(
-            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
-        )
+    httpx builds them through these two hooks, with its own settings as keywords (verify, cert,
+    trust_env, http1, http2, limits), which the transport takes as httpx-aiohttp's does.
+    """
 
-    def _init_proxy_transport(
-        self,
-        proxy: httpx.Proxy,
-        verify: ssl.SSLContext | str | bool = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: httpx.Limits = _LIMITS,
-        **kwargs: Any,
+    def _init_transport(  # type: ignore[override]
+        self, transport: httpx.AsyncBaseTransport | None = None, **settings: Any
     ) -> httpx.AsyncBaseTransport:
-        return LeanAiohttpTransport(
-            verify=verify,
-            cert=cert,
-            trust_env=trust_env,
-            http1=http1,
-            http2=http2,
-            limits=limits,
-            proxy=proxy,
-        )
+        return transport if transport is not None else LeanAiohttpTransport(**settings)
+
+    def _init_proxy_transport(  # type: ignore[override]
+        self, proxy: httpx.Proxy, **settings: Any
+    ) -> httpx.AsyncBaseTransport:
+        return LeanAiohttpTransport(proxy=proxy, **settings)
