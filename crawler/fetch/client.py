@@ -359,6 +359,19 @@ class Fetcher:
             "GET", url, headers=headers, cookies=self._client.cookies, extensions=extensions
         )
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """`client.send(request, stream=True)` without the layers this fetcher does not use.
+
+        Redirects are followed by `_attempt`, there is no auth and there are no event hooks, so
+        the request goes straight to the transport the client mounts for its URL (a proxy's,
+        per the environment, or the direct one), and the answer's cookies to the client's jar.
+        """
+        transport = self._client._transport_for_url(request.url)
+        response = await transport.handle_async_request(request)
+        response.request = request
+        self._client.cookies.extract_cookies(response)
+        return response
+
     async def _exchange(
         self,
         url: str,
@@ -373,7 +386,7 @@ class Fetcher:
             try:
                 async with asyncio.timeout(total):
                     request = self._request(url, source, validators)
-                    resp = await self._client.send(request, stream=True)
+                    resp = await self._send(request)
                     try:
                         headers = tuple(
                             (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw

@@ -55,6 +55,21 @@ async def test_user_agent_and_accept_encoding_are_sent(
     assert req.header("accept-encoding") == "gzip, deflate"
 
 
+async def test_cookies_a_site_sets_are_sent_back(
+    fetcher: Fetcher, site: Site, source: Source
+) -> None:
+    """A cookie set by one answer goes with the next request to that site (sites that gate pages
+    behind a first-visit cookie), and a page without Set-Cookie leaves it in place."""
+    site.add("/set", b"<p>hi</p>", headers={"Set-Cookie": "visited=1; Path=/"})
+    site.add("/next", b"<p>again</p>")
+    await fetcher.fetch(site.url("/next"), source)
+    assert site.requests_to("/next")[-1].header("cookie") is None
+    await fetcher.fetch(site.url("/set"), source)
+    await fetcher.fetch(site.url("/next"), source)
+    await fetcher.fetch(site.url("/next"), source)
+    assert site.requests_to("/next")[-1].header("cookie") == "visited=1"
+
+
 async def test_gzip_body_is_decoded_and_kept_decoded(
     fetcher: Fetcher, site: Site, source: Source
 ) -> None:
