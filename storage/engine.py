@@ -4,7 +4,8 @@ Precedence of the database URL, lowest first: the default SQLite file in the use
 directory < `MFAWATCH_DB` < the `--db` flag. A bare path is a SQLite file. `open_db()` upgrades
 the schema with Alembic before returning, so every process sees the schema its code expects.
 
-SQLite runs in WAL mode with foreign keys on, a busy timeout and `synchronous=NORMAL`. Its
+SQLite runs in WAL mode with foreign keys on, a busy timeout and `synchronous=NORMAL`; a new
+database file gets 16 KB pages (`SQLITE_PAGE_SIZE`; an existing file keeps the size it has). Its
 transactions are issued by us (`BEGIN IMMEDIATE` for writing sessions, plain `BEGIN` for
 read-only ones) instead of by the sqlite3 module, so DDL is transactional and a writer never
 fails to upgrade a read lock half-way through a transaction. Writing sessions of one `Database`
@@ -37,6 +38,12 @@ ENV_VAR = "MFAWATCH_DB"
 # it opens without importing Alembic, which costs a few hundred ms of every command's start-up.
 SCHEMA_REVISION = "0002"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Page size of a new SQLite file. A stored version holds ~60 KB of body text and HTML, so rows
+# live mostly in overflow pages, and SQLite's work (a WAL frame, a checksum, two system calls,
+# then a checkpoint copy) is per page: on benchmarks/crawl_bench.py's 10,000 articles 16 KB
+# pages made 370 k pwrite calls where 4 KB pages made 850 k, for 4 % less CPU in the crawling
+# process, and a file 4 % larger. SQLite only applies it before the file's first write.
+SQLITE_PAGE_SIZE = 16_384
 _READONLY = "mfawatch_readonly"
 
 
@@ -99,6 +106,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
         if not memory:
+            cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL writes the header
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from storage import migrate
 from storage.engine import (
+    SQLITE_PAGE_SIZE,
     Database,
     default_db_url,
     normalize_url,
@@ -120,6 +122,34 @@ def test_sqlite_pragmas(sqlite_url: str) -> None:
             assert (conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
     finally:
         db.dispose()
+
+
+def test_new_sqlite_file_gets_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    """A database file mfawatch creates has SQLITE_PAGE_SIZE pages; a file made before with 4 KB
+    pages opens, migrates and stores as before, with its pages unchanged."""
+    fresh = open_db(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    old_path = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(old_path)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE keep (x)")
+    con.execute("INSERT INTO keep VALUES (1)")
+    con.commit()
+    con.close()
+    old = open_db(f"sqlite:///{old_path}")
+    try:
+        with fresh.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE != 4096
+        with old.session() as s:
+            s.add(CursorRow(name="alice", at=T0))
+        with old.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+            assert conn.exec_driver_sql("SELECT x FROM keep").scalar() == 1
+        with old.session(readonly=True) as s:
+            assert s.get(CursorRow, "alice") is not None
+    finally:
+        fresh.dispose()
+        old.dispose()
 
 
 def test_session_rolls_back_on_error(db: Database) -> None:
