@@ -50,6 +50,7 @@ from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
 from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
 from mfawatch.delivery import DIGEST_JOB, Deliveries
+from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import runs, sources
 from storage.engine import Database
@@ -375,5 +376,6 @@ def _keys(keys: tuple[str, ...]) -> str:
 
 def run_daemon(config_path: Path, settings: Settings, db: Database, options: DaemonOptions) -> None:
     """Run the daemon in a fresh event loop until it is told to stop."""
+    tune_for_crawling()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Daemon(config_path, settings, db, options).run())

