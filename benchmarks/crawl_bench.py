@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import sqlite3
 import subprocess
@@ -75,22 +74,30 @@ def program_env(**extra: str) -> dict[str, str]:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run a command to completion; wall time, CPU seconds and peak RSS (MB) of the child."""
+    """Run a command to completion; wall time, CPU seconds and peak RSS (MB) of that run.
+
+    The figures are the child's own (with its parse workers), from `wait4`: the RUSAGE_CHILDREN
+    peak would be the largest of every run so far, the yardstick's included.
+    """
     os.sync()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env or program_env())
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode not in (0,):
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or program_env())
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        sys.stderr.write(stdout[-3000:] + stderr[-3000:])
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
         "wall_s": wall,
-        "cpu_s": cpu,
-        "peak_rss_mb": after.ru_maxrss / 1024,
-        "stdout": proc.stdout,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stdout": stdout,
     }  # type: ignore[dict-item]
 
 
