@@ -122,7 +122,7 @@ async def run_with_retries(
     tries = 0
     last_reason = ""
 
-    def hook(exc: Exception) -> bool | float:
+    def hook(exc: BaseException) -> bool | float:
         nonlocal last_reason
         d = decide(exc, policy.retry_after_cap)
         last_reason = d.reason
