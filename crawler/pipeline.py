@@ -37,8 +37,9 @@ from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import next_check_at
 from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
-from storage import articles, queries, runs, sources, validators, versions
+from storage import articles, listings, queries, runs, sources, validators, versions
 from storage.engine import Database
+from storage.model import RawResponse
 from storage.new_articles import FirstFetch, record_new
 from storage.unchanged import Unchanged, record_unchanged
 
@@ -309,7 +310,7 @@ async def _read_listing(
             else parse_listing(page, source, listing)
         )
         result.items += len(parsed.items)
-        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found)
+        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found, page.raw)
         if _feed_only(source):
             _record_feed_items(ctx, source, page, parsed.items, result)
         if not parsed.items or not (all_new or full_walk):
@@ -360,8 +361,12 @@ async def _note_items(
     items: Iterable[ListingItem],
     jobs: dict[str, _Job],
     found: Callable[[_Job], None],
+    raw: RawResponse | None = None,
 ) -> bool:
     """Record sightings, hand unknown articles to `found`; True when every item on the page was new.
+
+    The listing response `raw` is kept as evidence when its bytes changed, and the sightings
+    point at the kept response that showed them (`storage.listings`), in the same transaction.
 
     An article first seen earlier in this crawl counts as new even when it is stored by now (its
     job may have run meanwhile): a listing that shifted between two of its pages must not end
@@ -377,10 +382,19 @@ async def _note_items(
         )
 
     def note(s: Session) -> set[str]:
+        kept = listings.keep_listing_response(s, source.key, raw)[0] if raw else None
         for listing_url, seen in by_listing.items():
             articles.record_sightings(
                 s, source=source.key, listing_url=listing_url, items=seen, seen_at=now
             )
+            if kept is not None:
+                listings.link_sightings(
+                    s,
+                    listing_url=listing_url,
+                    article_urls=[url for url, _ in seen],
+                    response_id=kept,
+                    seen_at=now,
+                )
         return articles.known_urls(s, set(canon.values()))
 
     assert ctx.writer is not None

@@ -3,12 +3,14 @@
     sources            one row per configured source (key, name, country, language, zone)
     articles           one row per canonical URL: the current fields plus check and state times
     url_aliases        other URLs of an article (tracking-param variants, old URLs, redirects)
-    listing_sightings  when an item first/last appeared on each listing page
+    listing_sightings  when an item first/last appeared on each listing page, and in which of
+                       its stored responses (first and last)
     versions           each distinct content of an article (new/changed/restored) and removals
     diffs              the structured diff of a version from the one it replaced
     reverts            returns to an earlier content (A -> B -> A), one row per (from, to) pair
     blobs              raw response bodies, compressed, content-addressed by SHA-256
-    responses          one row per fetch that produced a version or a state change
+    responses          one row per fetch that produced a version or a state change, and per
+                       listing/feed fetch whose bytes differ from that listing's last stored one
     http_validators    ETag / Last-Modified per URL for conditional GET
     runs               one row per source run: times, status, counts, error
     source_health      per source: ok | failing | broken | blocked, and since when
@@ -114,6 +116,9 @@ class SightingRow(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     times_seen: Mapped[int] = mapped_column(default=1)
+    # The stored listing responses (`responses.listing_url`) that showed it first and last.
+    first_response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("responses.id"))
+    last_response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("responses.id"))
 
 
 class VersionRow(Base):
@@ -186,7 +191,11 @@ class BlobRow(Base):
 
 
 class ResponseRow(Base):
-    """One HTTP response kept as evidence: what was asked, what answered, and the body's hash."""
+    """One HTTP response kept as evidence: what was asked, what answered, and the body's hash.
+
+    An article page's response has `article_id`; a listing page's or feed's has `listing_url`
+    (the URL asked for, as configured or paginated) and `source` instead.
+    """
 
     __tablename__ = "responses"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,6 +209,8 @@ class ResponseRow(Base):
     redirects: Mapped[list[Any]]
     fetched_at: Mapped[datetime]
     blob_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"), index=True)
+    source: Mapped[str | None] = mapped_column(sa.String(100))
+    listing_url: Mapped[str | None] = mapped_column(sa.Text, index=True)
 
 
 class ValidatorRow(Base):

@@ -11,7 +11,7 @@ import zstandard
 
 from storage import blobs, codecs, versions
 from storage.engine import Database
-from storage.schema import BlobRow, ResponseRow
+from storage.schema import BlobRow, ResponseRow, VersionRow
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
 
 BODY = "<html><body>外交部发言人 — release</body></html>".encode() * 50
@@ -65,9 +65,10 @@ def test_iter_responses_yields_what_was_fetched(db: Database) -> None:
         "https://mfa.example/news/1.html#moved",
         "https://other.example/a",
     ]
-    url, status, headers, fetched_at, body = got[0]
-    assert (url, status, fetched_at, body) == (raw.final_url, 200, T0, BODY)
-    assert headers == [("Content-Type", "text/html"), ("Server", "nginx")]
+    first = got[0]
+    assert (first.url, first.status, first.fetched_at, first.body) == (raw.final_url, 200, T0, BODY)
+    assert first.headers == [("Content-Type", "text/html"), ("Server", "nginx")]
+    assert first.sha256 == hashlib.sha256(BODY).hexdigest() and first.listing_url is None
     assert [r.body for r in only_cn] == [BODY]
 
 
@@ -91,3 +92,50 @@ def test_zstd_codec_is_safe_across_threads() -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(roundtrip, bodies))
+
+
+def test_one_fetch_behind_several_versions_is_one_response(db: Database) -> None:
+    """A feed document that produced ten versions is one response row, which all ten point at."""
+    feed = make_raw("https://mfa.example/feed.xml", BODY)
+    with db.session() as s:
+        for i in range(10):
+            article = make_article(f"https://mfa.example/news/{i}.html", title=f"Item {i}")
+            versions.record_fetch(s, article, feed, now=T0, next_check_at=T0)
+        version_refs = set(s.execute(sa.select(VersionRow.response_id)).scalars())
+    assert row_counts(db)["responses"] == 1 and len(version_refs) == 1
+    with db.session(readonly=True) as s:
+        assert len(list(blobs.iter_responses(s))) == 1
+
+
+def test_iter_responses_gives_a_fetch_stored_twice_once(db: Database) -> None:
+    """Identical rows of one fetch (one per feed item, as stored before migration 0003) export once."""
+    feed = make_raw("https://mfa.example/feed.xml", BODY)
+    other = make_raw("https://mfa.example/other.html", BODY)
+    with db.session() as s:
+        sha = blobs.put_blob(s, BODY)
+        rows = [blobs.response_values(feed, None, sha) for _ in range(3)]
+        rows.append(blobs.response_values(other, None, sha))  # same time and bytes, other URL
+        s.execute(sa.insert(ResponseRow), rows)
+    with db.session(readonly=True) as s:
+        got = [r.url for r in blobs.iter_responses(s)]
+    assert got == [feed.url, other.url]
+
+
+def test_iter_responses_since_and_listing_records_by_source(db: Database) -> None:
+    """`since` keeps fetches at or after it; `source` covers that source's listing responses too."""
+    with db.session() as s:
+        versions.record_fetch(s, make_article(), make_raw(body=b"a"), now=T0, next_check_at=T0)
+        blobs.store_response(
+            s,
+            make_raw("https://mfa.example/list.html", b"list", at=T0 + timedelta(hours=2)),
+            None,
+            source="cn-mfa-en",
+            listing_url="https://mfa.example/list.html",
+        )
+    with db.session(readonly=True) as s:
+        assert [r.body for r in blobs.iter_responses(s, source="cn-mfa-en")] == [b"a", b"list"]
+        later = list(blobs.iter_responses(s, since=T0 + timedelta(hours=1)))
+        assert [(r.body, r.listing_url) for r in later] == [
+            (b"list", "https://mfa.example/list.html")
+        ]
+        assert list(blobs.iter_responses(s, source="us-state")) == []
