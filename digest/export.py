@@ -1,9 +1,14 @@
 """Export: every stored article as JSON lines, or the raw evidence as a gzipped WARC.
 
 `export_jsonl` writes one article per line, UTF-8, with the fields of the article model
-(DESIGN.md) plus its database `id` (`storage.queries.StoredArticle.to_json`); times are ISO
-8601 (crawler times in UTC, `published_at` in the offset the page gave). `export_warc` writes one WARC/1.1 `response` record per stored
-response, built with warcio from the raw bytes kept as evidence, each record gzipped.
+(DESIGN.md) plus its database `id` (`storage.queries.StoredArticle.to_json`); with
+`all_versions`, one line per version instead (`storage.version_log.VersionRecord.to_json`:
+number, kind, content and raw hashes, fields). Times are ISO 8601 (crawler times in UTC,
+`published_at` in the offset the page gave). `export_warc` writes one WARC/1.1 `response` record
+per stored fetch (article pages, listing pages and feed documents; a feed document behind ten
+items is one record), built with warcio from the raw bytes kept as evidence, each record gzipped.
+With `since`, each keeps what was recorded at or after that time: articles whose content or
+status changed, versions seen, responses fetched.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from storage.blobs import iter_responses
 from storage.queries import iter_articles
+from storage.version_log import iter_versions
 
 # Hop-by-hop framing that no longer describes the stored body (which is kept de-chunked).
 _DROP_HEADERS = {"transfer-encoding", "content-length"}
@@ -44,12 +50,25 @@ def _writer(out: IO[str] | IO[bytes]) -> Any:
     return lambda s: out.write(s.encode("utf-8"))
 
 
-def export_jsonl(session: Session, out: IO[str] | IO[bytes], source: str | None = None) -> int:
-    """Write every article (or one source's) as one JSON object per line; return how many."""
+def export_jsonl(
+    session: Session,
+    out: IO[str] | IO[bytes],
+    source: str | None = None,
+    *,
+    since: datetime | None = None,
+    all_versions: bool = False,
+) -> int:
+    """Write every article (or one source's) as one JSON object per line, or with `all_versions`
+    every version; return how many lines."""
     write = _writer(out)
+    records = (
+        iter_versions(session, source=source, since=since)
+        if all_versions
+        else iter_articles(session, source, since=since)
+    )
     count = 0
-    for article in iter_articles(session, source):
-        write(json.dumps(article.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+    for record in records:
+        write(json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
     return count
 
@@ -65,16 +84,27 @@ def _http_headers(status: int, headers: list[tuple[str, str]], body: bytes) -> S
     return StatusAndHeaders(f"{status} {reason}".strip(), kept, protocol="HTTP/1.1")
 
 
-def export_warc(session: Session, out: IO[bytes], source: str | None = None) -> int:
-    """Write a warcinfo record, then every stored response as a gzipped WARC response record."""
+def export_warc(
+    session: Session,
+    out: IO[bytes],
+    source: str | None = None,
+    *,
+    since: datetime | None = None,
+) -> int:
+    """Write a warcinfo record, then every stored fetch as a gzipped WARC response record."""
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     info = writer.create_warcinfo_record(
         "mfawatch-export.warc.gz",
-        {"software": "mfawatch", "format": "WARC File Format 1.1", "source": source or "all"},
+        {
+            "software": "mfawatch",
+            "format": "WARC File Format 1.1",
+            "source": source or "all",
+            "since": _warc_date(since) if since is not None else "all",
+        },
     )
     writer.write_record(info)
     count = 0
-    for resp in iter_responses(session, source=source):
+    for resp in iter_responses(session, source=source, since=since):
         record = writer.create_warc_record(
             resp.url,
             "response",

@@ -225,8 +225,14 @@ _CURRENT = sa.and_(
 )
 
 
-def iter_articles(session: Session, source: str | None = None) -> Iterator[StoredArticle]:
-    """Every stored article (optionally one source's), by id, streamed."""
+def iter_articles(
+    session: Session, source: str | None = None, *, since: datetime | None = None
+) -> Iterator[StoredArticle]:
+    """Every stored article (optionally one source's), by id, streamed.
+
+    With `since`, only articles whose content or status changed at or after it (new, edited,
+    returned to an earlier content, missing, removed or restored).
+    """
     query = (
         sa.select(ArticleRow, VersionRow.body_text, VersionRow.body_html)
         .outerjoin(VersionRow, _CURRENT)
@@ -234,6 +240,10 @@ def iter_articles(session: Session, source: str | None = None) -> Iterator[Store
     )
     if source is not None:
         query = query.where(ArticleRow.source == source)
+    if since is not None:
+        query = query.where(
+            sa.or_(ArticleRow.last_changed_at >= since, ArticleRow.status_changed_at >= since)
+        )
     for row, body_text, body_html in session.execute(query.execution_options(yield_per=500)):
         yield _stored(row, body_text, body_html)
 

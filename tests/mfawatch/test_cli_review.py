@@ -109,9 +109,31 @@ def test_warc_export_reads_back_the_exact_bytes(crawled: tuple[Path, Path, Site]
         if r.rec_type == "response":
             uri = r.rec_headers.get_header("WARC-Target-URI")
             by_url.setdefault(uri, []).append(r.content_stream().read())
-    assert sum(len(v) for v in by_url.values()) == 22  # 21 first versions + 1 changed version
+    # 21 first versions + 1 changed version + 6 listing pages (3 per source; 304s on the recheck)
+    assert sum(len(v) for v in by_url.values()) == 22 + 6
     expected = (SITE / "en" / "t1002.shtml").read_bytes()
     assert expected in [b for bodies in by_url.values() for b in bodies]
+    assert by_url[site.url("/sites/two-sources/en/default.shtml")] == [
+        (SITE / "en" / "default.shtml").read_bytes()
+    ]
+
+
+def test_export_all_versions_and_since(crawled: tuple[Path, Path, Site]) -> None:
+    """export --all-versions --since gives the versions of the window; a bad --since exits 2."""
+    db, config, site = crawled
+    out = mfawatch("export", "--all-versions", "--since", "1h", db=db, config=config)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == 22 and {r["kind"] for r in rows} == {"new", "changed"}
+    edited = [r for r in rows if r["url"] == site.url(ARTICLE)]
+    assert [(r["version"], r["kind"], r["current"]) for r in edited] == [
+        (1, "new", False),
+        (2, "changed", True),
+    ]
+    future = mfawatch("export", "--since", "2999-01-01", db=db, config=config)
+    assert future.returncode == 0 and future.stdout == ""
+    bad = mfawatch("export", "--format", "warc", "--since", "yesterday", db=db, config=config)
+    assert bad.returncode == 2 and "--since" in bad.stderr
 
 
 def test_sources_check_on_the_seed_page() -> None:
