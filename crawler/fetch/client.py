@@ -160,7 +160,7 @@ _PERMANENT_GAI = {
 }
 
 
-def _permanent(exc: BaseException) -> bool:
+def permanent_failure(exc: BaseException) -> bool:
     """Whether a connection failure would only repeat if tried again within this run.
 
     Permanent: the name does not exist (not "temporary failure in name resolution"), the TLS
@@ -181,7 +181,7 @@ def _permanent(exc: BaseException) -> bool:
             return True
         os_error = getattr(current, "os_error", None)  # aiohttp's ClientConnectorError
         if isinstance(os_error, BaseException) and os_error is not current:
-            if _permanent(os_error):
+            if permanent_failure(os_error):
                 return True
         current = current.__cause__ or current.__context__
     return False
@@ -203,7 +203,7 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
             )
         if "ClientConnectorError" in kinds:  # includes ClientConnectorDNSError
             return ConnectionFailed(
-                url, f"could not connect: {detail}", permanent=_permanent(cause)
+                url, f"could not connect: {detail}", permanent=permanent_failure(cause)
             )
         if type(cause).__name__ in (
             "ClientPayloadError",
@@ -219,7 +219,9 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
     if isinstance(exc, httpx.TimeoutException):
         return Timeout(url, f"the server stopped sending data ({detail})")
     if isinstance(exc, httpx.ConnectError):
-        return ConnectionFailed(url, f"could not connect: {detail}", permanent=_permanent(exc))
+        return ConnectionFailed(
+            url, f"could not connect: {detail}", permanent=permanent_failure(exc)
+        )
     if isinstance(exc, httpx.RemoteProtocolError):
         if any(marker in detail.lower() for marker in _CUT_MARKERS):
             return ConnectionFailed(url, f"the server broke the connection mid-response: {detail}")
