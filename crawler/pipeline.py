@@ -326,7 +326,7 @@ async def _read_listing(
             url = template_urls.pop(0) if template_urls else None
         else:
             url = parsed.next_url
-            refusal = None if url is None else _link_refusal(source, url)
+            refusal = None if url is None else _link_refusal(source.effective_article_hosts, url)
             if refusal is not None:
                 log.warning(
                     "listing %s: next page %s not followed: %s",
@@ -338,17 +338,17 @@ async def _read_listing(
                 url = None
 
 
-def _link_refusal(source: Source, url: str) -> tuple[str, str] | None:
+def _link_refusal(hosts: tuple[str, ...], url: str) -> tuple[str, str] | None:
     """Why a listed link is not one of the source's articles, as (count, reason); None if it is.
 
     `bad_links`: no client can fetch it (`http://h:99999/`, `http://[::1/`); `offsite`: its host
-    is not one of the source's `article_hosts`.
+    is not one of `hosts`, the source's `article_hosts`.
     """
     problem = link_problem(url)
     if problem is not None:
         return "bad_links", problem
     host = urlsplit(url).hostname or ""
-    if not host_matches(host, source.effective_article_hosts):
+    if not host_matches(host, hosts):
         return "offsite", f"off-site host {host} (not in article_hosts)"
     return None
 
@@ -359,8 +359,9 @@ def _admissible(
     """The items whose link is one of the source's articles; the others are skipped (neither
     fetched nor stored) and counted in `result`."""
     keep: list[ListingItem] = []
+    hosts = source.effective_article_hosts
     for item in items:
-        refusal = _link_refusal(source, item.url)
+        refusal = _link_refusal(hosts, item.url)
         if refusal is None:
             keep.append(item)
             continue

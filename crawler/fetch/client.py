@@ -329,6 +329,8 @@ class Fetcher:
         if cached is not None and cached[0] is source:
             return cached[1]
         policy = AddressPolicy.for_hosts(_listing_hosts(source))
+        if len(self._policies) > 1024:  # sources of configurations reloaded long ago
+            self._policies.clear()
         self._policies[id(source)] = (source, policy)
         return policy
 
@@ -422,7 +424,7 @@ class Fetcher:
             location = answer.header("location")
             if answer.status in REDIRECT_STATUSES and location:
                 try:
-                    target = urljoin(current, one_line(location.strip(), 2048))
+                    target = urljoin(current, location.strip())
                 except ValueError as exc:
                     raise RedirectError(url, f"redirect to an invalid URL: {exc}") from None
                 policy = self._check_redirect(url, current, target, chain, source)

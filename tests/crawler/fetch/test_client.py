@@ -453,3 +453,15 @@ async def test_answer_that_is_not_http_is_not_retried(site: Site, source: Source
             await f.fetch(site.url("/ssh-banner"), source)
     assert err.value.permanent
     assert len(site.requests_to("/ssh-banner")) <= 2  # aiohttp may resend once on a new socket
+
+
+@pytest.mark.parametrize("location", ["http://h:99999/", "http://[::1/", "http://h:port/x"])
+async def test_redirect_to_an_unusable_url(
+    fetcher: Fetcher, site: Site, source: Source, location: str
+) -> None:
+    """A Location no client can parse is a RedirectError naming the URL asked for."""
+    site.redirect("/bad-redirect", location)
+    url = site.url("/bad-redirect")
+    with pytest.raises(RedirectError, match="invalid URL") as err:
+        await fetcher.fetch(url, source)
+    assert str(err.value).startswith(url)
