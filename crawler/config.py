@@ -241,6 +241,34 @@ class RevisitPlan(_Model):
         return parse_duration(v)  # type: ignore[arg-type]
 
 
+_HOST = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^\[[0-9a-f:.]+\]$")
+
+
+def _check_host(host: str) -> str:
+    name = host.strip().lower().rstrip(".")
+    if not _HOST.match(name):
+        raise ValueError(
+            f"article host {host!r} must be a host name such as www.fmprc.gov.cn or"
+            " *.fmprc.gov.cn (no scheme, port or path)"
+        )
+    return name
+
+
+ArticleHost = Annotated[str, AfterValidator(_check_host)]
+
+
+def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
+    """Whether `host` is one of `patterns` (`*.example.org`: any subdomain of example.org)."""
+    name = host.strip("[]").lower().rstrip(".")
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if name.endswith(pattern[1:]):
+                return True
+        elif name == pattern.strip("[]"):
+            return True
+    return False
+
+
 class Source(_Model):
     """One ministry news source, after `defaults:` were merged in."""
 
@@ -256,6 +284,9 @@ class Source(_Model):
     listings: tuple[Listing, ...] = Field(min_length=1)
     list: ListSelectors | None = Field(default=None, validate_default=True)
     article: ArticleSelectors | None = None
+    # Hosts whose links on a listing or feed are this source's articles (`*.example.org` for
+    # its subdomains); default: the listings' own hosts. Other links are skipped and counted.
+    article_hosts: tuple[ArticleHost, ...] | None = None
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
     revisit: RevisitPlan = RevisitPlan()
@@ -295,6 +326,13 @@ class Source(_Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def effective_article_hosts(self) -> tuple[str, ...]:
+        """`article_hosts`, or by default the hosts of the source's listings."""
+        if self.article_hosts is not None:
+            return self.article_hosts
+        return tuple(dict.fromkeys((listing.url.host or "").lower() for listing in self.listings))
 
 
 class Defaults(_Model):

@@ -9,7 +9,8 @@
     │   │   └── Blocked             403/412/429/521 challenge or bot wall
     │   ├── Timeout                 connect/read/total time exceeded
     │   ├── RedirectError           too many redirects, a loop, or a redirect to a private address
-    │   └── ConnectionFailed        refused, reset, DNS, TLS
+    │   ├── AddressRefused          a source's fetch would reach an address class it may not
+    │   └── ConnectionFailed        refused, reset, DNS, TLS, an answer that is not HTTP
     ├── ParseError                  a page could not be turned into items or an article (url)
     │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
     │   └── SoftErrorPage           an HTTP-200 error page or bot challenge (reason); `blocked` flag
@@ -65,13 +66,19 @@ class ConfigError(MfawatchError):
 
 
 class FetchError(MfawatchError):
-    """A URL could not be fetched."""
+    """A URL could not be fetched.
+
+    `permanent` marks a failure that another try within the same run would only repeat (an
+    unknown host, a TLS name mismatch, a refused port, an answer that is not HTTP); the retry
+    policy never retries those.
+    """
 
     kind = "down"  # status classification: down | blocked
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, permanent: bool = False) -> None:
         self.url = url
         self.reason = reason
+        self.permanent = permanent
         super().__init__(f"{url}: {reason}")
 
 
@@ -103,6 +110,14 @@ class Timeout(FetchError):
 
 class RedirectError(FetchError):
     """Too many redirects, a loop, or a redirect to a forbidden address."""
+
+
+class AddressRefused(FetchError):
+    """The URL's host is (or resolves to) an address class the source may not reach.
+
+    A source on a public host never reaches loopback, private, link-local or unspecified
+    addresses (see crawler/fetch/addresses.py).
+    """
 
 
 class ConnectionFailed(FetchError):

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from crawler.config import Listing, Source
+from crawler.config import Listing, Source, host_matches
 from crawler.dedupe.urls import canonical_url
 from crawler.errors import (
     FetchError,
@@ -32,6 +32,7 @@ from crawler.fetch import Fetcher, Validators, with_text
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.feed import article_from_feed_item, parse_feed
+from crawler.parse.links import link_problem
 from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import next_check_at
@@ -70,6 +71,8 @@ class SourceResult:
     removed: int = 0
     restored: int = 0
     rechecked: int = 0
+    offsite: int = 0  # listed links to hosts outside `article_hosts`: skipped
+    bad_links: int = 0  # listed links no client can fetch (`http://h:99999/`): skipped
     errors: list[str] = field(default_factory=list)
     blocked: bool = False
     broken: bool = False
@@ -90,7 +93,9 @@ class SourceResult:
         """The numeric counters, for the runs table and the summary line."""
         keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
         return {k: getattr(self, k) for k in (*keys, "restored", "rechecked")} | {
-            "errors": len(self.errors)
+            "offsite": self.offsite,
+            "bad_links": self.bad_links,
+            "errors": len(self.errors),
         }
 
 
@@ -309,6 +314,7 @@ async def _read_listing(
             if source.type == "feed"
             else parse_listing(page, source, listing)
         )
+        parsed = replace(parsed, items=_admissible(source, url, parsed.items, result))
         result.items += len(parsed.items)
         all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found, page.raw)
         if _feed_only(source):
@@ -321,6 +327,56 @@ async def _read_listing(
             url = template_urls.pop(0) if template_urls else None
         else:
             url = parsed.next_url
+            refusal = None if url is None else _link_refusal(source.effective_article_hosts, url)
+            if refusal is not None:
+                log.warning(
+                    "listing %s: next page %s not followed: %s",
+                    page.url,
+                    url,
+                    refusal[1],
+                    extra={"url": url, "source": source.key},
+                )
+                url = None
+
+
+def _link_refusal(hosts: tuple[str, ...], url: str) -> tuple[str, str] | None:
+    """Why a listed link is not one of the source's articles, as (count, reason); None if it is.
+
+    `bad_links`: no client can fetch it (`http://h:99999/`, `http://[::1/`); `offsite`: its host
+    is not one of `hosts`, the source's `article_hosts`.
+    """
+    problem = link_problem(url)
+    if problem is not None:
+        return "bad_links", problem
+    host = urlsplit(url).hostname or ""
+    if not host_matches(host, hosts):
+        return "offsite", f"off-site host {host} (not in article_hosts)"
+    return None
+
+
+def _admissible(
+    source: Source, page_url: str, items: Sequence[ListingItem], result: SourceResult
+) -> tuple[ListingItem, ...]:
+    """The items whose link is one of the source's articles; the others are skipped (neither
+    fetched nor stored) and counted in `result`."""
+    keep: list[ListingItem] = []
+    hosts = source.effective_article_hosts
+    for item in items:
+        refusal = _link_refusal(hosts, item.url)
+        if refusal is None:
+            keep.append(item)
+            continue
+        count, reason = refusal
+        setattr(result, count, getattr(result, count) + 1)
+        log.log(
+            logging.DEBUG if count == "offsite" else logging.WARNING,
+            "listing %s: link %s skipped: %s",
+            page_url,
+            item.url,
+            reason,
+            extra={"url": item.url, "source": source.key},
+        )
+    return tuple(keep)
 
 
 async def _fetch_listing_page(

@@ -37,6 +37,13 @@ Named routes (`{s}` seconds, may be fractional):
     /soft-404                200 with tests/fixtures/real-pages/china-error-1.html
     /robots.txt              404 unless registered with `add` (or present under `root`)
 
+  Malformed answers (fetch layer, issue 16 hole 4):
+
+    /ssh-banner              answers `SSH-2.0-OpenSSH_9.6` instead of HTTP, then closes
+    /huge-header             200 with one header of `?kb=` KB (default 9, over aiohttp's 8 KB line)
+    /many-headers            200 with `?n=` headers (default 20,000)
+    /internal/secret         a page standing for an internal service a public source must not reach
+
 Run `python -m tests.site [ROOT]` to serve a folder from another process (prints the base URL).
 """
 
@@ -686,6 +693,44 @@ def _soft_404(site: Site, h: _Handler, rest: str) -> None:
     h.send(200, (REAL_PAGES / "china-error-1.html").read_bytes(), content_type="text/html")
 
 
+# -- malformed answers (fetch layer) ---------------------------------------------------------
+
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n"
+SECRET_BODY = _html("secret", "internal credentials: do-not-leak")
+
+
+def _ssh_banner(site: Site, h: _Handler, rest: str) -> None:
+    h.record.status = 0
+    h.write(SSH_BANNER)
+    h.wfile.flush()
+    h.close_connection = True
+
+
+def _huge_header(site: Site, h: _Handler, rest: str) -> None:
+    kb = int(h.query("kb", "9") or 9)
+    h.send(200, _html("huge header", "one header is huge"), headers={"X-Huge": "a" * (kb * 1024)})
+
+
+def _many_headers(site: Site, h: _Handler, rest: str) -> None:
+    n = int(h.query("n", "20000") or 20000)
+    h.record.status = 200
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    for i in range(n):
+        h.send_header(f"X-H{i}", "v")
+    body = _html("many headers", f"{n} headers")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.write(body)
+
+
+def _internal_secret(site: Site, h: _Handler, rest: str) -> None:
+    h.send(200, SECRET_BODY)
+
+
+# -- end of malformed answers -----------------------------------------------------------------
+
+
 _NAMED: dict[str, Any] = {
     "slow-headers": _slow_headers,
     "slow": _slow_headers,
@@ -712,6 +757,11 @@ _NAMED: dict[str, Any] = {
     "bot-challenge": _challenge,
     "technical-difficulties": _fixed(DIFFICULTIES_BODY.encode(), "text/html; charset=utf-8"),
     "soft-404": _soft_404,
+    # malformed answers (fetch layer)
+    "ssh-banner": _ssh_banner,
+    "huge-header": _huge_header,
+    "many-headers": _many_headers,
+    "internal": _internal_secret,
 }
 
 

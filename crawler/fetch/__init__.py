@@ -2,8 +2,8 @@
 
 The pipeline uses `Fetcher` and `Validators`; the other modules are its policies, each testable
 alone: hosts.py (per-host slot), robots.py, retry.py (decision apart from application), body.py
-(size limits and bounded decompression), charset.py (bytes to text), addresses.py (redirect
-address classes).
+(size limits and bounded decompression), charset.py (bytes to text), addresses.py (which address
+classes a source may reach) and pinning.py (connecting only to those, on the resolved address).
 """
 
 from __future__ import annotations

@@ -3,14 +3,22 @@
 One `httpx.AsyncClient` (small pool, `http.pool_size`; `http.transport: aiohttp` swaps in the
 httpx-aiohttp transport, in its lighter form of transport.py) serves every source. Each fetch:
 
-1. refuses anything but http/https;
+1. refuses anything but a well-formed http/https URL, and a host of an address class the source
+   may not reach (`AddressRefused`; addresses.py: a source on a public host reaches public
+   addresses only);
 2. asks robots.txt (robots.py) unless `politeness.respect_robots` is false;
 3. runs tries (retry.py) of: take the host slot (hosts.py), send a conditional GET with the
    source's User-Agent, stream the body under `limits.max_bytes` / `max_decompressed_bytes`
    (body.py) within `limits.timeout` in total, follow redirects itself (at most
-   `limits.max_redirects`, no loops, no public -> private hop: addresses.py);
+   `limits.max_redirects`, no loops, no hop to an address class the source may not reach unless
+   `politeness.allow_private_redirects`);
 4. returns a `Page` for 2xx, 304 (`not_modified=True`, empty text), 404 and 410, and raises a
-   `FetchError` subclass for everything else, with the URL and a human reason.
+   `FetchError` subclass for everything else, with the URL and a one-line human reason.
+
+The address rule holds on the address actually connected to: there is one client per address
+policy (a deployment of public sources has one), whose direct transport resolves a name once and
+connects only to allowed addresses (pinning.py). An unknown host, a TLS name mismatch, a refused
+port and an answer that is not HTTP are `permanent` failures: not retried within the run.
 
 Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page are `Blocked`; 429
 is retried and becomes `Blocked` when it never ends; 408/500/502/503/504 are retried, then
@@ -20,19 +28,23 @@ is retried and becomes `Blocked` when it never ends; 408/500/502/503/504 are ret
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from crawler.config import HttpSettings, Source
 from crawler.errors import (
+    AddressRefused,
     Blocked,
     ConnectionFailed,
     FetchError,
@@ -41,10 +53,11 @@ from crawler.errors import (
     RobotsDisallowed,
     Timeout,
 )
-from crawler.fetch.addresses import AddressClass, host_class, resolved_class
+from crawler.fetch.addresses import ANY, AddressPolicy
 from crawler.fetch.body import ACCEPT_ENCODING, BodyReader
 from crawler.fetch.charset import decode
 from crawler.fetch.hosts import HostSlots
+from crawler.fetch.pinning import PinnedBackend, Refused
 from crawler.fetch.retry import RetryableAnswer, RetryPolicy, parse_retry_after, run_with_retries
 from crawler.fetch.robots import RobotsAnswer, RobotsCache
 from crawler.model import Page
@@ -112,27 +125,86 @@ def _phrase(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+def _check_url(url: str) -> str:
+    """The URL's host; a FetchError for anything but a well-formed http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise FetchError(url, f"invalid URL: {exc}", permanent=True) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(
             url, f"only http and https URLs are fetched, not {parts.scheme or 'no scheme'!r}"
         )
-    if not parts.hostname:
+    if not host:
         raise FetchError(url, "the URL has no host")
+    return host
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line (runs of whitespace, newlines included, become one space), at most
+    `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+# httpcore's words for a connection cut before the answer was complete (worth another try);
+# any other protocol error is an answer h11 could not parse (not HTTP, a header too long).
+_CUT_MARKERS = ("disconnected", "peer closed", "incomplete", "connection")
+
+_PERMANENT_GAI = {
+    code
+    for name in ("EAI_NONAME", "EAI_NODATA", "EAI_FAIL", "EAI_ADDRFAMILY")
+    if (code := getattr(socket, name, None)) is not None
+}
+
+
+def permanent_failure(exc: BaseException) -> bool:
+    """Whether a connection failure would only repeat if tried again within this run.
+
+    Permanent: the name does not exist (not "temporary failure in name resolution"), the TLS
+    certificate does not match or verify, the port refuses connections.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return current.errno in _PERMANENT_GAI
+        if isinstance(current, ssl.SSLCertVerificationError | ConnectionRefusedError):
+            return True
+        if isinstance(current, OSError) and current.errno == errno.ECONNREFUSED:
+            return True
+        names = {klass.__name__ for klass in type(current).__mro__}
+        if "ClientConnectorCertificateError" in names:
+            return True
+        os_error = getattr(current, "os_error", None)  # aiohttp's ClientConnectorError
+        if isinstance(os_error, BaseException) and os_error is not current:
+            if permanent_failure(os_error):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchError:
-    """Map an httpx (or httpx-aiohttp) transport error to our error tree with a human reason."""
-    detail = str(exc) or type(exc).__name__
+    """Map an httpx (or httpx-aiohttp) transport error to our error tree with a one-line reason."""
+    detail = one_line(str(exc) or type(exc).__name__)
     cause = exc.__cause__
     if cause is not None and type(cause).__module__.startswith("aiohttp"):
         # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout; judge the cause.
         if isinstance(cause, TimeoutError):
             return Timeout(url, f"the server did not answer in time ({detail})")
         kinds = {klass.__name__ for klass in type(cause).__mro__}  # aiohttp is optional: by name
+        if "ClientResponseError" in kinds:  # the answer could not be parsed as HTTP
+            message = one_line(str(getattr(cause, "message", "") or detail))
+            return ConnectionFailed(
+                url, f"the server's answer is not valid HTTP: {message}", permanent=True
+            )
         if "ClientConnectorError" in kinds:  # includes ClientConnectorDNSError
-            return ConnectionFailed(url, f"could not connect: {detail}")
+            return ConnectionFailed(
+                url, f"could not connect: {detail}", permanent=permanent_failure(cause)
+            )
         if type(cause).__name__ in (
             "ClientPayloadError",
             "ContentLengthError",
@@ -147,9 +219,15 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
     if isinstance(exc, httpx.TimeoutException):
         return Timeout(url, f"the server stopped sending data ({detail})")
     if isinstance(exc, httpx.ConnectError):
-        return ConnectionFailed(url, f"could not connect: {detail}")
+        return ConnectionFailed(
+            url, f"could not connect: {detail}", permanent=permanent_failure(exc)
+        )
     if isinstance(exc, httpx.RemoteProtocolError):
-        return ConnectionFailed(url, f"the server broke the connection mid-response: {detail}")
+        if any(marker in detail.lower() for marker in _CUT_MARKERS):
+            return ConnectionFailed(url, f"the server broke the connection mid-response: {detail}")
+        return ConnectionFailed(
+            url, f"the server's answer is not valid HTTP: {detail}", permanent=True
+        )
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return ConnectionFailed(url, f"the connection was reset or closed: {detail}")
     return ConnectionFailed(url, f"{type(exc).__name__}: {detail}")
@@ -176,6 +254,25 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _PinnedClient(httpx.AsyncClient):
+    """httpx's own client whose direct transport connects only where `policy` allows."""
+
+    def __init__(self, *, policy: AddressPolicy, **kwargs: Any) -> None:
+        self._policy = policy
+        super().__init__(**kwargs)
+
+    def _init_transport(self, **settings: Any) -> httpx.AsyncBaseTransport:  # type: ignore[override]
+        transport = super()._init_transport(**settings)
+        if not self._policy.unrestricted and isinstance(transport, httpx.AsyncHTTPTransport):
+            pool = transport._pool  # httpcore's pool hands its backend to every new connection
+            pool._network_backend = PinnedBackend(pool._network_backend, self._policy)
+        return transport
+
+
+def _listing_hosts(source: Source) -> tuple[str, ...]:
+    return tuple(listing.url.host or "" for listing in source.listings)
+
+
 class Fetcher:
     """Fetches pages politely through one shared client; use as `async with Fetcher(http) as f`.
 
@@ -193,25 +290,49 @@ class Fetcher:
         self.http = http
         self.slots = slots if slots is not None else HostSlots()
         self.robots = robots if robots is not None else RobotsCache()
+        self._headers: dict[str, httpx.Headers] = {}  # per User-Agent
+        self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
+        self._policies: dict[int, tuple[Source, AddressPolicy]] = {}  # per source object
+        self._cookies = _Cookies()  # one jar shared by the clients
+        # One client (and pool) per address policy: a connection opened under one policy is
+        # never reused by a fetch under another. Public sources all share the first one.
+        self._clients: dict[AddressPolicy, httpx.AsyncClient] = {}
+        self._client = self._client_for(AddressPolicy.for_hosts(()))
+
+    def _client_for(self, policy: AddressPolicy) -> httpx.AsyncClient:
+        client = self._clients.get(policy)
+        if client is not None:
+            return client
+        http = self.http
         limits = httpx.Limits(
             max_connections=http.pool_size, max_keepalive_connections=http.pool_size
         )
-        self._headers: dict[str, httpx.Headers] = {}  # per User-Agent
-        self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
-        self._client: httpx.AsyncClient
         if http.transport == "aiohttp":
             from crawler.fetch.transport import LeanAiohttpClient
 
-            self._client = LeanAiohttpClient(
-                limits=limits, follow_redirects=False, verify=_ssl_context()
+            client = LeanAiohttpClient(
+                policy=policy, limits=limits, follow_redirects=False, verify=_ssl_context()
             )
         else:
-            self._client = httpx.AsyncClient(
-                limits=limits, follow_redirects=False, verify=_ssl_context()
+            client = _PinnedClient(
+                policy=policy, limits=limits, follow_redirects=False, verify=_ssl_context()
             )
         # The client reads its jar through `_cookies` (the public setter would wrap ours in a
         # plain `httpx.Cookies`); the site's cookies are still kept and sent back as before.
-        self._client._cookies = _Cookies()
+        client._cookies = self._cookies
+        self._clients[policy] = client
+        return client
+
+    def policy(self, source: Source) -> AddressPolicy:
+        """The address classes `source` may reach: public, plus those of its listing hosts."""
+        cached = self._policies.get(id(source))
+        if cached is not None and cached[0] is source:
+            return cached[1]
+        policy = AddressPolicy.for_hosts(_listing_hosts(source))
+        if len(self._policies) > 1024:  # sources of configurations reloaded long ago
+            self._policies.clear()
+        self._policies[id(source)] = (source, policy)
+        return policy
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -226,7 +347,8 @@ class Fetcher:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -244,7 +366,10 @@ class Fetcher:
         for a caller that hands the raw bytes on (to a parse worker, which decodes them itself);
         `with_text(page)` decodes it.
         """
-        _check_url(url)
+        host = _check_url(url)
+        refusal = self.policy(source).refusal(host)
+        if refusal is not None:
+            raise AddressRefused(url, refusal, permanent=True)
         if source.politeness.respect_robots:
             await self._check_robots(url, source)
         policy = RetryPolicy(retries=source.politeness.retries)
@@ -286,23 +411,49 @@ class Fetcher:
     ) -> Page:
         current = url
         chain: list[str] = []
+        policy = self.policy(source)
         while True:
-            answer = await self._exchange(current, source, validators, max_bytes=max_bytes)
+            try:
+                answer = await self._exchange(
+                    current, source, validators, policy=policy, max_bytes=max_bytes
+                )
+            except AddressRefused as exc:
+                if not chain:
+                    raise
+                raise self._redirect_refused(url, exc.reason) from None
             location = answer.header("location")
             if answer.status in REDIRECT_STATUSES and location:
-                target = urljoin(current, location.strip())
-                await self._check_redirect(url, current, target, chain, source)
+                try:
+                    target = urljoin(current, location.strip())
+                except ValueError as exc:
+                    raise RedirectError(url, f"redirect to an invalid URL: {exc}") from None
+                policy = self._check_redirect(url, current, target, chain, source)
                 chain.append(current)
                 current = target
                 continue
             return self._outcome(url, answer, tuple(chain), decode_text=decode_text)
 
-    async def _check_redirect(
+    @staticmethod
+    def _redirect_refused(url: str, reason: str) -> RedirectError:
+        host = urlsplit(url).hostname
+        return RedirectError(
+            url,
+            f"redirect from {host} refused: {reason}; set politeness.allow_private_redirects: "
+            "true to allow it",
+            permanent=True,
+        )
+
+    def _check_redirect(
         self, url: str, current: str, target: str, chain: list[str], source: Source
-    ) -> None:
+    ) -> AddressPolicy:
+        """Refuse a bad redirect hop; the address policy the hop is fetched under otherwise."""
         scheme = urlsplit(target).scheme.lower()
         if scheme not in ("http", "https"):
             raise RedirectError(url, f"redirect from {current} to a non-http URL {target!r}")
+        try:
+            host = _check_url(target)
+        except FetchError as exc:
+            raise RedirectError(url, f"redirect from {current} to {exc.reason}") from None
         if target in chain or target == current:
             hops = " -> ".join([*chain, current, target])
             raise RedirectError(url, f"redirect loop: {hops}")
@@ -312,18 +463,12 @@ class Fetcher:
                 url, f"more than {limit} redirects (limits.max_redirects); last one to {target}"
             )
         if source.politeness.allow_private_redirects:
-            return
-        origin = host_class(urlsplit(url).hostname or "")
-        if origin is not AddressClass.PUBLIC:
-            return
-        target_parts = urlsplit(target)
-        cls = await resolved_class(target_parts.hostname or "", target_parts.port)
-        if cls is not AddressClass.PUBLIC:
-            raise RedirectError(
-                url,
-                f"redirect from public host {urlsplit(url).hostname} to a {cls.value} address "
-                f"({target}) refused; set politeness.allow_private_redirects: true to allow it",
-            )
+            return ANY
+        policy = self.policy(source)
+        refusal = policy.refusal(host)
+        if refusal is not None:
+            raise self._redirect_refused(url, f"{target}: {refusal}")
+        return policy
 
     def _request(self, url: str, source: Source, validators: Validators | None) -> httpx.Request:
         """The GET for one exchange: what `client.build_request` makes, from cached parts.
@@ -356,20 +501,21 @@ class Fetcher:
                 headers["If-Modified-Since"] = validators.last_modified
         # The Request copies the headers and the jar, so the cached ones are never changed.
         return httpx.Request(
-            "GET", url, headers=headers, cookies=self._client.cookies, extensions=extensions
+            "GET", url, headers=headers, cookies=self._cookies, extensions=extensions
         )
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, policy: AddressPolicy) -> httpx.Response:
         """`client.send(request, stream=True)` without the layers this fetcher does not use.
 
         Redirects are followed by `_attempt`, there is no auth and there are no event hooks, so
         the request goes straight to the transport the client mounts for its URL (a proxy's,
         per the environment, or the direct one), and the answer's cookies to the client's jar.
         """
-        transport = self._client._transport_for_url(request.url)
+        client = self._client_for(policy)
+        transport = client._transport_for_url(request.url)
         response = await transport.handle_async_request(request)
         response.request = request
-        self._client.cookies.extract_cookies(response)
+        self._cookies.extract_cookies(response)
         return response
 
     async def _exchange(
@@ -378,6 +524,7 @@ class Fetcher:
         source: Source,
         validators: Validators | None,
         *,
+        policy: AddressPolicy,
         max_bytes: int | None = None,
     ) -> _Answer:
         limits = source.limits
@@ -386,7 +533,7 @@ class Fetcher:
             try:
                 async with asyncio.timeout(total):
                     request = self._request(url, source, validators)
-                    resp = await self._send(request)
+                    resp = await self._send(request, policy)
                     try:
                         headers = tuple(
                             (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
@@ -422,7 +569,11 @@ class Fetcher:
                 self.slots.failed(url)
                 raise _transport_error(url, exc, total) from None
             except httpx.InvalidURL as exc:
-                raise FetchError(url, f"invalid URL: {exc}") from None
+                raise FetchError(
+                    url, f"invalid URL: {one_line(str(exc))}", permanent=True
+                ) from None
+            except Refused as exc:
+                raise AddressRefused(url, exc.reason, permanent=True) from None
         if answer.status in (429, 500, 502, 503, 504, 408):
             self.slots.failed(url)
         else:

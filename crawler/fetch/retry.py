@@ -1,14 +1,21 @@
 """Which fetch failures are retried, and after how long: the decision, kept apart from applying it.
 
-Retried: timeouts, connection failures, and the answers 408, 429, 500, 502, 503, 504. Not retried:
-everything else (a 404 or a robots refusal will not change in a second). `politeness.retries` is
-the number of *extra* tries.
+Retried: timeouts, temporary connection failures (a reset, a refused handshake, "temporary
+failure in name resolution"), and the answers 408, 429, 500, 502, 503, 504. Not retried: a
+`permanent` failure (an unknown host, a TLS name mismatch, a refused port, an answer that is not
+HTTP: another try within the run would only repeat it; the next run tries again), and everything
+else (a 404 or a robots refusal will not change in a second). `politeness.retries` is the number
+of *extra* tries.
 
 Waits: exponential backoff with jitter (stamina), unless the server sent `Retry-After` (seconds or
 an HTTP-date), which is honoured exactly up to `RETRY_AFTER_CAP`; a longer Retry-After is not waited
 out in-line: we give up now and the host slot stays paused (see hosts.py). Applying it is
 `run_with_retries`, which uses `stamina.retry_context`, so `stamina.set_testing` makes test runs
 skip the sleeps.
+
+Logging: every retry is one warning line of ours naming the URL, the try, and the reason
+(`retrying URL (try 1 of 4 failed): reason`), and giving up is another; stamina's own retry
+instrumentation (a line without the URL) is switched off by the application's logging set-up.
 """
 
 from __future__ import annotations
@@ -79,6 +86,8 @@ def decide(exc: BaseException, cap: float = RETRY_AFTER_CAP) -> Decision:
         return Decision(
             True, exc.retry_after, f"{exc.error.reason}, Retry-After {exc.retry_after:g} s"
         )
+    if isinstance(exc, FetchError) and exc.permanent:
+        return Decision(False, None, f"{exc.reason} (permanent: not retried in this run)")
     if isinstance(exc, Timeout | ConnectionFailed):
         return Decision(True, None, exc.reason)
     return Decision(False, None, "not retryable")
@@ -122,6 +131,8 @@ async def run_with_retries(
     tries = 0
     last_reason = ""
 
+    attempts = policy.retries + 1
+
     def hook(exc: BaseException) -> bool | float:
         nonlocal last_reason
         d = decide(exc, policy.retry_after_cap)
@@ -130,12 +141,23 @@ async def run_with_retries(
             on_retry_after(exc.retry_after)
         if not d.retry:
             return False
+        if tries < attempts:
+            wait = "" if d.wait is None else f" in {d.wait:g} s (Retry-After)"
+            log.warning(
+                "retrying %s%s (try %d of %d failed): %s",
+                url,
+                wait,
+                tries,
+                attempts,
+                d.reason,
+                extra={"url": url},
+            )
         return True if d.wait is None else d.wait
 
     try:
         async for retrying in stamina.retry_context(
             on=hook,
-            attempts=policy.retries + 1,
+            attempts=attempts,
             timeout=None,
             wait_initial=policy.wait_initial,
             wait_max=policy.wait_max,
@@ -152,13 +174,20 @@ async def run_with_retries(
         _give_up(err, tries, last_reason)
         raise _with_tries(err, tries, last_reason) from None
     except (Timeout, ConnectionFailed) as exc:
-        _give_up(exc, tries, last_reason)
+        if tries > 1:
+            _give_up(exc, tries, last_reason)
         raise _with_tries(exc, tries, "") from None
     raise AssertionError("unreachable: stamina ended without a result")  # pragma: no cover
 
 
 def _give_up(err: FetchError, tries: int, reason: str) -> None:
-    log.warning("giving up on %s after %d tries: %s", err.url, tries, reason or err.reason)
+    log.warning(
+        "giving up on %s after %d tries: %s",
+        err.url,
+        tries,
+        reason or err.reason,
+        extra={"url": err.url},
+    )
 
 
 def _with_tries(err: FetchError, tries: int, why: str) -> FetchError:
@@ -171,4 +200,4 @@ def _with_tries(err: FetchError, tries: int, why: str) -> FetchError:
     reason = "; ".join(parts)
     if isinstance(err, HTTPStatusError):
         return type(err)(err.url, err.status, reason)
-    return type(err)(err.url, reason)
+    return type(err)(err.url, reason, permanent=err.permanent)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
@@ -23,6 +23,7 @@ from crawler.model import ListingItem, ListingPage, Page
 from crawler.parse import soft_errors
 from crawler.parse.body import Body, extract_body
 from crawler.parse.dates import parse_date
+from crawler.parse.links import link_problem
 from crawler.parse.listing import languages_of
 from crawler.parse.text import clean
 from storage.model import Article, ArticleDate, DatePrecision, DateSource
@@ -101,12 +102,15 @@ def parse_feed(page: Page, source: Source, listing: Listing) -> ListingPage:
     for entry in parsed.entries:
         guid = entry.get("id") or None
         link = entry.get("link") or ""
-        if not link and guid and urlsplit(guid).scheme in ("http", "https"):
+        if not link and guid and guid.strip().lower().startswith(("http://", "https://")):
             link = guid
         if not link:
             continue
-        link = urljoin(url, link.strip())
-        html = _entry_html(entry)
+        try:
+            link = urljoin(url, link.strip())
+        except ValueError:  # `http://[::1/`: kept as written; the crawl skips and counts it
+            link = link.strip()
+        html = _entry_html(entry) if link_problem(link) is None else None
         body_html = _entry_body(html, link, entry.get("author")).html if html else None
         items.append(
             ListingItem(

@@ -5,6 +5,10 @@
 directly: absolute `http(s)://…`, protocol-relative `//host/…`, root-relative `/path`, and plain
 relative `./t1794629.shtml` / `t1.shtml` without dot segments, queries or fragments. Anything
 else (`../`, `?page=2`, `#x`, other schemes) goes to urljoin, so results are always urljoin's.
+
+A link a page may carry but no client can fetch (`http://h:99999/`, `http://[::1/`) makes
+`resolve` raise `ValueError`, as urljoin does; `link_problem` says what is wrong with a URL, so a
+caller skips that one link (and counts it) instead of failing the page.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ class Resolver:
         if href.startswith("."):
             return urljoin(self.base, href)
         return self.directory + href
+
+
+def link_problem(url: str) -> str | None:
+    """Why `url` is not a fetchable absolute http(s) URL (a one-line reason), or None if it is."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        return f"invalid URL: {exc}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not an http(s) URL"
+    if not host:
+        return "the URL has no host"
+    return None
 
 
 def is_http(url: str) -> bool:

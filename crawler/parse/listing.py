@@ -4,7 +4,8 @@ Selectors are relative to each `item`; `selector@attr` reads an attribute (e.g.
 `time.public_timestamp@datetime`), and `date: text()` reads the item's own text outside its
 children (fmprc Chinese: `<li><a …>title</a>(2020-07-03)</li>`). An item's date comes from its date
 selector (`listing`), else from a date written in its title (`title`). Links are made absolute
-against the page's final URL; `javascript:`/`mailto:` links and items without a link are skipped.
+against the page's final URL; `javascript:`/`mailto:` links and items without a link are skipped;
+a link that cannot be resolved (`//[::1/`) is kept as written, for the crawl to skip and count.
 
 Pagination is either a next-link selector (`paginate.next`, read here into `next_url`) or a URL
 template (`paginate.template`, expanded by `page_urls`), cut short by the fmprc pager script's
@@ -81,7 +82,10 @@ def _link(
     href = (node.attributes.get(attr or "href") or "").strip()
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return node, None
-    absolute = resolver.resolve(href)
+    try:
+        absolute = resolver.resolve(href)
+    except ValueError:  # `//[::1/`: kept as written; the crawl skips and counts it
+        return node, href
     return node, absolute if is_http(absolute) else None
 
 
@@ -156,5 +160,8 @@ def _next_url(tree: LexborHTMLParser, page: Page, listing: Listing) -> str | Non
     href = (node.attributes.get(attr or "href") or "").strip()
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return None
-    nxt = urljoin(page.url, href)
+    try:
+        nxt = urljoin(page.url, href)
+    except ValueError:  # an unusable link (`http://[::1/`) ends the pagination
+        return None
     return nxt if nxt != page.url else None

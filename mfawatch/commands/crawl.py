@@ -30,6 +30,9 @@ def summary_line(results: Sequence[SourceResult]) -> str:
         f"{total.get('rechecked', 0)} rechecked",
         f"{total.get('errors', 0)} error(s)" + (f" in {failed} source(s)" if failed else ""),
     ]
+    skipped = total.get("offsite", 0) + total.get("bad_links", 0)
+    if skipped:  # listed links that are not the sources' articles (fetch layer)
+        parts.insert(-1, f"{skipped} link(s) skipped ({total.get('offsite', 0)} off-site)")
     return "crawl: " + ", ".join(parts)
 
 

@@ -23,6 +23,7 @@ CONFIG = """sources:
     type: feed
     politeness: {{respect_robots: false}}
     listings: [{{url: "{url}", section: Press Releases}}]
+    article_hosts: [www.state.gov]    # the snapshots link to the real site
 """
 
 

@@ -202,6 +202,8 @@ async def test_refused_connection(fetcher: Fetcher, source: Source) -> None:
     with pytest.raises(ConnectionFailed) as err:
         await fetcher.fetch(f"http://127.0.0.1:{port}/x", source)
     assert f"127.0.0.1:{port}" in str(err.value)
+    # A refused port is permanent: not retried within the run (the next run tries again).
+    assert err.value.permanent and "tries" not in str(err.value)
 
 
 # -- statuses ---------------------------------------------------------------------------------
@@ -411,3 +413,55 @@ async def test_only_http_urls(fetcher: Fetcher, source: Source, url: str) -> Non
     with pytest.raises(FetchError) as err:
         await fetcher.fetch(url, source)
     assert url in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["http://h:99999/", "http://[::1/", "http://h:port/"])
+async def test_unusable_urls_are_fetch_errors(fetcher: Fetcher, source: Source, url: str) -> None:
+    """A URL no client can parse is a FetchError naming it, never a ValueError."""
+    with pytest.raises(FetchError, match="invalid URL") as err:
+        await fetcher.fetch(url, source)
+    assert str(err.value).startswith(url)
+
+
+# -- answers that are not HTTP ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/ssh-banner", "/huge-header", "/huge-header?kb=200", "/many-headers"]
+)
+async def test_malformed_answers_are_one_line_fetch_errors(
+    fetcher: Fetcher, site: Site, source: Source, path: str
+) -> None:
+    """An SSH banner, a header over 8 KB, 20,000 headers: a FetchError with a one-line reason
+    naming the URL (or, where the client accepts the answer, a page), never a library error."""
+    url = site.url(path)
+    try:
+        page = await fetcher.fetch(url, source)
+    except FetchError as exc:
+        assert str(exc).startswith(url)
+        assert "\n" not in str(exc) and len(exc.reason) < 400
+        assert "ClientResponseError" not in str(exc)
+    else:  # httpx's own parser takes a 9 KB header
+        assert fetcher.http.transport == "httpx" and path == "/huge-header"
+        assert page.status == 200
+
+
+async def test_answer_that_is_not_http_is_not_retried(site: Site, source: Source) -> None:
+    """aiohttp's parser says exactly that the answer is not HTTP: a permanent failure."""
+    async with Fetcher(HttpSettings(transport="aiohttp"), slots=quiet_slots()) as f:
+        with pytest.raises(ConnectionFailed, match="not valid HTTP") as err:
+            await f.fetch(site.url("/ssh-banner"), source)
+    assert err.value.permanent
+    assert len(site.requests_to("/ssh-banner")) <= 2  # aiohttp may resend once on a new socket
+
+
+@pytest.mark.parametrize("location", ["http://h:99999/", "http://[::1/", "http://h:port/x"])
+async def test_redirect_to_an_unusable_url(
+    fetcher: Fetcher, site: Site, source: Source, location: str
+) -> None:
+    """A Location no client can parse is a RedirectError naming the URL asked for."""
+    site.redirect("/bad-redirect", location)
+    url = site.url("/bad-redirect")
+    with pytest.raises(RedirectError, match="invalid URL") as err:
+        await fetcher.fetch(url, source)
+    assert str(err.value).startswith(url)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
+import ssl
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from crawler.errors import (
@@ -14,6 +19,7 @@ from crawler.errors import (
     Timeout,
     TooLarge,
 )
+from crawler.fetch.client import permanent_failure
 from crawler.fetch.retry import (
     RetryableAnswer,
     RetryPolicy,
@@ -109,3 +115,53 @@ async def test_non_retryable_error_passes_through_once() -> None:
     with pytest.raises(TooLarge, match="u: big$"):
         await run_with_retries(attempt, RetryPolicy(retries=5), url="u")
     assert calls == 1
+
+
+def test_permanent_failures_are_not_retried() -> None:
+    """An unknown host, a TLS mismatch, a refused port, an answer that is not HTTP: no retry."""
+    d = decide(
+        ConnectionFailed("u", "could not connect: Name or service not known", permanent=True)
+    )
+    assert not d.retry and "permanent" in d.reason
+    assert decide(ConnectionFailed("u", "temporary failure in name resolution")).retry
+
+
+@pytest.mark.parametrize(
+    ("exc", "permanent"),
+    [
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), True),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), False),
+        (ssl.SSLCertVerificationError(1, "hostname mismatch"), True),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), True),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), False),
+        (TimeoutError(), False),
+    ],
+)
+def test_permanent_connection_failures(exc: BaseException, permanent: bool) -> None:
+    """Which causes of a connection failure are permanent, also when wrapped by the HTTP client."""
+    assert permanent_failure(exc) is permanent
+    try:
+        try:
+            raise exc
+        except BaseException as inner:
+            raise httpx.ConnectError("could not connect") from inner
+    except httpx.ConnectError as wrapped:
+        assert permanent_failure(wrapped) is permanent
+
+
+async def test_each_retry_is_logged_with_url_try_and_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every retry line names the URL, the try and the reason; so does the give-up line."""
+    url = "http://ministry.example/list.html"
+
+    async def attempt() -> None:
+        raise ConnectionFailed(url, "the connection was reset")
+
+    with caplog.at_level(logging.WARNING, logger="crawler.fetch.retry"):
+        with pytest.raises(ConnectionFailed):
+            await run_with_retries(attempt, RetryPolicy(retries=2), url=url)
+    lines = [r.getMessage() for r in caplog.records if r.name == "crawler.fetch.retry"]
+    assert len(lines) == 3, lines
+    assert all(url in line and "the connection was reset" in line for line in lines)
+    assert "try 1 of 3" in lines[0] and "try 2 of 3" in lines[1] and "giving up" in lines[2]
