@@ -114,6 +114,10 @@ class CheckState:
 class SourceChecker(Protocol):
     """Runs an immediate crawl of one source in the background (given by the composition root)."""
 
+    def keys(self) -> list[str]:
+        """The keys of the sources it can crawl."""
+        ...
+
     def start(self, key: str) -> bool:
         """Start a crawl of `key`; False when one is already running. KeyError: unknown key."""
         ...
@@ -342,7 +346,7 @@ def create_app(
             return _message(request, 400, "Bad filter", str(exc))
         keep = [(k, v) for k, v in q.multi_items() if k not in ("page", "checked", "check") and v]
         checked = q.get("checked") or ""
-        checks = {key: checker.state(key) for key, _, _ in sources} if checker else {}
+        checks = {key: checker.state(key) for key in checker.keys()} if checker else {}
         return _page(
             "web_digest.html",
             base=base,

@@ -65,7 +65,7 @@ COMMANDS: dict[str, CommandSpec] = {
         "New, changed, removed and restored releases since my last review, by country and source.",
     ),
     "serve": CommandSpec(
-        "mfawatch.commands.digest:serve",
+        "mfawatch.commands.serve:serve",
         "The review web UI. Any --host other than loopback requires MFAWATCH_TOKEN.",
     ),
 }

@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.dedupe.urls import canonical_url
 from digest.cursors import get_cursor
-from digest.web import COOKIE, SECURITY_HEADERS, create_app, token_cookie
+from digest.web import COOKIE, SECURITY_HEADERS, create_app, feed_key, token_cookie
 from tests.digest.conftest import DigestDB
 
 BASE = "http://127.0.0.1:8080"
@@ -148,3 +148,34 @@ async def test_a_pasted_url_finds_its_article_by_canonical_form(
             assert (await c.get(f"/article/{pasted}")).status_code == 200
     async with _client(digest_db) as c:  # without the canonicalizer: not found
         assert (await c.get("/article", params={"url": pasted})).status_code == 404
+
+
+async def test_the_page_links_the_atom_feed_and_the_feed_works_with_a_token(
+    digest_db: DigestDB,
+) -> None:
+    """The digest page links its Atom feed (head and body); with a token the link carries the
+    derived read-only key, which opens the feed and nothing else; ?token= opens it too."""
+    async with _client(digest_db, token="s3cret") as c:
+        page = await c.get("/", headers={"authorization": "Bearer s3cret"})
+        tree = LexborHTMLParser(page.text)
+        alt = tree.css_first("link[rel=alternate][type='application/atom+xml']")
+        shown = tree.css_first("a.feedlink")
+        assert alt is not None and shown is not None
+        href = str(alt.attributes["href"])
+        assert href == shown.attributes["href"] == f"/feed.atom?key={feed_key('s3cret')}"
+        assert "s3cret" not in page.text
+    async with _client(digest_db, token="s3cret") as reader:  # a feed reader: no cookie
+        feed = await reader.get(href)
+        assert feed.status_code == 200
+        assert feed.headers["content-type"].startswith("application/atom+xml")
+        entries = LexborHTMLParser(feed.text).css("entry")
+        assert len(entries) >= 6
+        assert (await reader.get("/feed.atom?token=s3cret")).status_code == 200
+        assert (await reader.get("/feed.atom")).status_code == 401
+        assert (await reader.get("/feed.atom?key=wrong")).status_code == 401
+        assert (await reader.get(f"/?key={feed_key('s3cret')}")).status_code == 401
+    async with _client(digest_db) as c:
+        page = await c.get("/?as=alice")
+        node = LexborHTMLParser(page.text).css_first("a.feedlink")
+        assert node is not None and node.attributes["href"] == "/feed.atom?as=alice"
+        assert (await c.get("/feed.atom?since=nonsense")).status_code == 400
