@@ -153,7 +153,8 @@ class _Guard:
         bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         if self._same(bearer, self.token) or self._same(request.cookies.get(COOKIE), self.cookie):
             return True
-        if request.url.path.endswith("/feed.atom"):  # feed readers keep no cookies
+        path, root = str(request.scope.get("path", "")), _base(request)
+        if path.removeprefix(root) == "/feed.atom":  # feed readers keep no cookies
             q = request.query_params
             return self._same(q.get("key"), self.feed_key) or self._same(q.get("token"), self.token)
         return False
@@ -369,7 +370,7 @@ def create_app(
             feed_href=feed_href(base, reviewer),
             checker=checker is not None,
             checks=checks,
-            check_notice=_check_notice(checked, q.get("check") or "", checks.get(checked)),
+            check_notice=_check_notice(checked, q.get("check") or ""),
         )
 
     def article_by_url(request: Request) -> Response:
@@ -483,7 +484,7 @@ def create_app(
             return _message(request, 404, "No such source", f"no configured source {key!r}")
         outcome = "started" if started else "running"
         query = urlencode([("checked", key), ("check", outcome)])
-        return RedirectResponse(f"{_base(request)}/?{query}#sources", status_code=303)
+        return RedirectResponse(f"{_base(request)}/?{query}#check", status_code=303)
 
     def feed(request: Request) -> Response:
         q = request.query_params
@@ -524,7 +525,7 @@ def create_app(
     return Starlette(routes=routes, middleware=[guard])
 
 
-def _check_notice(key: str, outcome: str, state: CheckState | None) -> str | None:
+def _check_notice(key: str, outcome: str) -> str | None:
     if not key:
         return None
     if outcome == "started":

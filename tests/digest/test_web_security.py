@@ -174,6 +174,9 @@ async def test_the_page_links_the_atom_feed_and_the_feed_works_with_a_token(
         assert (await reader.get("/feed.atom")).status_code == 401
         assert (await reader.get("/feed.atom?key=wrong")).status_code == 401
         assert (await reader.get(f"/?key={feed_key('s3cret')}")).status_code == 401
+        ids = digest_db.ids
+        feed_like = f"/article/{ids['changed']}/feed.atom?key={feed_key('s3cret')}"
+        assert (await reader.get(feed_like)).status_code == 401
     async with _client(digest_db) as c:
         page = await c.get("/?as=alice")
         node = LexborHTMLParser(page.text).css_first("a.feedlink")
