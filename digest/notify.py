@@ -96,6 +96,27 @@ def send(channels: Sequence[str], *, title: str, body: str, fmt: str = "html") -
     return len(targets)
 
 
+TEST_TITLE = "mfawatch test message"
+TEST_BODY = (
+    "This is a test message from mfawatch (`mfawatch notify --test`). "
+    "If you can read it, this channel works."
+)
+
+
+def send_test(url: str) -> str | None:
+    """Send the test message to one channel: None when it was accepted, else the reason."""
+    try:
+        ap = _channel(url)
+    except NotifyError as exc:
+        return str(exc)
+    with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as logs:
+        accepted = bool(ap.notify(body=TEST_BODY, title=TEST_TITLE))
+    if accepted:
+        return None
+    lines = [one_line(line) for line in str(logs.getvalue()).splitlines() if line.strip()]
+    return mask("; ".join(dict.fromkeys(lines))) if lines else "the channel refused the message"
+
+
 def _render(report: Report, fmt: str) -> str:
     if fmt == "text":
         return text_format.render(report, color=False)

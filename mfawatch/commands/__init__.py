@@ -64,8 +64,12 @@ COMMANDS: dict[str, CommandSpec] = {
         "mfawatch.commands.digest:digest_command",
         "New, changed, removed and restored releases since my last review, by country and source.",
     ),
+    "notify": CommandSpec(
+        "mfawatch.commands.notify:notify",
+        "Send a test message through each configured channel (or CHANNEL) and say which worked.",
+    ),
     "serve": CommandSpec(
-        "mfawatch.commands.digest:serve",
+        "mfawatch.commands.serve:serve",
         "The review web UI. Any --host other than loopback requires MFAWATCH_TOKEN.",
     ),
 }

@@ -1,9 +1,7 @@
-"""`mfawatch digest` (what is new, changed, removed since my last review) and `mfawatch serve`."""
+"""`mfawatch digest`: what is new, changed, removed since my last review (`serve` is in serve.py)."""
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import sys
 from typing import Any
 
@@ -15,7 +13,7 @@ from digest.formats import FORMATS, render
 from digest.report import ReportFilterError, build_report
 from digest.since import SinceError
 from mfawatch.app import App
-from mfawatch.cli import EXIT_USAGE, handle_errors
+from mfawatch.cli import handle_errors
 
 KINDS = ("new", "changed", "removed", "restored")
 
@@ -100,36 +98,3 @@ def _digest(
             f"review cursor {name!r} moved to {report.until.isoformat(timespec='seconds')}",
             err=True,
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.pass_obj
-@handle_errors
-def serve(app: App, host: str, port: int) -> None:
-    """The review web UI. Any --host other than loopback requires MFAWATCH_TOKEN."""
-    import uvicorn
-
-    from digest.web import create_app
-
-    token = os.environ.get("MFAWATCH_TOKEN") or None
-    if not _is_loopback(host) and not token:
-        click.echo(
-            f"mfawatch: serving on {host} exposes the review UI beyond this machine; "
-            "set MFAWATCH_TOKEN to a secret first (every request must then carry it)",
-            err=True,
-        )
-        sys.exit(EXIT_USAGE)
-    web = create_app(app.db, token=token, alerts=alert_rules(app))
-    click.echo(f"mfawatch: review UI on http://{host}:{port}/", err=True)
-    uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)

@@ -16,6 +16,7 @@ from crawler.config import Source
 from crawler.model import Page
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, handle_errors
+from mfawatch.commands.sources_add import add
 from storage.model import RawResponse
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ BODY_LINES = 2
 @click.group()
 def sources() -> None:
     """Inspect the configured sources."""
+
+
+sources.add_command(add)
 
 
 def _page_from_file(path: Path, url: str) -> Page:

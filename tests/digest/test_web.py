@@ -13,7 +13,7 @@ from digest.cursors import get_cursor
 from digest.web import create_app
 from tests.digest.conftest import HOSTILE_TITLE, DigestDB
 
-BASE = "http://testserver"
+BASE = "http://127.0.0.1:8080"
 
 
 def _client(d: DigestDB, token: str | None = None, **kw: object) -> httpx.AsyncClient:
@@ -26,6 +26,13 @@ async def client(digest_db: DigestDB) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the UI without a token, with one watchlist rule."""
     async with _client(digest_db, alerts=(AlertRule("taiwan", keywords=("Taiwan", "台湾")),)) as c:
         yield c
+
+
+async def _csrf(c: httpx.AsyncClient) -> str:
+    """The form token of the client's session (its first page sets the session cookie)."""
+    node = LexborHTMLParser((await c.get("/")).text).css_first("input[name=csrf]")
+    assert node is not None
+    return str(node.attributes["value"])
 
 
 def _cards(html: str) -> list[str]:
@@ -141,7 +148,7 @@ async def test_mark_reviewed_empties_the_digest(
 
 async def test_named_reviewer_cursor_is_separate(client: httpx.AsyncClient) -> None:
     """Marking reviewed as alice leaves the default reviewer's digest as it was."""
-    r = await client.post("/reviewed", data={"as": "alice"})
+    r = await client.post("/reviewed", data={"as": "alice", "csrf": await _csrf(client)})
     assert r.status_code == 303 and r.headers["location"] == "/?as=alice"
     assert _cards((await client.get("/?as=alice")).text) == []
     assert len(_cards((await client.get("/")).text)) == 6
