@@ -41,7 +41,7 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "export": CommandSpec(
         "mfawatch.commands.export:export",
-        "Write stored articles (jsonl) or raw responses (warc) to standard output.",
+        "Write stored articles or versions (jsonl) or raw responses (warc) to standard output.",
     ),
     "sources": CommandSpec("mfawatch.commands.sources:sources", "Inspect the configured sources."),
     "history": CommandSpec(
