@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import find_article_id, sightings
 from storage.errors import ArticleNotFound, VersionNotFound
+from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.schema import (
     ArticleRow,
     CursorRow,
@@ -138,7 +139,11 @@ class VersionPair:
 
 @dataclass(frozen=True, slots=True)
 class DueArticle:
-    """An article due for a recheck; `anchor` is where its revisit plan starts (last change)."""
+    """An article due for a recheck; `anchor` is where its revisit plan starts (last change).
+
+    `section` and `date` are its current content's: a revisit reads no listing, and a field that
+    only the listing gave must not vanish from the next version (`crawler.revisit`).
+    """
 
     id: int
     source: str
@@ -148,6 +153,8 @@ class DueArticle:
     checks: int
     next_check_at: datetime | None
     status: str
+    section: str | None = None
+    date: ArticleDate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +339,12 @@ def due_for_revisit(
             ArticleRow.checks,
             ArticleRow.next_check_at,
             ArticleRow.status,
+            ArticleRow.section,
+            ArticleRow.published_at,
+            ArticleRow.published_offset,
+            ArticleRow.published_date,
+            ArticleRow.date_precision,
+            ArticleRow.date_source,
         )
         .where(ArticleRow.next_check_at <= now)
         .order_by(ArticleRow.next_check_at, ArticleRow.id)
@@ -350,9 +363,38 @@ def due_for_revisit(
             r.checks,
             r.next_check_at,
             r.status,
+            r.section,
+            stored_date(
+                r.published_at,
+                r.published_offset,
+                r.published_date,
+                r.date_precision,
+                r.date_source,
+            ),
         )
         for r in session.execute(query)
     ]
+
+
+def stored_date(
+    published_at: datetime | None,
+    offset: int | None,
+    published_date: date | None,
+    precision: str | None,
+    source: str | None,
+) -> ArticleDate | None:
+    """The `ArticleDate` stored in these columns (None when there is none, or it is inconsistent)."""
+    if published_date is None or precision is None:
+        return None
+    try:
+        return ArticleDate(
+            published_date,
+            DatePrecision(precision),
+            DateSource(source or "page"),
+            with_offset(published_at, offset) if precision == DatePrecision.MINUTE else None,
+        )
+    except ValueError:
+        return None
 
 
 def current_raw_hashes(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
