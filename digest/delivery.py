@@ -69,4 +69,4 @@ def send_alerts(
     return results
 
 
-_ALERT_KINDS = ("new", "changed", "restored")
+_ALERT_KINDS = ("new", "changed", "restored", "returned")

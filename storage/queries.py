@@ -118,13 +118,19 @@ class SightingInfo:
 
 @dataclass(frozen=True, slots=True)
 class ArticleHistory:
-    """An article with every version, every return to an earlier content, and its sightings."""
+    """An article with every version, every return to an earlier content, and its sightings.
+
+    `content_version` is the version whose content is live; after a return to an earlier
+    content it is that earlier version (the latest version number, `article.version`, does not
+    move back), and `returned` is the return that made it live.
+    """
 
     article: StoredArticle
     versions: list[VersionInfo]
     reverts: list[RevertInfo]
     sightings: list[SightingInfo]
     content_version: int  # the version whose content is current (differs after a revert)
+    returned: RevertInfo | None = None  # the return in force: the live content came back by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +283,15 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
     reverts = session.execute(
         sa.select(RevertRow).where(RevertRow.article_id == row.id).order_by(RevertRow.first_at)
     ).scalars()
+    infos = [_version_info(v) for v in versions]
+    returns = [
+        RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts
+    ]
     return ArticleHistory(
         article=_stored_with_body(session, row),
-        versions=[_version_info(v) for v in versions],
-        reverts=[
-            RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts
-        ],
+        versions=infos,
+        reverts=returns,
+        returned=return_in_force(infos, returns, row.content_version),
         sightings=[
             SightingInfo(
                 s.listing_url, s.listing_title, s.first_seen_at, s.last_seen_at, s.times_seen
@@ -291,6 +300,24 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
         ],
         content_version=row.content_version,
     )
+
+
+def return_in_force(
+    versions: Sequence[VersionInfo], reverts: Sequence[RevertInfo], content_version: int
+) -> RevertInfo | None:
+    """The return that made `content_version` live again, if the live content came back by one.
+
+    That is the latest return (by its last time) when it went to the live version and no
+    content version was stored after it.
+    """
+    if not reverts:
+        return None
+    latest = max(reverts, key=lambda r: r.last_at)
+    if latest.to_number != content_version:
+        return None
+    if any(v.kind != "removed" and v.seen_at > latest.last_at for v in versions):
+        return None
+    return latest
 
 
 def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> VersionPair:
