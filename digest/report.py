@@ -37,8 +37,8 @@ from digest.model import (
     SourceHealth,
 )
 from digest.templating import fmt_time
-from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.errors import VersionNotFound
+from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
 from storage.schema import (
     ArticleRow,
