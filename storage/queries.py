@@ -28,6 +28,7 @@ from storage.schema import (
     RunRow,
     SourceRow,
     VersionRow,
+    insert_ignore,
 )
 from storage.types import iso, with_offset
 
@@ -503,9 +504,9 @@ def set_cursor(session: Session, name: str, at: datetime) -> None:
     """Move a named review cursor to `at`."""
     if at.tzinfo is None:
         raise ValueError(f"review cursor time must be tz-aware, got {at!r}")
-    row = session.get(CursorRow, name)
-    if row is None:
-        session.add(CursorRow(name=name, at=at))
-    else:
-        row.at = at
+    # Insert-or-ignore, then update: two reviewers marking at once on PostgreSQL never collide.
+    insert_ignore(session, CursorRow.__table__, [{"name": name, "at": at}])  # type: ignore[arg-type]
+    row = session.get(CursorRow, name, populate_existing=True)
+    assert row is not None
+    row.at = at
     session.flush()
