@@ -35,7 +35,7 @@ from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.links import link_problem
 from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.prepare import Prepared, prepare_article
-from crawler.revisit import next_check_at
+from crawler.revisit import listing_item, next_check_at
 from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
 from storage import articles, listings, queries, runs, sources, validators, versions
@@ -122,7 +122,7 @@ class CrawlContext:
 class _Job:
     url: str  # the URL to fetch (as found on the listing, or as stored)
     key: str  # the article's identity: its canonical URL (as stored, for a revisit)
-    item: ListingItem | None  # None for a revisit
+    item: ListingItem | None  # a revisit: the stored listing facts (`revisit.listing_item`)
     known: bool
     anchor: datetime | None = None  # revisit plan anchor of a known article
     validators: Validators | None = None  # for a conditional GET of a known article
@@ -521,7 +521,7 @@ def _due_revisits(
         _Job(
             url=d.url,
             key=d.url,
-            item=None,
+            item=listing_item(source, d.url, d.section, d.date),  # what its listing said
             known=True,
             anchor=d.anchor,
             validators=Validators(*known[d.url]) if d.url in known else None,

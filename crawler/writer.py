@@ -4,7 +4,8 @@ Fetching and parsing stay on the event loop; each finished article hands the wri
 function of a session. The writer takes whatever has queued up (up to `max_batch`) and runs it in
 one transaction, so a busy crawl pays for one commit per batch instead of one per article, and
 SQLite sees a single writer. If one function in a batch fails, the batch is rolled back and each
-function is re-run in a transaction of its own, so one bad record never costs the others theirs.
+function is re-run in a transaction of its own, so one bad record never costs the others theirs
+(one that another process's transaction deadlocked with is tried again, up to 3 times).
 Every function is still all-or-nothing: a crash loses at most the batch in flight, and the next
 run redoes it.
 
@@ -23,10 +24,12 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from storage.engine import Database
+from storage.errors import is_transient
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 MAX_BATCH = 64
+TRANSIENT_TRIES = 3  # tries of a record alone when the database aborted it for another writer
 # After the first grouped record of a batch, wait this long for more: a crawl hands its records
 # over one at a time, and a transaction per one or two records costs more than the records
 # themselves (measured: 2,000 first fetches took 1,125 transactions and 12.3 s of CPU at once,
@@ -139,11 +142,14 @@ class BatchWriter:
             return [self._alone(work) for work in works]
 
     def _alone(self, work: _Work) -> tuple[bool, Any]:
-        try:
-            with self.db.session() as session:
-                return True, _run(session, [work])[0]
-        except Exception as exc:
-            return False, exc
+        for attempt in range(1, TRANSIENT_TRIES + 1):
+            try:
+                with self.db.session() as session:
+                    return True, _run(session, [work])[0]
+            except Exception as exc:  # a deadlock with another process's writer: try again
+                if attempt == TRANSIENT_TRIES or not is_transient(exc):
+                    return False, exc
+        raise AssertionError("unreachable")
 
 
 def _run(session: Session, works: list[_Work]) -> list[Any]:

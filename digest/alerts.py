@@ -4,7 +4,8 @@ Keywords match case-insensitively as substrings (so they work for CJK text such 
 has no word spaces); `*` in a keyword stands for any run of word characters (`sanction*` matches
 "sanctions" and "sanctioned"). Regexes are Python `re` patterns, also case-insensitive. A new or
 restored item is matched on its title and body; a changed item on its title and on the words its
-new version added, so an old mention does not fire again on an unrelated edit.
+new version added, so an old mention does not fire again on an unrelated edit; a returned item
+(back to an earlier version's content) on its title and the words the return brought back.
 
 Rules are plain values (`AlertRule`); the CLI converts the YAML `alerts:` models into them.
 """
@@ -65,9 +66,10 @@ def _keyword_pattern(keyword: str) -> str:
 
 
 def item_text(item: Item, body: str | None = None) -> str:
-    """The text an item is matched on: title plus body (new/restored) or added words (changed)."""
+    """The text an item is matched on: title plus body (new/restored) or added words (changed,
+    returned)."""
     chunks = [item.title]
-    if item.kind is ItemKind.CHANGED and item.change is not None:
+    if item.kind in (ItemKind.CHANGED, ItemKind.RETURNED) and item.change is not None:
         chunks += [f.new for f in item.change.fields]
         for passage in item.change.passages:
             chunks += [s.text for s in passage.segments if s.op == "insert"]

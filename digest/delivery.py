@@ -62,11 +62,11 @@ def send_alerts(
         since = get_cursor(session, cursor)
         report = None
         if since is not None and any(rule.channels for rule in rules):
-            report = build_report(session, since=since, until=now, alerts=rules, kinds=_ALERT_KINDS)
+            report = build_report(session, since=since, until=now, alerts=rules, kinds=ALERT_KINDS)
     results = deliver_alerts(report, rules, fmt=fmt) if report is not None else {}
     with db.session() as session:
         set_cursor(session, now, cursor)
     return results
 
 
-_ALERT_KINDS = ("new", "changed", "restored")
+ALERT_KINDS = ("new", "changed", "restored", "returned")

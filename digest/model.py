@@ -23,6 +23,7 @@ class ItemKind(StrEnum):
     CHANGED = "changed"
     REMOVED = "removed"
     RESTORED = "restored"
+    RETURNED = "returned"  # back to an earlier version's content: `version` is that version
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,11 @@ class AlertHit:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One article event in the window: new, changed, removed or restored."""
+    """One article event in the window: new, changed, removed, restored or returned.
+
+    A `returned` item is a return to the content of an earlier version (`version`); its
+    `change` goes from the version it left to that one, and `note` says so in words.
+    """
 
     kind: ItemKind
     article_id: int
@@ -91,12 +96,19 @@ class Item:
     lead: str = ""
     change: Change | None = None
     alerts: tuple[AlertHit, ...] = ()
-    note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ...")
+    note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ..."); returns
 
     def __post_init__(self) -> None:
         for name in ("first_seen_at", "event_at"):
             if getattr(self, name).tzinfo is None:
                 raise ValueError(f"Item.{name} must be tz-aware")
+
+    @property
+    def label(self) -> str:
+        """The kind as a heading: `NEW`, `CHANGED`, `REMOVED`, `RESTORED`, or `RETURNED to v1`."""
+        if self.kind is ItemKind.RETURNED:
+            return f"RETURNED to v{self.version}"
+        return self.kind.value.upper()
 
     @property
     def event_key(self) -> str:

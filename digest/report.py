@@ -1,9 +1,13 @@
 """Building the digest `Report` from storage: one item per version recorded in the window.
 
 An item is a `versions` row whose `seen_at` falls in (since, until]: new, changed, removed or
-restored. New and restored items carry a lead (the first ~300 characters of the body); changed
-items (and restored ones whose content differs) carry the stored diff's numbers, changed fields
-and changed passages with a paragraph of context. Items are grouped by source, sources ordered
+restored; or a `reverts` row whose latest return (`last_at`) does: `returned`, the article's
+content went back to an earlier version's (a return adds no version, so without these items the
+digest would show only the edit that is no longer live). New and restored items carry a lead
+(the first ~300 characters of the body); changed items (and restored ones whose content differs)
+carry the stored diff's numbers, changed fields and changed passages with a paragraph of
+context; a returned item the same for the return (from the version left to the one returned to,
+computed: returns are rare) and a note saying which version is live again. Items are grouped by source, sources ordered
 by country then key, items by time. Sources whose health is not `ok`, or changed in the window,
 are listed in `Report.sources`.
 """
@@ -33,8 +37,19 @@ from digest.model import (
     SourceHealth,
 )
 from digest.templating import fmt_time
+from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
-from storage.schema import ArticleRow, DiffRow, HealthRow, RunRow, SourceRow, VersionRow
+from storage.queries import version_pair
+from storage.schema import (
+    ArticleRow,
+    DiffRow,
+    HealthRow,
+    RevertRow,
+    RunRow,
+    SourceRow,
+    VersionRow,
+)
+from storage.types import UTCDateTime
 
 __all__ = ["Group", "Item", "ItemKind", "Report", "build_report", "passages_from_diff"]
 
@@ -202,15 +217,38 @@ class _Filters:
     countries: Sequence[str] | None
     text: str | None
 
+    @property
+    def version_kinds(self) -> list[str]:
+        """The kinds wanted that are versions rows (all but `returned`)."""
+        return [k for k in self.kinds if k != ItemKind.RETURNED.value]
+
+    @property
+    def returns(self) -> bool:
+        """Whether returns to an earlier version are wanted."""
+        return ItemKind.RETURNED.value in self.kinds
+
     def apply(self, q: Any) -> Any:
         """Join the article and source to a query over versions, and apply every filter."""
+        v, a = VersionRow, ArticleRow
+        q = q.join(a, a.id == v.article_id).where(
+            v.seen_at > self.since, v.seen_at <= self.until, v.kind.in_(self.version_kinds)
+        )
+        return self._common(q)
+
+    def apply_returns(self, q: Any) -> Any:
+        """The same for a query over reverts: the version returned to, its article and source."""
+        r, v, a = RevertRow, VersionRow, ArticleRow
+        q = (
+            q.join(v, sa.and_(v.article_id == r.article_id, v.number == r.to_number))
+            .join(a, a.id == r.article_id)
+            .where(r.last_at > self.since, r.last_at <= self.until)
+        )
+        return self._common(q)
+
+    def _common(self, q: Any) -> Any:
         v, a, s = VersionRow, ArticleRow, SourceRow
         cv = aliased(VersionRow)
-        q = (
-            q.join(a, a.id == v.article_id)
-            .outerjoin(s, s.key == a.source)
-            .where(v.seen_at > self.since, v.seen_at <= self.until, v.kind.in_(self.kinds))
-        )
+        q = q.outerjoin(s, s.key == a.source)
         if self.sources:
             q = q.where(a.source.in_(list(self.sources)))
         if self.countries:
@@ -235,45 +273,121 @@ class _Filters:
 
 def _items_query(f: _Filters, full_body: bool) -> Any:
     v, a, s = VersionRow, ArticleRow, SourceRow
+    parts = []
+    if f.version_kinds:
+        q = sa.select(
+            v.id.label("version_id"),
+            v.number,
+            v.kind,
+            v.seen_at,
+            sa.func.coalesce(v.title, a.title).label("title"),
+            sa.func.coalesce(v.section, a.section).label("section"),
+            sa.func.coalesce(v.language, a.language).label("language"),
+            *(
+                # A removal row has no content of its own: show the article's.
+                sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
+                for col in _DATE_COLUMNS
+            ),
+            # The lead needs only the start of the body; alert rules need all of it.
+            _body(full_body),
+            v.diff_from,
+            v.diff_summary,
+            v.words_added,
+            v.words_removed,
+            v.evidence,
+            a.id.label("article_id"),
+            a.source,
+            a.url,
+            a.first_seen_at,
+            s.name.label("source_name"),
+            s.country,
+            DiffRow.data.label("diff"),
+            sa.cast(sa.null(), sa.Integer).label("returns"),
+            sa.cast(sa.null(), UTCDateTime()).label("first_return_at"),
+        ).select_from(v)
+        parts.append(f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id))
+    if f.returns:
+        parts.append(_returns_query(f, full_body))
+    if len(parts) == 1:
+        q = parts[0]
+        return q.order_by(
+            s.country.is_(None),
+            s.country,
+            a.source,
+            q.selected_columns.seen_at,
+            q.selected_columns.version_id,
+        )
+    u = sa.union_all(*parts).subquery()
+    return sa.select(u).order_by(
+        u.c.country.is_(None), u.c.country, u.c.source, u.c.seen_at, u.c.version_id, u.c.kind
+    )
+
+
+def _body(full_body: bool) -> Any:
+    v = VersionRow
+    return (v.body_text if full_body else sa.func.substr(v.body_text, 1, _LEAD_SOURCE)).label(
+        "body"
+    )
+
+
+def _returns_query(f: _Filters, full_body: bool) -> Any:
+    """Returns to an earlier content in the window, in the columns of the versions query."""
+    r, v, a, s = RevertRow, VersionRow, ArticleRow, SourceRow
     q = sa.select(
         v.id.label("version_id"),
-        v.number,
-        v.kind,
-        v.seen_at,
+        r.to_number.label("number"),
+        sa.literal(ItemKind.RETURNED.value, sa.String(16)).label("kind"),
+        r.last_at.label("seen_at"),
         sa.func.coalesce(v.title, a.title).label("title"),
         sa.func.coalesce(v.section, a.section).label("section"),
         sa.func.coalesce(v.language, a.language).label("language"),
-        *(
-            # A removal row has no content of its own: show the article's.
-            sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
-            for col in _DATE_COLUMNS
-        ),
-        # The lead needs only the start of the body; alert rules need all of it.
-        (v.body_text if full_body else sa.func.substr(v.body_text, 1, _LEAD_SOURCE)).label("body"),
-        v.diff_from,
-        v.diff_summary,
-        v.words_added,
-        v.words_removed,
-        v.evidence,
+        *(getattr(v, col).label(col) for col in _DATE_COLUMNS),
+        _body(full_body),
+        r.from_number.label("diff_from"),
+        sa.cast(sa.null(), sa.Text).label("diff_summary"),
+        sa.cast(sa.null(), sa.Integer).label("words_added"),
+        sa.cast(sa.null(), sa.Integer).label("words_removed"),
+        sa.cast(sa.null(), sa.JSON).label("evidence"),
         a.id.label("article_id"),
         a.source,
         a.url,
         a.first_seen_at,
         s.name.label("source_name"),
         s.country,
-        DiffRow.data.label("diff"),
-    ).select_from(v)
-    q = f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id)
-    return q.order_by(s.country.is_(None), s.country, a.source, v.seen_at, v.id)
+        sa.cast(sa.null(), sa.JSON).label("diff"),
+        r.count.label("returns"),
+        r.first_at.label("first_return_at"),
+    ).select_from(r)
+    return f.apply_returns(q)
 
 
 def _totals(session: Session, f: _Filters) -> dict[str, int]:
-    q = f.apply(sa.select(VersionRow.kind, sa.func.count()).select_from(VersionRow))
-    found = {kind: n for kind, n in session.execute(q.group_by(VersionRow.kind))}
+    found: dict[str, int] = {}
+    if f.version_kinds:
+        q = f.apply(sa.select(VersionRow.kind, sa.func.count()).select_from(VersionRow))
+        found.update({kind: n for kind, n in session.execute(q.group_by(VersionRow.kind))})
+    if f.returns:
+        q = f.apply_returns(sa.select(sa.func.count()).select_from(RevertRow))
+        found[ItemKind.RETURNED.value] = session.execute(q).scalar_one()
     return {k.value: int(found.get(k.value, 0)) for k in ItemKind}
 
 
-def _item(row: Any, rules: Sequence[AlertRule]) -> Item:
+def _return_note(row: Any) -> str:
+    note = f"returned to version {row.number} from version {row.diff_from}"
+    if row.returns and row.returns > 1:
+        note += f" ({row.returns} returns since {fmt_time(row.first_return_at)})"
+    return note
+
+
+def _return_diff(session: Session, row: Any) -> dict[str, Any] | None:
+    """The diff of a return: from the version left to the one returned to (None: not computable)."""
+    try:
+        return version_pair(session, int(row.article_id), int(row.diff_from), int(row.number)).diff
+    except VersionNotFound:
+        return None
+
+
+def _item(row: Any, rules: Sequence[AlertRule], diff: Mapping[str, Any] | None = None) -> Item:
     kind = ItemKind(row.kind)
     published = _published(
         row.published_at,
@@ -296,8 +410,12 @@ def _item(row: Any, rules: Sequence[AlertRule]) -> Item:
         language=row.language,
         published=published,
         lead=lead(row.body) if kind in (ItemKind.NEW, ItemKind.RESTORED) else "",
-        change=_change(row, row.diff),
-        note=_removal_note(row.evidence) if kind is ItemKind.REMOVED else "",
+        change=_change(row, diff if diff is not None else row.diff),
+        note=_removal_note(row.evidence)
+        if kind is ItemKind.REMOVED
+        else _return_note(row)
+        if kind is ItemKind.RETURNED
+        else "",
     )
     return match_item(item, rules, row.body)
 
@@ -386,7 +504,8 @@ def build_report(
             if key is not None:
                 groups.append(Group(key[0], key[1], key[2], tuple(current)))
             key, current = row_key, []
-        current.append(_item(row, alerts))
+        returned = row.kind == ItemKind.RETURNED.value
+        current.append(_item(row, alerts, _return_diff(session, row) if returned else None))
     if key is not None:
         groups.append(Group(key[0], key[1], key[2], tuple(current)))
     filters: dict[str, tuple[str, ...] | str] = {}

@@ -147,7 +147,7 @@ def record_sightings(
                     "b_title": titles[url],
                     "b_seen": seen_at,
                 }
-                for url in existing
+                for url in sorted(existing)  # one lock order for every writer
             ],
         )
     fresh = [url for url in titles if url not in existing]

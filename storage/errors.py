@@ -46,3 +46,17 @@ class VersionNotFound(StorageError):
             f"article {article_id}: version {number} {why} "
             "(see `mfawatch history` for the versions it has)"
         )
+
+
+# SQLSTATEs of a transaction PostgreSQL aborted only because of another one: run again, it works.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a database error that a new try of the same transaction can get past.
+
+    Two writers of one PostgreSQL database that lock the same rows in different orders (two
+    batches of rechecks) make the server abort one of them with `deadlock detected`.
+    """
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES

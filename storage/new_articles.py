@@ -8,7 +8,10 @@ What is stored is exactly what `record_fetch` stores for a new article: the arti
 
 An entry whose URL turned out to be known by now (another daemon, or an alias recorded earlier in
 the same crawl) is not touched: its slot in the result is None, and the caller records it with
-`record_fetch`, which knows how to compare it with what is stored.
+`record_fetch`, which knows how to compare it with what is stored. That includes an article
+another process inserted between the lookup and the insert (two crawls of one PostgreSQL
+database): the insert skips it (ON CONFLICT DO NOTHING) instead of failing the batch, and rows
+are inserted in URL order, so two such crawls wait on each other instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from storage.articles import add_alias_pairs, known_urls
 from storage.blobs import put_packed, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
-from storage.schema import ArticleRow, ResponseRow, VersionRow
+from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
 from storage.sources import ensure_source
 from storage.versions import (
     Outcome,
@@ -38,7 +41,6 @@ _ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
 _VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
 # RETURNING in parameter order: the ids come back in the order of the rows given.
-_INSERT_ARTICLES = sa.insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True)
 _INSERT_RESPONSES = sa.insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True)
 _INSERT_VERSIONS = sa.insert(_VERSIONS)
 
@@ -69,21 +71,27 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     outcomes: list[Outcome | None] = [None] * len(entries)
     if not fresh:
         return outcomes
-    todo = [entries[i] for i in fresh]
-    for key in sorted({e.article.source for e in todo}):
+    fresh.sort(key=lambda i: entries[i].article.url)  # one lock order for every writer
+    for key in sorted({entries[i].article.source for i in fresh}):
         ensure_source(session, key)
-    values = [article_values(e.article) for e in todo]
-    article_ids = (
-        session.execute(
-            _INSERT_ARTICLES,
-            [
-                new_article_row(e.article, e.digest, e.now, e.next_check_at, v)
-                for e, v in zip(todo, values, strict=True)
-            ],
+    values_of = {i: article_values(entries[i].article) for i in fresh}
+    rows = []
+    for i in fresh:
+        e = entries[i]
+        rows.append(new_article_row(e.article, e.digest, e.now, e.next_check_at, values_of[i]))
+    inserted = {
+        url: int(article_id)
+        for article_id, url in session.execute(
+            insert_ignore_returning(session, _ARTICLES, "id", "url"), rows
         )
-        .scalars()
-        .all()
-    )
+    }
+    # What another writer stored meanwhile stays None: the caller compares it with `record_fetch`.
+    fresh = [i for i in fresh if entries[i].article.url in inserted]
+    if not fresh:
+        return outcomes
+    todo = [entries[i] for i in fresh]
+    values = [values_of[i] for i in fresh]
+    article_ids = [inserted[e.article.url] for e in todo]
     # Packing releases the GIL: done here, in the writing thread, it runs beside the event loop.
     packed = [e.packed or pack(e.raw.body) for e in todo]
     put_packed(session, packed)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import find_article_id, sightings
 from storage.errors import ArticleNotFound, VersionNotFound
+from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.schema import (
     ArticleRow,
     CursorRow,
@@ -27,6 +28,7 @@ from storage.schema import (
     RunRow,
     SourceRow,
     VersionRow,
+    insert_ignore,
 )
 from storage.types import iso, with_offset
 
@@ -117,13 +119,19 @@ class SightingInfo:
 
 @dataclass(frozen=True, slots=True)
 class ArticleHistory:
-    """An article with every version, every return to an earlier content, and its sightings."""
+    """An article with every version, every return to an earlier content, and its sightings.
+
+    `content_version` is the version whose content is live; after a return to an earlier
+    content it is that earlier version (the latest version number, `article.version`, does not
+    move back), and `returned` is the return that made it live.
+    """
 
     article: StoredArticle
     versions: list[VersionInfo]
     reverts: list[RevertInfo]
     sightings: list[SightingInfo]
     content_version: int  # the version whose content is current (differs after a revert)
+    returned: RevertInfo | None = None  # the return in force: the live content came back by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +146,11 @@ class VersionPair:
 
 @dataclass(frozen=True, slots=True)
 class DueArticle:
-    """An article due for a recheck; `anchor` is where its revisit plan starts (last change)."""
+    """An article due for a recheck; `anchor` is where its revisit plan starts (last change).
+
+    `section` and `date` are its current content's: a revisit reads no listing, and a field that
+    only the listing gave must not vanish from the next version (`crawler.revisit`).
+    """
 
     id: int
     source: str
@@ -148,6 +160,8 @@ class DueArticle:
     checks: int
     next_check_at: datetime | None
     status: str
+    section: str | None = None
+    date: ArticleDate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,12 +294,15 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
     reverts = session.execute(
         sa.select(RevertRow).where(RevertRow.article_id == row.id).order_by(RevertRow.first_at)
     ).scalars()
+    infos = [_version_info(v) for v in versions]
+    returns = [
+        RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts
+    ]
     return ArticleHistory(
         article=_stored_with_body(session, row),
-        versions=[_version_info(v) for v in versions],
-        reverts=[
-            RevertInfo(r.from_number, r.to_number, r.count, r.first_at, r.last_at) for r in reverts
-        ],
+        versions=infos,
+        reverts=returns,
+        returned=return_in_force(infos, returns, row.content_version),
         sightings=[
             SightingInfo(
                 s.listing_url, s.listing_title, s.first_seen_at, s.last_seen_at, s.times_seen
@@ -294,6 +311,24 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
         ],
         content_version=row.content_version,
     )
+
+
+def return_in_force(
+    versions: Sequence[VersionInfo], reverts: Sequence[RevertInfo], content_version: int
+) -> RevertInfo | None:
+    """The return that made `content_version` live again, if the live content came back by one.
+
+    That is the latest return (by its last time) when it went to the live version and no
+    content version was stored after it.
+    """
+    if not reverts:
+        return None
+    latest = max(reverts, key=lambda r: r.last_at)
+    if latest.to_number != content_version:
+        return None
+    if any(v.kind != "removed" and v.seen_at > latest.last_at for v in versions):
+        return None
+    return latest
 
 
 def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> VersionPair:
@@ -342,6 +377,12 @@ def due_for_revisit(
             ArticleRow.checks,
             ArticleRow.next_check_at,
             ArticleRow.status,
+            ArticleRow.section,
+            ArticleRow.published_at,
+            ArticleRow.published_offset,
+            ArticleRow.published_date,
+            ArticleRow.date_precision,
+            ArticleRow.date_source,
         )
         .where(ArticleRow.next_check_at <= now)
         .order_by(ArticleRow.next_check_at, ArticleRow.id)
@@ -360,9 +401,38 @@ def due_for_revisit(
             r.checks,
             r.next_check_at,
             r.status,
+            r.section,
+            stored_date(
+                r.published_at,
+                r.published_offset,
+                r.published_date,
+                r.date_precision,
+                r.date_source,
+            ),
         )
         for r in session.execute(query)
     ]
+
+
+def stored_date(
+    published_at: datetime | None,
+    offset: int | None,
+    published_date: date | None,
+    precision: str | None,
+    source: str | None,
+) -> ArticleDate | None:
+    """The `ArticleDate` stored in these columns (None when there is none, or it is inconsistent)."""
+    if published_date is None or precision is None:
+        return None
+    try:
+        return ArticleDate(
+            published_date,
+            DatePrecision(precision),
+            DateSource(source or "page"),
+            with_offset(published_at, offset) if precision == DatePrecision.MINUTE else None,
+        )
+    except ValueError:
+        return None
 
 
 def current_raw_hashes(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
@@ -444,9 +514,9 @@ def set_cursor(session: Session, name: str, at: datetime) -> None:
     """Move a named review cursor to `at`."""
     if at.tzinfo is None:
         raise ValueError(f"review cursor time must be tz-aware, got {at!r}")
-    row = session.get(CursorRow, name)
-    if row is None:
-        session.add(CursorRow(name=name, at=at))
-    else:
-        row.at = at
+    # Insert-or-ignore, then update: two reviewers marking at once on PostgreSQL never collide.
+    insert_ignore(session, CursorRow.__table__, [{"name": name, "at": at}])  # type: ignore[arg-type]
+    row = session.get(CursorRow, name, populate_existing=True)
+    assert row is not None
+    row.at = at
     session.flush()

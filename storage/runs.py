@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.schema import HealthRow, RunRow
+from storage.schema import HealthRow, RunRow, insert_ignore
 
 HEALTH_STATES = ("ok", "failing", "broken", "blocked")
 
@@ -70,12 +70,29 @@ def update_health(
     """
     if state not in HEALTH_STATES:
         raise ValueError(f"unknown health state {state!r} (use one of {', '.join(HEALTH_STATES)})")
-    row = session.get(HealthRow, source)
-    previous = row.state if row is not None else "ok"
-    failures = 0 if state == "ok" else (row.consecutive_failures if row else 0) + 1
-    if row is None:
-        row = HealthRow(source=source, state=state, changed_at=at, updated_at=at)
-        session.add(row)
+    # A new row starts as `ok`; insert-or-ignore, then the row locked: two writers of one
+    # database (PostgreSQL) neither collide on the key nor lose each other's count.
+    insert_ignore(
+        session,
+        HealthRow.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "source": source,
+                "state": "ok",
+                "consecutive_failures": 0,
+                "changed_at": at,
+                "updated_at": at,
+            }
+        ],
+    )
+    row = session.execute(
+        sa.select(HealthRow)
+        .where(HealthRow.source == source)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    previous = row.state
+    failures = 0 if state == "ok" else row.consecutive_failures + 1
     changed = previous != state
     row.state = state
     row.consecutive_failures = failures

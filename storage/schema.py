@@ -263,6 +263,22 @@ def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]])
         session.execute(_insert_ignore_statement(table, session.get_bind().dialect.name), rows)
 
 
+def insert_ignore_returning(session: Session, table: sa.Table, *columns: str) -> sa.Executable:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING `columns`: rows already there return nothing.
+
+    What makes a check-then-insert safe with several writers (PostgreSQL): a row another
+    transaction inserted meanwhile is skipped (after waiting for that transaction), not a
+    unique violation.
+    """
+    return _insert_ignore_returning(table, session.get_bind().dialect.name, columns)
+
+
+@functools.cache
+def _insert_ignore_returning(table: sa.Table, dialect: str, columns: tuple[str, ...]) -> Any:
+    statement: Any = _insert_ignore_statement(table, dialect)
+    return statement.returning(*(table.c[name] for name in columns))
+
+
 @functools.cache
 def _insert_ignore_statement(table: sa.Table, dialect: str) -> sa.Executable:
     # Built once per table and dialect: constructing it costs more than running it.

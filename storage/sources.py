@@ -32,15 +32,20 @@ def sync_sources(session: Session, sources: Iterable[SourceInfo]) -> None:
     for info in sources:
         row = session.get(SourceRow, info.key)
         if row is None:
-            session.add(
-                SourceRow(
-                    key=info.key,
-                    name=info.name,
-                    country=info.country,
-                    language=info.language,
-                    timezone=info.timezone,
-                    updated_at=now,
-                )
+            # Insert-or-ignore: two crawls starting together on one database both find it missing.
+            insert_ignore(
+                session,
+                SourceRow.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "key": info.key,
+                        "name": info.name,
+                        "country": info.country,
+                        "language": info.language,
+                        "timezone": info.timezone,
+                        "updated_at": now,
+                    }
+                ],
             )
         elif (row.name, row.country, row.language, row.timezone) != (
             info.name,

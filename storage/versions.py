@@ -10,6 +10,11 @@ Rules (issue 3):
   carrying the evidence. A removed article that answers again gets a `restored` version; one
   that was only missing goes quietly back to live.
 - Everything one fetch writes happens in the caller's session, i.e. in one transaction.
+- Several writers (crawls of one PostgreSQL database): the article row is read under a row lock
+  (SELECT .. FOR UPDATE) before its state and version number are advanced, so a second writer
+  waits and then sees the first one's version (a stale read made false "returned from v1 to v2"
+  reverts); a new article is inserted with ON CONFLICT DO NOTHING, and one that another writer
+  inserted meanwhile is compared with it like any stored article. SQLite has one writer at a time.
 - An unchanged recheck is one indexed UPDATE of the article row (times and counters): no rows.
 """
 
@@ -29,7 +34,14 @@ from storage.codecs import PackedBody
 from storage.errors import ArticleNotFound
 from storage.model import Article, RawResponse
 from storage.normalize import article_fingerprint, content_fields, normalize_line
-from storage.schema import AliasRow, ArticleRow, DiffRow, RevertRow, VersionRow
+from storage.schema import (
+    AliasRow,
+    ArticleRow,
+    DiffRow,
+    RevertRow,
+    VersionRow,
+    insert_ignore_returning,
+)
 from storage.sources import ensure_source
 from storage.types import iso, offset_minutes, with_offset
 
@@ -62,16 +74,21 @@ _TOUCH_LIVE = (
 _TOUCH_IF_SAME = _TOUCH_LIVE.where(_TABLE.c.content_hash == sa.bindparam("h"))
 # Inserts take their values as parameters: building `.values(...)` per call costs more than the
 # INSERT itself on the first-crawl path.
-_FIND_BY_URL_OR_ALIAS = sa.select(ArticleRow).where(
-    sa.or_(
-        ArticleRow.url == sa.bindparam("u"),
-        ArticleRow.id
-        == sa.select(AliasRow.article_id)
-        .where(AliasRow.alias == sa.bindparam("u"))
-        .scalar_subquery(),
+# Locked (FOR UPDATE; nothing on SQLite) and read afresh even when the session holds the row.
+_FIND_BY_URL_OR_ALIAS = (
+    sa.select(ArticleRow)
+    .where(
+        sa.or_(
+            ArticleRow.url == sa.bindparam("u"),
+            ArticleRow.id
+            == sa.select(AliasRow.article_id)
+            .where(AliasRow.alias == sa.bindparam("u"))
+            .scalar_subquery(),
+        )
     )
+    .with_for_update(of=ArticleRow)
+    .execution_options(populate_existing=True)
 )
-_INSERT_ARTICLE = sa.insert(_TABLE).returning(_TABLE.c.id)
 _VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
 _INSERT_VERSION = sa.insert(_VERSIONS)
 
@@ -121,7 +138,11 @@ def record_fetch(
 
     row = _find_row(session, article.url)
     if row is None:
-        return _new_article(session, article, raw, digest, now, next_check_at, aliases, packed)
+        new = _new_article(session, article, raw, digest, now, next_check_at, aliases, packed)
+        if new is not None:
+            return new
+        row = _find_row(session, article.url)  # another writer stored it meanwhile
+        assert row is not None
     add_aliases(session, row.id, [*aliases, article.url])
     _touch(row, now, next_check_at)
     if row.status == "removed":
@@ -367,13 +388,17 @@ def _new_article(
     next_check_at: datetime,
     aliases: Sequence[str],
     packed: PackedBody | None,
-) -> Outcome:
+) -> Outcome | None:
+    """Version 1 of an unknown article; None when another writer inserted its URL meanwhile."""
     # Core inserts, not ORM objects: this is the hot path of a first crawl.
     ensure_source(session, article.source)
     values = article_values(article)
     article_id = session.execute(
-        _INSERT_ARTICLE, new_article_row(article, digest, now, next_check_at, values)
-    ).scalar_one()
+        insert_ignore_returning(session, _TABLE, "id"),
+        new_article_row(article, digest, now, next_check_at, values),
+    ).scalar()
+    if article_id is None:
+        return None
     response_id, raw_sha = store_response(session, raw, article_id, packed)
     session.execute(
         _INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)

@@ -14,7 +14,13 @@ from digest.templating import environment
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_PREFIX = "tag:mfawatch,2026:"
-_VERBS = {"new": "New", "changed": "Changed", "removed": "Removed", "restored": "Restored"}
+_VERBS = {
+    "new": "New",
+    "changed": "Changed",
+    "removed": "Removed",
+    "restored": "Restored",
+    "returned": "Returned",
+}
 
 
 def feed_id(report: Report) -> str:

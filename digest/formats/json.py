@@ -9,7 +9,7 @@ may be added without a bump):
       "since": ISO8601, "until": ISO8601,          # the window, UTC
       "cursor": str | null,                         # the review cursor the window started from
       "filters": {"source": [..], "country": [..], "kind": [..], "query": str},   # those given
-      "counts": {"new": int, "changed": int, "removed": int, "restored": int},
+      "counts": {"new": int, "changed": int, "removed": int, "restored": int, "returned": int},
       "groups": [{"country": str | null, "source": str, "source_name": str | null,
                   "items": [Item, ...]}],           # ordered by country, then source
       "sources": [{"source", "name", "country", "state", "changed_at", "last_run_at",
@@ -17,8 +17,8 @@ may be added without a bump):
     }
     Item = {
       "id": str,                 # stable event id, e.g. "article/123/v/2"
-      "kind": "new" | "changed" | "removed" | "restored",
-      "article_id": int, "version": int,
+      "kind": "new" | "changed" | "removed" | "restored" | "returned",
+      "article_id": int, "version": int,   # returned: the version whose content is live again
       "source": str, "country": str | null,
       "title": str, "section": str | null, "language": str | null, "url": str,
       "published": {"date": "YYYY-MM-DD", "at": ISO8601 | null, "precision": "minute" | "day",
@@ -30,9 +30,10 @@ may be added without a bump):
                  "fields": [{"name", "old", "new"}],
                  "passages": [{"before": str, "after": str,
                                "segments": [{"op": "equal" | "insert" | "delete", "text": str}]}]
-                } | null,
+                } | null,       # returned: from the version left to the one returned to
       "alerts": [{"rule": str, "terms": [str, ...]}],
-      "note": str                # removals: the evidence in one line
+      "note": str                # removals: the evidence in one line; returns: "returned to
+                                 # version 1 from version 2 (3 returns since ...)"
     }
 
 Strings are the page's text as stored (JSON escaping makes them inert); consumers that display

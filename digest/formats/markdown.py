@@ -47,7 +47,7 @@ def _passage(p: Passage) -> str:
 
 def _item(item: Item) -> list[str]:
     title = md_escape(one_line(item.title)) or "(no title)"
-    lines = [f"- **{item.kind.value.upper()}** {_link(title, item.url)}"]
+    lines = [f"- **{item.label}** {_link(title, item.url)}"]
     meta = []
     if item.section:
         meta.append(md_escape(one_line(item.section)))

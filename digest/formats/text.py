@@ -24,6 +24,7 @@ _KIND_STYLE = {
     "changed": "bold yellow",
     "removed": "bold red",
     "restored": "bold magenta",
+    "returned": "bold cyan",
 }
 
 
@@ -128,7 +129,7 @@ def _lines(report: Report, colour: bool) -> list[_Line]:
 def _item(item: Item, colour: bool) -> list[_Line]:
     kind = item.kind.value
     head = _Line("  ")
-    head.append(kind.upper().ljust(9), style=_KIND_STYLE[kind])
+    head.append(item.label.ljust(8) + " ", style=_KIND_STYLE[kind])
     head.append(one_line(item.title) or "(no title)", style="bold")
     lines = [head]
     for hit in item.alerts:

@@ -15,7 +15,7 @@ from digest.since import SinceError
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
 
-KINDS = ("new", "changed", "removed", "restored")
+KINDS = ("new", "changed", "removed", "restored", "returned")
 
 
 def alert_rules(app: App) -> tuple[AlertRule, ...]:

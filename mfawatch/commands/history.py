@@ -34,14 +34,21 @@ def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "-"
 
 
+def _current(h: queries.ArticleHistory) -> str:
+    """`current version N`, and after a return, which version it returned from and when."""
+    r = h.returned
+    if r is None:
+        return f"current version {h.content_version}"
+    return (
+        f"current version {h.content_version}: returned to v{r.to_number} from v{r.from_number} "
+        f"{_when(r.last_at)} (latest version v{h.article.version})"
+    )
+
+
 def _print_history(console: Console, h: queries.ArticleHistory) -> None:
     art = h.article
     console.print(Text(f"#{art.id} {clean(art.title)}", style="bold"))
-    console.print(
-        Text(
-            f"{art.url}\nsource {art.source} · status {art.status} · current version {art.version}"
-        )
-    )
+    console.print(Text(f"{art.url}\nsource {art.source} · status {art.status} · {_current(h)}"))
     console.print(
         Text(f"first seen {_when(art.first_seen_at)} · last checked {_when(art.last_checked_at)}")
     )
@@ -102,21 +109,34 @@ def history(app: App, article: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("article")
-@click.option("--from", "from_v", type=int, help="Older version (default: the one before --to).")
-@click.option("--to", "to_v", type=int, help="Newer version (default: the current one).")
+@click.option(
+    "--from",
+    "from_v",
+    type=int,
+    help="Older version (default: the one before --to; after a return, the version it left).",
+)
+@click.option(
+    "--to", "to_v", type=int, help="Newer version (default: the current one, also after a return)."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_obj
 @handle_errors
 def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str) -> None:
-    """A word-level diff between two versions of ARTICLE, coloured on a terminal."""
+    """A word-level diff between two versions of ARTICLE, coloured on a terminal.
+
+    By default the current version against the one before it; after a return to an earlier
+    version, the version it left against the one it returned to (the return itself).
+    """
     from digest.highlight import to_terminal
 
     with app.db.session(readonly=True) as session:
         h = queries.history(session, article)
         content = [v.number for v in h.versions if v.kind != "removed"]
-        to_v = to_v if to_v is not None else (content[-1] if content else 1)
+        if from_v is None and to_v is None and h.returned is not None:
+            from_v, to_v = h.returned.from_number, h.returned.to_number
+        to_v = to_v if to_v is not None else h.content_version
         if from_v is None:
             earlier = [n for n in content if n < to_v]
             if not earlier:
@@ -130,8 +150,13 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
         click.echo(json.dumps(_jsonable(pair.diff), ensure_ascii=False, indent=2))
         return
     console = Console(highlight=False, soft_wrap=True, force_terminal=None)
+    returned = h.returned is not None and (from_v, to_v) == (
+        h.returned.from_number,
+        h.returned.to_number,
+    )
+    note = f" (returned to v{to_v})" if returned else ""
     console.print(
-        Text(f"#{h.article.id} {clean(h.article.title)}: v{from_v} -> v{to_v}", style="bold")
+        Text(f"#{h.article.id} {clean(h.article.title)}: v{from_v} -> v{to_v}{note}", style="bold")
     )
     console.print(to_terminal(pair.diff))
     sys.stdout.flush()

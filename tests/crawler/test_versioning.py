@@ -278,3 +278,56 @@ def test_identical_bytes_are_unchanged_without_parsing(h: Harness, tmp_path: Pat
     h.clock.advance(hours=2)
     differs = h.crawl()
     assert not differs.ok and any("div.no-such-body" in e for e in differs.errors)
+
+
+# A source whose section and date come only from its listing (fmprc's `…</a>(2020-07-03)`).
+LISTING_FACTS_CONFIG = """sources:
+  - key: v
+    name: Listing facts fixture
+    country: CN
+    timezone: Asia/Shanghai
+    politeness: {{respect_robots: false, retries: 0}}
+    listings: [{{url: "{base}/v/list.shtml", section: China News}}]
+    list: {{item: "ul.news li", link: "a", date: "text()"}}
+    article: {{title: "h2.title", body: "div#body", remove: ["div.share", "span.views"]}}
+"""
+LISTING_WITH_DATE = (
+    '<html><body><ul class="news"><li><a href="./t1.shtml">Wang Yi Speaks</a>(2021-11-13)</li>'
+    "</ul></body></html>"
+)
+
+
+@pytest.fixture
+def listed(site: Site, db_url: str, tmp_path: Path) -> Iterator[Harness]:
+    """A harness whose source takes the section and the date from the listing only."""
+    config = tmp_path / "facts.yaml"
+    config.write_text(LISTING_FACTS_CONFIG.format(base=site.url("/").rstrip("/")))
+    site.add("/v/list.shtml", LISTING_WITH_DATE, content_type="text/html; charset=utf-8")
+    db = open_db(db_url)
+    harness = Harness(site, db, config)
+    harness.serve(page(date=""))
+    first = harness.crawl(recheck=False)
+    assert first.new == 1 and first.ok, first.errors
+    yield harness
+    db.dispose()
+
+
+def test_revisit_keeps_what_only_the_listing_said(listed: Harness) -> None:
+    """A recheck (no listing item) keeps the listing's section and date: an unchanged page stays
+    unchanged, and an edit's version 2 has them too (issue 15: v2 had section null)."""
+    h = listed
+    v1 = h.history().versions[0].fields
+    assert v1["section"] == "China News" and str(v1["published_date"]) == "2021-11-13"
+    h.clock.advance(hours=2)
+    same = h.crawl()
+    assert same.ok and same.unchanged == 1 and same.changed == 0, same
+    h.serve(EDITS["a word"][0].replace(DATE, ""))
+    h.clock.advance(hours=2)
+    assert h.crawl().changed == 1
+    history = h.history()
+    assert [v.number for v in history.versions] == [1, 2]
+    v2 = history.versions[1].fields
+    assert v2["section"] == "China News"
+    assert str(v2["published_date"]) == "2021-11-13" and v2["date_source"] == "listing"
+    assert history.article.section == "China News"
+    assert [f["field"] for f in h.diff(1, 2).get("fields") or []] == []  # only the body changed

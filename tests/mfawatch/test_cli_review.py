@@ -152,3 +152,39 @@ def test_sources_check_on_the_seed_page() -> None:
     assert "2021-11-13 14:12 +08:00 (minute, page)" in out.stdout
     assert "On November 13, 2021, State Councilor and Foreign Minister Wang Yi" in out.stdout
     assert "China News" in out.stdout
+
+
+def test_a_return_to_v1_is_shown_by_history_diff_and_digest(
+    crawled: tuple[Path, Path, Site],
+) -> None:
+    """The article put back to its v1 text: history says v1 is current again, diff's default range
+    is the return (v2 -> v1), and the digest has a `returned` item (issue 15: all said v2)."""
+    db, config, site = crawled
+    site.add(ARTICLE, (SITE / "en" / "t1001.shtml").read_text(), content_type="text/html")
+    run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
+    assert run.returncode == 0, run.stderr
+    url = site.url(ARTICLE)
+
+    text = mfawatch("history", url, db=db, config=config)
+    assert text.returncode == 0, text.stderr
+    assert "current version 1: returned to v1 from v2" in text.stdout
+    assert "latest version v2" in text.stdout
+    data = json.loads(mfawatch("history", url, "--format", "json", db=db, config=config).stdout)
+    assert data["content_version"] == 1
+    assert (data["returned"]["from_number"], data["returned"]["to_number"]) == (2, 1)
+
+    diff = mfawatch("diff", str(data["article"]["id"]), db=db, config=config)
+    assert diff.returncode == 0, diff.stderr
+    assert "v2 -> v1 (returned to v1)" in diff.stdout
+    assert "[-(revised)-]" in diff.stdout or "(revised)" in diff.stdout.split("v1 (returned")[1]
+
+    only = mfawatch(
+        "digest", "--since", "1d", "--kind", "returned", "--format", "json", db=db, config=config
+    )
+    assert only.returncode == 0, only.stderr
+    items = [i for g in json.loads(only.stdout)["groups"] for i in g["items"]]
+    assert [(i["kind"], i["version"]) for i in items] == [("returned", 1)]
+    assert (items[0]["change"]["from_version"], items[0]["change"]["to_version"]) == (2, 1)
+    assert items[0]["note"] == "returned to version 1 from version 2"
+    md = mfawatch("digest", "--since", "1d", "--format", "md", db=db, config=config)
+    assert "**RETURNED to v1**" in md.stdout and "1 returned" in md.stdout
