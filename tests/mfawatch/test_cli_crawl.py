@@ -108,3 +108,21 @@ def test_crawl_requires_once(tmp_path: Path) -> None:
     """`crawl` without --once is a usage error (exit 2) pointing to `mfawatch run`."""
     run = mfawatch("crawl", db=tmp_path / "db.sqlite3")
     assert run.returncode == 2 and "mfawatch run" in run.stderr
+
+
+def test_deeply_nested_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    """YAML nested 300 deep: exit 2 with file and line (was a RecursionError traceback, exit 1)."""
+    config = tmp_path / "deep.yaml"
+    config.write_text("sources: " + "[" * 300 + "]" * 300 + "\n")
+    run = mfawatch("sources", "check", db=tmp_path / "db.sqlite3", config=config)
+    assert run.returncode == 2, run.stderr
+    assert "deep.yaml:1" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_oversized_config_exits_2_naming_file_and_limit(tmp_path: Path) -> None:
+    """A 2 MB config of comments is refused at once (exit 2), naming the file and the limit."""
+    config = tmp_path / "big.yaml"
+    config.write_text(("#" * 99 + "\n") * 20_000 + "sources: []\n")
+    run = mfawatch("sources", "check", db=tmp_path / "db.sqlite3", config=config)
+    assert run.returncode == 2, run.stderr
+    assert "big.yaml" in run.stderr and "1024 KB limit" in run.stderr
