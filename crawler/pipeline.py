@@ -5,6 +5,10 @@ so a burst of releases between two polls is never missed), fetches the articles 
 as soon as its listing page is read, while the later pages are read) plus the known ones whose
 revisit is due, and records each result through the crawl's one writer. It is the only
 crawler module that imports `storage`. Failures are collected per source and never stop the others.
+
+Each run is bounded (`crawler.limits`): a deadline, a cap of items per listing page and of new
+articles per run. What a run leaves undone is counted (`deferred`), the run ends `partial`, and
+the next run picks the rest up.
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ from crawler.errors import (
     SoftErrorPage,
 )
 from crawler.fetch import Fetcher, Validators, with_text
+from crawler.limits import (
+    MAX_SECTION_CHARS,
+    MAX_TITLE_CHARS,
+    TRUNCATED_MARK,
+    DeadlineReached,
+    RunBudget,
+    cap_fields,
+    cap_text,
+)
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.feed import article_from_feed_item, parse_feed
@@ -47,6 +60,7 @@ log = logging.getLogger(__name__)
 MISSING_STATUSES = frozenset({404, 410})
 MISSING_RECHECK = timedelta(hours=8)
 ARTICLE_WORKERS = 16
+MAX_SIGHTING_TITLE = 1000  # characters of a listing item's title kept with its sighting
 ProgressHook = Callable[[str, int], None]
 
 
@@ -69,13 +83,20 @@ class SourceResult:
     removed: int = 0
     restored: int = 0
     rechecked: int = 0
+    deferred: int = 0  # articles (new or due) left for the next run by a run bound
     errors: list[str] = field(default_factory=list)
     blocked: bool = False
     broken: bool = False
+    deadline_reached: bool = False  # the run's deadline passed before its work was done
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def partial(self) -> bool:
+        """True when a run bound left work for the next run."""
+        return self.deadline_reached or self.deferred > 0
 
     @property
     def status(self) -> str:
@@ -83,12 +104,14 @@ class SourceResult:
             return "blocked"
         if self.broken:
             return "broken"
-        return "ok" if self.ok else "failed"
+        if not self.ok:
+            return "failed"
+        return "partial" if self.partial else "ok"
 
     def counts(self) -> dict[str, int]:
         """The numeric counters, for the runs table and the summary line."""
         keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
-        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked")} | {
+        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked", "deferred")} | {
             "errors": len(self.errors)
         }
 
@@ -155,6 +178,11 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
             return await crawl_source(replace(ctx, writer=writer), source, recheck=recheck)
     result = SourceResult(source.key)
     started = ctx.clock()
+    budget = RunBudget(
+        source.limits.run_deadline,
+        source.limits.max_new_per_run,
+        source.limits.max_items_per_page,
+    )
     with ctx.db.session() as s:
         # A run that did not end well (killed, cancelled, an article failed) may have left
         # releases behind pages whose first items are now known: walk every page this time.
@@ -165,19 +193,20 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     listing_validators: list[_ListingValidators] = []
     try:
         # Articles are fetched as soon as their listing page is read, while later pages are read.
-        async with _ArticleRunner(ctx, source, result) as runner:
+        async with _ArticleRunner(ctx, source, result, budget) as runner:
             listed = await _read_listings(
                 ctx,
                 source,
                 result,
                 listing_validators,
                 runner.put,
+                budget,
                 full_walk=full_walk,
                 known=first_pages,
             )
             for job in _due_revisits(ctx, source, recheck=recheck, exclude=listed):
                 runner.put(job)
-        if not result.errors:
+        if not result.errors and not result.partial:  # else a 304 could hide what is left
             _save_listing_validators(ctx, listing_validators)
     except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
@@ -195,6 +224,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)
         result.errors.append(f"internal error: {exc!r}")
+    _report_bounds(source, result, budget)
     finished = ctx.clock()
     with ctx.db.session() as s:
         runs.finish_run(
@@ -212,6 +242,34 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         extra={"source": source.key, "status": result.status},
     )
     return result
+
+
+def _report_bounds(source: Source, result: SourceResult, budget: RunBudget) -> None:
+    """Say (once per run) that a run bound left work for the next run."""
+    if not result.partial:
+        return
+    why = []
+    if result.deadline_reached:
+        why.append(f"its run deadline ({_span(source.limits.run_deadline)}) passed")
+    if budget.new_taken >= budget.max_new and result.deferred:
+        why.append(f"its cap of {budget.max_new} new articles per run was reached")
+    if budget.over_page_cap:
+        why.append(f"{budget.over_page_cap} listing item(s) were over the page cap")
+    log.warning(
+        "source %s: %s; %d article(s) left for the next run",
+        source.key,
+        " and ".join(why) or "a run bound was reached",
+        result.deferred,
+        extra={"source": source.key, "status": "partial"},
+    )
+
+
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 # -- listings -------------------------------------------------------------------------------------
@@ -237,6 +295,7 @@ async def _read_listings(
     result: SourceResult,
     pending: list[_ListingValidators],
     found: Callable[[_Job], None],
+    budget: RunBudget,
     *,
     full_walk: bool = False,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
@@ -247,10 +306,22 @@ async def _read_listings(
     for listing in source.listings:
         try:
             await _read_listing(
-                ctx, source, listing, jobs, found, result, pending, full_walk=full_walk, known=known
+                ctx,
+                source,
+                listing,
+                jobs,
+                found,
+                result,
+                pending,
+                budget,
+                full_walk=full_walk,
+                known=known,
             )
         except (FetchError, ParseError) as exc:  # logged there; the other listings still run
             _record_failure(result, exc, what="listing")
+        except DeadlineReached:  # the listings not read yet wait for the next run
+            result.deadline_reached = True
+            break
     return {job.url for job in jobs.values()} | jobs.keys()
 
 
@@ -272,6 +343,7 @@ async def _read_listing(
     found: Callable[[_Job], None],
     result: SourceResult,
     pending: list[_ListingValidators],
+    budget: RunBudget,
     *,
     full_walk: bool = False,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
@@ -289,14 +361,16 @@ async def _read_listing(
     url: str | None = str(listing.url)
     pages_read = 0
     while url is not None and pages_read < max_pages:
-        page = await _fetch_listing_page(
-            ctx,
-            source,
-            url,
-            pending,
-            first=pages_read == 0,
-            conditional=not full_walk,
-            known=known,
+        page = await budget.within(
+            _fetch_listing_page(
+                ctx,
+                source,
+                url,
+                pending,
+                first=pages_read == 0,
+                conditional=not full_walk,
+                known=known,
+            )
         )
         pages_read += 1
         result.listings += 1
@@ -309,9 +383,9 @@ async def _read_listing(
             else parse_listing(page, source, listing)
         )
         result.items += len(parsed.items)
-        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found)
+        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found, result, budget)
         if _feed_only(source):
-            _record_feed_items(ctx, source, page, parsed.items, result)
+            _record_feed_items(ctx, source, page, parsed.items[: budget.max_items_per_page], result)
         if not parsed.items or not (all_new or full_walk):
             return
         if templated:
@@ -360,39 +434,63 @@ async def _note_items(
     items: Iterable[ListingItem],
     jobs: dict[str, _Job],
     found: Callable[[_Job], None],
+    result: SourceResult,
+    budget: RunBudget,
 ) -> bool:
     """Record sightings, hand unknown articles to `found`; True when every item on the page was new.
 
     An article first seen earlier in this crawl counts as new even when it is stored by now (its
     job may have run meanwhile): a listing that shifted between two of its pages must not end
     the pagination early.
+
+    At most `budget.max_items_per_page` items of the page are taken, the unknown ones first (so
+    a page of 100,000 links is worked through over several runs), and at most the run's new-article
+    allowance becomes jobs; the unknown items left are counted as deferred, and the pagination
+    stops (the run is partial, so the next one walks every page again).
     """
     now = ctx.clock()
     items = list(items)
     canon = {item.url: canonical_url(item.url) for item in items}
-    by_listing: dict[str, list[tuple[str, str]]] = {}
-    for item in items:
-        by_listing.setdefault(item.listing_url or str(listing.url), []).append(
-            (canon[item.url], item.title)
-        )
+    cap = budget.max_items_per_page
 
-    def note(s: Session) -> set[str]:
+    def note(s: Session) -> tuple[set[str], list[ListingItem]]:
+        known = articles.known_urls(s, set(canon.values()))
+        taken = items
+        if len(items) > cap:
+            unknown = [i for i in items if canon[i.url] not in known or canon[i.url] in jobs]
+            taken = unknown[:cap]
+            taken += [i for i in items if canon[i.url] in known][: cap - len(taken)]
+        by_listing: dict[str, list[tuple[str, str]]] = {}
+        for item in taken:
+            by_listing.setdefault(item.listing_url or str(listing.url), []).append(
+                (canon[item.url], cap_text(item.title, MAX_SIGHTING_TITLE))
+            )
         for listing_url, seen in by_listing.items():
             articles.record_sightings(
                 s, source=source.key, listing_url=listing_url, items=seen, seen_at=now
             )
-        return articles.known_urls(s, set(canon.values()))
+        return known, taken
 
     assert ctx.writer is not None
-    known = await ctx.writer.submit(note)
-    all_new = True
-    for item in items:
+    known, taken = await ctx.writer.submit(note)
+    all_new = len(taken) == len(items)
+    if not all_new:
+        left = {canon[i.url] for i in items if canon[i.url] not in known} - {
+            canon[i.url] for i in taken
+        }
+        budget.over_page_cap += len(items) - len(taken)
+        result.deferred += len(left - jobs.keys())
+    for item in taken:
         key = canon[item.url]
         if key in jobs:
             continue
         if key in known:
             all_new = False
         elif not _feed_only(source):
+            if not budget.take_new():  # the rest of the new articles wait for the next run
+                result.deferred += 1
+                all_new = False
+                continue
             job = jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
             found(job)
     return all_new
@@ -418,7 +516,8 @@ def _record_feed_items(
     now = ctx.clock()
     for item in items:
         key = canonical_url(item.url)
-        article = replace(article_from_feed_item(item, source), url=key)
+        article, capped = cap_fields(replace(article_from_feed_item(item, source), url=key))
+        _warn_capped(key, capped)
         with ctx.db.session() as s:
             outcome = versions.record_fetch(
                 s,
@@ -473,9 +572,12 @@ class _ArticleRunner:
     has finished. A cancellation cancels the jobs running and drops the others.
     """
 
-    def __init__(self, ctx: CrawlContext, source: Source, result: SourceResult) -> None:
+    def __init__(
+        self, ctx: CrawlContext, source: Source, result: SourceResult, budget: RunBudget
+    ) -> None:
         assert ctx.writer is not None
         self.ctx, self.source, self.result, self.writer = ctx, source, result, ctx.writer
+        self.budget = budget
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -509,7 +611,10 @@ class _ArticleRunner:
     async def _work(self) -> None:
         while (job := await self._queue.get()) is not None:
             try:
-                await _process(self.ctx, self.source, job, self.result, self.writer)
+                await _process(self.ctx, self.source, job, self.result, self.writer, self.budget)
+            except DeadlineReached:  # not stored: a new one is listed again, a due one stays due
+                self.result.deadline_reached = True
+                self.result.deferred += 1
             except (FetchError, ParseError) as exc:
                 _record_failure(self.result, exc, what="article")
             _tick(self.ctx, "article")
@@ -547,11 +652,18 @@ async def _prepare(
 
 
 async def _process(
-    ctx: CrawlContext, source: Source, job: _Job, result: SourceResult, writer: BatchWriter
+    ctx: CrawlContext,
+    source: Source,
+    job: _Job,
+    result: SourceResult,
+    writer: BatchWriter,
+    budget: RunBudget,
 ) -> None:
     key = job.key
     # Undecoded: a parse worker decodes the bytes itself (`_prepare` decodes them otherwise).
-    page = await ctx.fetcher.fetch(job.url, source, validators=job.validators, decode_text=False)
+    page = await budget.within(
+        ctx.fetcher.fetch(job.url, source, validators=job.validators, decode_text=False)
+    )
     now = ctx.clock()
     if job.known:
         result.rechecked += 1
@@ -580,6 +692,7 @@ async def _process(
         assert missing_reason is not None
         await _record_missing(job, key, page, missing_reason, now, result, writer)
         return
+    _warn_capped(key, prepared.capped)
 
     aliases = tuple(sorted({job.url, page.raw.final_url} - {key}))
     etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
@@ -671,6 +784,20 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
         done.append(outcome)
     validators.set_many(s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators])
     return done
+
+
+def _warn_capped(url: str, capped: Sequence[str]) -> None:
+    """Log that a field was cut to its length cap, naming the article."""
+    if capped:
+        caps = {"title": MAX_TITLE_CHARS, "section": MAX_SECTION_CHARS}
+        cut = ", ".join(f"{name} to {caps.get(name, 0):,} characters" for name in capped)
+        log.warning(
+            "article %s: %s cut (stored ending in %r)",
+            url,
+            cut,
+            TRUNCATED_MARK.strip(),
+            extra={"url": url},
+        )
 
 
 def _count(result: SourceResult, kind: str) -> None:

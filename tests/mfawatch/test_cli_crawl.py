@@ -126,3 +126,32 @@ def test_oversized_config_exits_2_naming_file_and_limit(tmp_path: Path) -> None:
     run = mfawatch("sources", "check", db=tmp_path / "db.sqlite3", config=config)
     assert run.returncode == 2, run.stderr
     assert "big.yaml" in run.stderr and "1024 KB limit" in run.stderr
+
+
+def test_one_shot_crawl_updates_health_as_the_daemon_does(tmp_path: Path, site: Site) -> None:
+    """`status` after a blocked `crawl --once` says `blocked` (it said `health: ok` before)."""
+    config = tmp_path / "blocked.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {key: walled, name: Walled, country: CN, politeness: {respect_robots: false,"
+        " retries: 0},\n"
+        f"     listings: [{{url: '{site.url('/challenge')}'}}], list: {{item: li}}}}\n"
+    )
+    db = tmp_path / "db.sqlite3"
+    run = mfawatch("crawl", "--once", db=db, config=config)
+    assert run.returncode == 1, run.stderr
+    status = mfawatch("status", "--format", "json", db=db, config=config)
+    (source,) = json.loads(status.stdout)["sources"]
+    assert source["health"] == "blocked" and source["last_run"]["result"] == "blocked"
+    assert source["last_error"]
+
+
+def test_summary_counts_missing_articles(tmp_path: Path, site: Site) -> None:
+    """The crawl summary has a `missing` count: a known article answering 404 on a recheck is one."""
+    db = tmp_path / "db.sqlite3"
+    config = write_config(tmp_path, site)
+    assert mfawatch("crawl", "--once", db=db, config=config).returncode == 0
+    site.remove("/sites/two-sources/en/t1001.shtml")
+    run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
+    summary = run.stdout.strip().splitlines()[-1]
+    assert ", 1 missing," in summary, summary
