@@ -14,6 +14,7 @@ the next run picks the rest up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
 from storage import articles, queries, runs, sources, validators, versions
 from storage.engine import Database
+from storage.errors import DiskFull
 from storage.new_articles import FirstFetch, record_new
 from storage.unchanged import Unchanged, record_unchanged
 
@@ -166,9 +168,14 @@ async def crawl_sources(
     if ctx.writer is None:
         async with BatchWriter(ctx.db) as writer:
             return await crawl_sources(replace(ctx, writer=writer), selected, recheck=recheck)
-    return list(
-        await asyncio.gather(*(crawl_source(ctx, src, recheck=recheck) for src in selected))
-    )
+    tasks = [asyncio.create_task(crawl_source(ctx, src, recheck=recheck)) for src in selected]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:  # e.g. DiskFull: the other sources cannot store anything either
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = False) -> SourceResult:
@@ -220,6 +227,18 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                 counts=result.counts(),
                 error="cancelled: the crawler was stopping",
             )
+        raise
+    except DiskFull:  # no source can store anything more: end the run and stop the crawl
+        with contextlib.suppress(DiskFull):
+            with ctx.db.session() as s:
+                runs.finish_run(
+                    s,
+                    run_id,
+                    finished_at=ctx.clock(),
+                    status="failed",
+                    counts=result.counts(),
+                    error="the disk holding the database is full",
+                )
         raise
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)

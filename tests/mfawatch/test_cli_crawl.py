@@ -155,3 +155,50 @@ def test_summary_counts_missing_articles(tmp_path: Path, site: Site) -> None:
     run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
     summary = run.stdout.strip().splitlines()[-1]
     assert ", 1 missing," in summary, summary
+
+
+def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site: Site) -> None:
+    """SQLite answering "database or disk is full" (a real SQLITE_FULL, from `max_page_count`)
+    ends the crawl with exit 1 and one message: the disk is full, which database, nothing lost."""
+    import random
+
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+    from sqlalchemy.engine import Engine
+
+    from mfawatch.cli import cli
+    from storage.engine import open_db
+
+    rng = random.Random(7)
+    links = []
+    for n in range(3):  # pages of ~200 KB of incompressible text: more than the database may grow
+        words = " ".join(f"{rng.getrandbits(64):x}" for _ in range(12_000))
+        site.add(
+            f"/full/a{n}.html", f"<html><body><h1>Release {n}</h1><p>{words}</p></body></html>"
+        )
+        links.append(f"<li><a href='/full/a{n}.html'>Release {n}</a></li>")
+    site.add("/full/list.html", f"<html><body><ul>{''.join(links)}</ul></body></html>")
+    config = tmp_path / "full.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {key: full, name: Full, country: CN, politeness: {respect_robots: false},\n"
+        f"     listings: [{{url: '{site.url('/full/list.html')}'}}], list: {{item: li}}}}\n"
+    )
+    db = tmp_path / "db.sqlite3"
+    database = open_db(str(db))
+    with database.engine.connect() as conn:
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+    database.dispose()
+
+    def limit(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages + 8}")  # type: ignore[attr-defined]
+
+    sa.event.listen(Engine, "connect", limit)
+    try:
+        run = CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "crawl", "--once"])
+    finally:
+        sa.event.remove(Engine, "connect", limit)
+    assert run.exit_code == 1, run.output
+    assert "disk holding the database" in run.output and str(db.resolve()) in run.output
+    assert "nothing was lost" in run.output
+    assert "Traceback" not in run.output and "internal error" not in run.output
