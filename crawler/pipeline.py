@@ -34,6 +34,8 @@ from crawler.errors import (
     SoftErrorPage,
 )
 from crawler.fetch import Fetcher, Validators, with_text
+from crawler.incomplete import RETRIES as INCOMPLETE_RETRIES
+from crawler.incomplete import has_end, is_cut
 from crawler.limits import (
     MAX_SECTION_CHARS,
     MAX_TITLE_CHARS,
@@ -51,7 +53,7 @@ from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import next_check_at
 from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
-from storage import articles, queries, runs, sources, validators, versions
+from storage import articles, blobs, queries, runs, sources, validators, versions
 from storage.engine import Database
 from storage.errors import DiskFull
 from storage.new_articles import FirstFetch, record_new
@@ -698,6 +700,9 @@ async def _process(
         _count(result, outcome.kind)
         return
 
+    if page.status == 200:
+        page = await _whole_page(ctx, source, job, page, budget)
+
     prepared: Prepared | None = None
     missing_reason = _missing_reason(job, page)
     if missing_reason is None:
@@ -754,6 +759,47 @@ async def _process(
         return outcome
 
     _count(result, (await writer.submit(store)).kind)
+
+
+async def _whole_page(
+    ctx: CrawlContext, source: Source, job: _Job, page: Page, budget: RunBudget
+) -> Page:
+    """`page`, or a refetch of it when it lost its end (`crawler.incomplete`); FetchError when
+    every try came back cut, so that no version is made of a truncated page."""
+    previous: bytes | None = None
+
+    def cut(candidate: Page) -> bool:
+        nonlocal previous
+        body = candidate.raw.body
+        if job.raw_sha256 is not None and previous is None and not has_end(body):
+            with ctx.db.session(readonly=True) as s:
+                previous = blobs.get_blob(s, job.raw_sha256)
+        return is_cut(
+            body, content_length=candidate.raw.header("content-length"), previous=previous
+        )
+
+    if not cut(page):
+        return page
+    for _ in range(INCOMPLETE_RETRIES):
+        log.info(
+            "article %s: the response ended before the end of the document; fetching it again",
+            job.url,
+            extra={"url": job.url},
+        )
+        again = await budget.within(
+            ctx.fetcher.fetch(job.url, source, validators=None, decode_text=False)
+        )
+        if again.status != 200 or not cut(again):
+            return again
+        if previous is None and again.raw.body == page.raw.body:
+            return again  # a first fetch, the same bytes twice: a page without end tags
+        page = again
+    raise FetchError(
+        job.url,
+        f"incomplete page: the response ended before the end of the document "
+        f"({len(page.raw.body):,} bytes, no </body> or </html>) in {INCOMPLETE_RETRIES + 1} tries; "
+        "nothing stored, the next run tries again",
+    )
 
 
 async def _record_missing(

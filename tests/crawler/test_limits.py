@@ -145,3 +145,48 @@ def test_a_huge_title_is_stored_cut_with_a_marker_and_a_warning(
     assert any(
         "/b/huge.html" in r.getMessage() and "title" in r.getMessage() for r in caplog.records
     )
+
+
+# -- truncated responses (issue 16, hole 6) -----------------------------------------------------
+
+
+def _cut_config(tmp_path: Path, site: Site, name: str) -> Path:
+    site.add("/b/list.html", _listing([f"/cut-short/{name}?full=1"]))
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - key: bounded\n"
+        "    name: Bounded\n"
+        "    country: CN\n"
+        "    politeness: {respect_robots: false, retries: 0}\n"
+        "    listings:\n"
+        f"      - url: {site.url('/b/list.html')}\n"
+        "    list: {item: 'ul.news li', link: a}\n"
+        "    article: {title: h1, body: div.content}\n"
+    )
+    return path
+
+
+def test_a_recheck_against_a_truncated_copy_makes_no_version(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """A known article answered cut short with no Content-Length (`/cut-short`) is fetched again,
+    then reported as incomplete: no "paragraphs removed" v2, and no false revert afterwards."""
+    from storage import queries
+
+    config = _cut_config(tmp_path, site, "a1")
+    first = _one(crawl(config, db))
+    assert (first.new, first.errors) == (1, [])
+    (article,) = stored(db)
+    assert article.body_text.count("Paragraph") == 21
+
+    again = _one(crawl(config, db, recheck=True))
+    assert again.changed == 0 and again.new == 0
+    assert len(again.errors) == 1 and "incomplete page" in again.errors[0]
+    path = "/cut-short/a1"
+    assert (
+        len([r for r in site.requests if r.path.startswith(path)]) == 1 + 3
+    )  # first crawl, 3 tries
+    with db.session() as s:
+        detail = queries.history(s, article.url)
+    assert [v.number for v in detail.versions] == [1]
