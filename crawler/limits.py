@@ -100,9 +100,11 @@ class RunBudget:
             if asyncio.iscoroutine(work):
                 work.close()  # never started: no "was never awaited" warning
             raise DeadlineReached
+        scope = asyncio.timeout(self.remaining)  # no extra task, unlike wait_for
         try:
-            return await asyncio.wait_for(work, self.remaining)
+            async with scope:
+                return await work
         except TimeoutError:
-            if self.expired:
+            if scope.expired():  # our deadline, not a timeout of the work itself
                 raise DeadlineReached from None
             raise

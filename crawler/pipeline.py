@@ -404,9 +404,11 @@ async def _read_listing(
             else parse_listing(page, source, listing)
         )
         result.items += len(parsed.items)
-        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found, result, budget)
+        all_new, taken = await _note_items(
+            ctx, source, listing, parsed.items, jobs, found, result, budget
+        )
         if _feed_only(source):
-            _record_feed_items(ctx, source, page, parsed.items[: budget.max_items_per_page], result)
+            _record_feed_items(ctx, source, page, taken, result)
         if not parsed.items or not (all_new or full_walk):
             return
         if templated:
@@ -457,8 +459,9 @@ async def _note_items(
     found: Callable[[_Job], None],
     result: SourceResult,
     budget: RunBudget,
-) -> bool:
-    """Record sightings, hand unknown articles to `found`; True when every item on the page was new.
+) -> tuple[bool, list[ListingItem]]:
+    """Record sightings, hand unknown articles to `found`; returns whether every item on the page
+    was new, and the items taken.
 
     An article first seen earlier in this crawl counts as new even when it is stored by now (its
     job may have run meanwhile): a listing that shifted between two of its pages must not end
@@ -514,7 +517,7 @@ async def _note_items(
                 continue
             job = jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
             found(job)
-    return all_new
+    return all_new, taken
 
 
 def _feed_only(source: Source) -> bool:

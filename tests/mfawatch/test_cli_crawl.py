@@ -202,3 +202,17 @@ def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site
     assert "disk holding the database" in run.output and str(db.resolve()) in run.output
     assert "nothing was lost" in run.output
     assert "Traceback" not in run.output and "internal error" not in run.output
+
+
+def test_summary_says_what_run_bounds_left_for_the_next_run() -> None:
+    """A partial run's deferred articles are in the summary line, with the number of sources."""
+    from crawler.pipeline import SourceResult
+    from mfawatch.commands.crawl import summary_line
+
+    done = SourceResult("a", new=2)
+    cut = SourceResult("b", new=1, deferred=3, deadline_reached=True)
+    assert cut.status == "partial" and cut.ok
+    line = summary_line([done, cut])
+    assert "3 new, 0 changed, 0 missing," in line
+    assert "3 left for the next run in 1 source(s), 0 error(s)" in line
+    assert "left for the next run" not in summary_line([done])
