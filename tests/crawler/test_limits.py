@@ -16,8 +16,9 @@ from tests.site import Site
 
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = open_db(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+def db(db_url: str):
+    """A migrated database on each dialect (SQLite and PostgreSQL)."""
+    database = open_db(db_url)
     yield database
     database.dispose()
 
