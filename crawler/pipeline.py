@@ -277,7 +277,7 @@ def _report_bounds(source: Source, result: SourceResult, budget: RunBudget) -> N
     if budget.over_page_cap:
         why.append(f"{budget.over_page_cap} listing item(s) were over the page cap")
     log.warning(
-        "source %s: %s; %d article(s) left for the next run",
+        "source %s: %s; what is left (%d article(s) counted) waits for the next run",
         source.key,
         " and ".join(why) or "a run bound was reached",
         result.deferred,
