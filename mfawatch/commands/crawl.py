@@ -34,7 +34,10 @@ def summary_line(results: Sequence[SourceResult]) -> str:
     ]
     partial = sum(1 for r in results if r.partial)
     if partial:  # a run bound (deadline, caps) left work: the next run does it
-        parts.append(f"{total.get('deferred', 0)} left for the next run in {partial} source(s)")
+        parts.append(
+            f"{partial} source(s) cut short by run bounds "
+            f"({total.get('deferred', 0)} article(s) left for the next run)"
+        )
     parts.append(
         f"{total.get('errors', 0)} error(s)" + (f" in {failed} source(s)" if failed else "")
     )

@@ -214,5 +214,5 @@ def test_summary_says_what_run_bounds_left_for_the_next_run() -> None:
     assert cut.status == "partial" and cut.ok
     line = summary_line([done, cut])
     assert "3 new, 0 changed, 0 missing," in line
-    assert "3 left for the next run in 1 source(s), 0 error(s)" in line
-    assert "left for the next run" not in summary_line([done])
+    assert "1 source(s) cut short by run bounds (3 article(s) left for the next run)" in line
+    assert "cut short" not in summary_line([done])
