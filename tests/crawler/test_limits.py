@@ -133,14 +133,16 @@ def test_run_deadline_defers_slow_articles_to_the_next_run(
     assert (second.new, second.deferred, second.status) == (3, 0, "ok")
 
 
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "parse-worker"])
 def test_a_huge_title_is_stored_cut_with_a_marker_and_a_warning(
-    tmp_path: Path, site: Site, db: Database, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, site: Site, db: Database, caplog: pytest.LogCaptureFixture, workers: int
 ) -> None:
-    """A 2,000,000-character title is stored as MAX_TITLE_CHARS characters ending in the marker."""
+    """A 2,000,000-character title is stored as MAX_TITLE_CHARS characters ending in the marker,
+    and the warning names the URL (also when a parse worker cut it)."""
     site.add("/b/list.html", _listing(["/b/huge.html"]))
     site.add("/b/huge.html", _article(1, title="x" * 2_000_000))
     config = _config(tmp_path, site, "{}")
-    assert _one(crawl(config, db)).new == 1
+    assert _one(crawl(config, db, parse_workers=workers)).new == 1
     (article,) = stored(db)
     assert len(article.title) == MAX_TITLE_CHARS and article.title.endswith(TRUNCATED_MARK)
     assert any(
