@@ -5,6 +5,7 @@ VERSIONS further "changed" versions with stored diffs (over the last CHANGE_DAYS
 inserted through the storage schema. Then times, median of RUNS after one warm-up:
   report   build_report for `digest --since 1d`
   <fmt>    build_report + render, for each format (the whole `digest --since 1d` command's work)
+  <fmt> streamed   stream_report + stream, for text, md and json (what the command does for them)
   web /    the digest page through httpx.ASGITransport
   web art  an article page with its highlighted diff
 Targets (issue 5): digest --since 1d < 1 s, a web page < 200 ms.
@@ -35,8 +36,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digest.formats import FORMATS, render  # noqa: E402
-from digest.report import build_report  # noqa: E402
+from digest.formats import FORMATS, STREAMING, render, stream  # noqa: E402
+from digest.report import build_report, stream_report  # noqa: E402
 from digest.web import create_app  # noqa: E402
 from storage.diffs import diff_versions  # noqa: E402
 from storage.engine import Database, open_db  # noqa: E402
@@ -173,6 +174,17 @@ def main() -> None:
                 f"digest --format {fmt}",
                 timed(lambda fmt=fmt: render(report(), fmt, color=False), args.runs),
             )
+        )
+
+    def streamed(fmt: str) -> None:  # what `mfawatch digest` does for text, md and json
+        with db.session(readonly=True) as s:
+            st = stream_report(s, since=since)
+            for _ in stream(st.head, st.items, fmt, color=False):
+                pass
+
+    for fmt in STREAMING:
+        results.append(
+            (f"digest --format {fmt} streamed", timed(lambda fmt=fmt: streamed(fmt), args.runs))
         )
 
     async def web() -> list[tuple[str, tuple[float, float]]]:

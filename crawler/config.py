@@ -186,18 +186,32 @@ class ArticleSelectors(_Model):
 
 
 class Limits(_Model):
-    """Fetch limits for one source (defaults apply when a source sets none)."""
+    """Fetch limits and run bounds for one source (defaults apply when a source sets none).
+
+    The run bounds (`run_deadline`, `max_items_per_page`, `max_new_per_run`) are explained in
+    `crawler.limits`: what a run leaves undone waits for the next run.
+    """
 
     max_bytes: int = 10 * 1024 * 1024
     max_decompressed_bytes: int = 50 * 1024 * 1024
     timeout: timedelta = timedelta(seconds=30)  # total per request
     connect_timeout: timedelta = timedelta(seconds=10)
     max_redirects: int = Field(default=5, ge=0, le=20)
+    run_deadline: timedelta = timedelta(minutes=10)  # per source per run
+    max_items_per_page: int = Field(default=1000, ge=1, le=1_000_000)
+    max_new_per_run: int = Field(default=1000, ge=1, le=1_000_000)
 
-    @field_validator("timeout", "connect_timeout", mode="before")
+    @field_validator("timeout", "connect_timeout", "run_deadline", mode="before")
     @classmethod
     def _duration(cls, v: object) -> object:
         return parse_duration(v)  # type: ignore[arg-type]
+
+    @field_validator("run_deadline")
+    @classmethod
+    def _deadline(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=1):
+            raise ValueError("`run_deadline` must be at least 1s (e.g. 10m)")
+        return v
 
 
 class Politeness(_Model):

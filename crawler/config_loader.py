@@ -49,6 +49,14 @@ _WHEN = ("every", "cron")
 _YAML_CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_YAML_CORE + t for t in ("map", "seq", "str"))
 _MAX_NODES = 50_000  # alias expansion guard ("billion laughs")
+# Refused before parsing: the YAML parser is pure Python, and a 52 MB file of comments kept it busy
+# for 15 CPU-minutes, a single 4 MB line for 380 s (its time grows with the square of a line's
+# length: 100,000 characters parse in 0.03 s, 1,000,000 in 16 s). Real configs are a few KB.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_LINE_CHARS = 100_000
+# Mappings and lists nested deeper than this are refused (the composer recurses once per level,
+# and a file nested 300 deep ran out of Python's stack). A real config nests 5 deep.
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -80,7 +88,8 @@ def load_config(
     """
     file = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)  # never more than the limit is read
     except FileNotFoundError:
         raise ConfigError(
             [
@@ -96,6 +105,18 @@ def load_config(
         raise ConfigError(
             [ConfigProblem(file, None, "(file)", f"cannot read: {exc.strerror}")]
         ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    None,
+                    "(file)",
+                    f"larger than the {MAX_CONFIG_BYTES // 1024} KB limit for a config file; "
+                    "not read (a sources file is a few KB: is this the right file?)",
+                )
+            ]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -115,6 +136,9 @@ def parse_config(
 ) -> Settings:
     """Validate YAML text as a config (as `load_config` does, with `file` naming it in errors)."""
     doc = _Doc(file)
+    _check_size(text, doc)
+    if doc.problems:
+        raise ConfigError(doc.problems)
     raw = _read_yaml(text, doc)
     if raw is None:
         raise ConfigError(doc.problems)
@@ -142,6 +166,65 @@ def parse_config(
 # --- YAML to plain data ----------------------------------------------------------------------
 
 
+def _check_size(text: str, doc: _Doc) -> None:
+    """Refuse text over `MAX_CONFIG_BYTES` or with a line over `MAX_LINE_CHARS`, before parsing."""
+    if len(text) > MAX_CONFIG_BYTES:  # characters: at least as many bytes
+        doc.problem(
+            None,
+            "(file)",
+            f"larger than the {MAX_CONFIG_BYTES // 1024} KB limit for a config file; not read",
+        )
+        return
+    start = 0
+    number = 1
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end - start > MAX_LINE_CHARS:
+            doc.problem(
+                number,
+                "(file)",
+                f"line {number} is {end - start:,} characters long, over the limit of "
+                f"{MAX_LINE_CHARS:,}; not read (split it)",
+            )
+            return
+        start, number = end + 1, number + 1
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where mappings/lists first nest deeper than `MAX_DEPTH`, or None.
+
+    Walks the parser's events, which (unlike composing the node tree) uses no recursion.
+    """
+    from ruamel.yaml.events import (
+        CollectionEndEvent,
+        CollectionStartEvent,
+    )
+
+    depth = 0
+    try:
+        for event in YAML(typ="rt").parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except MarkedYAMLError:
+        return None
+    return None
+
+
+def _nested_too_deep(text: str, doc: _Doc) -> None:
+    line = _too_deep(text)
+    doc.problem(
+        line,
+        "(yaml)",
+        f"mappings and lists nest more than {MAX_DEPTH} levels deep (here); "
+        "a config nests a few levels at most",
+    )
+
+
 def _read_yaml(text: str, doc: _Doc) -> dict[str, Any] | None:
     """Plain data from YAML text, or None (with problems recorded) when it cannot be used."""
     # Round-trip mode is safe: its constructor builds only CommentedMap/CommentedSeq/scalars and
@@ -156,11 +239,14 @@ def _read_yaml(text: str, doc: _Doc) -> dict[str, Any] | None:
             doc.problem(None, "(file)", "the file is empty; it needs at least a `sources:` list")
             return None
         loaded = loader.constructor.construct_document(tree)
+        doc.root = loaded
+        _find_duplicate_keys(tree, (), doc)
     except MarkedYAMLError as exc:
         doc.problem(*_yaml_error(exc))
         return None
-    doc.root = loaded
-    _find_duplicate_keys(tree, (), doc)
+    except RecursionError:  # nested hundreds deep: the composer recurses once per level
+        _nested_too_deep(text, doc)
+        return None
     if not isinstance(loaded, CommentedMap):
         kind = "a list" if isinstance(loaded, CommentedSeq) else f"the value {loaded!r}"
         doc.problem(
@@ -173,8 +259,11 @@ def _read_yaml(text: str, doc: _Doc) -> dict[str, Any] | None:
     doc.lines[()] = 1
     try:
         plain = _plain(loaded, (), doc)
-    except RecursionError:
-        doc.problem(None, "(yaml)", "the YAML nests too deeply (a recursive alias?)")
+    except RecursionError:  # deep nesting, or a recursive alias
+        if _too_deep(text) is not None:
+            _nested_too_deep(text, doc)
+        else:
+            doc.problem(None, "(yaml)", "the YAML nests too deeply (a recursive alias?)")
         return None
     if doc.nodes > _MAX_NODES:
         doc.problem(None, "(yaml)", f"more than {_MAX_NODES} values after expanding aliases")

@@ -84,23 +84,23 @@ def answer(prepared: Prepared) -> bytes:
     a = prepared.article
     flat = (a.source, a.url, a.title, a.body_text, a.body_html, _date_fields(a.date))
     packed = None if prepared.packed is None else tuple(prepared.packed)
-    return frame((True, (*flat, a.section, a.language), prepared.digest, packed))
+    return frame((True, (*flat, a.section, a.language), prepared.digest, packed, prepared.capped))
 
 
 def failure(exc: Exception) -> bytes:
     """The frame carrying the exception a page raised (it must survive pickling)."""
-    return frame((False, exc, None, None))
+    return frame((False, exc, None, None, ()))
 
 
 def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     """An answer frame's body back: the prepared article, or the exception to raise."""
-    ok, value, digest, packed = pickle.loads(data)
+    ok, value, digest, packed, capped = pickle.loads(data)
     if not ok:
         assert isinstance(value, Exception)
         return value
     source, url, title, body_text, body_html, date, section, language = value
     article = Article(source, url, title, body_text, body_html, _date_from(date), section, language)
-    return Prepared(article, digest, None if packed is None else PackedBody(*packed))
+    return Prepared(article, digest, None if packed is None else PackedBody(*packed), capped)
 
 
 def _date_fields(d: ArticleDate | None) -> _Flat | None:

@@ -5,11 +5,16 @@ so a burst of releases between two polls is never missed), fetches the articles 
 as soon as its listing page is read, while the later pages are read) plus the known ones whose
 revisit is due, and records each result through the crawl's one writer. It is the only
 crawler module that imports `storage`. Failures are collected per source and never stop the others.
+
+Each run is bounded (`crawler.limits`): a deadline, a cap of items per listing page and of new
+articles per run. What a run leaves undone is counted (`deferred`), the run ends `partial`, and
+the next run picks the rest up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +34,17 @@ from crawler.errors import (
     SoftErrorPage,
 )
 from crawler.fetch import Fetcher, Validators, with_text
+from crawler.incomplete import RETRIES as INCOMPLETE_RETRIES
+from crawler.incomplete import has_end, is_cut
+from crawler.limits import (
+    MAX_SECTION_CHARS,
+    MAX_TITLE_CHARS,
+    TRUNCATED_MARK,
+    DeadlineReached,
+    RunBudget,
+    cap_fields,
+    cap_text,
+)
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
 from crawler.parse.feed import article_from_feed_item, parse_feed
@@ -38,8 +54,9 @@ from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import listing_item, next_check_at
 from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
-from storage import articles, listings, queries, runs, sources, validators, versions
+from storage import articles, blobs, listings, queries, runs, sources, validators, versions
 from storage.engine import Database
+from storage.errors import DiskFull
 from storage.model import RawResponse
 from storage.new_articles import FirstFetch, record_new
 from storage.unchanged import Unchanged, record_unchanged
@@ -49,6 +66,7 @@ log = logging.getLogger(__name__)
 MISSING_STATUSES = frozenset({404, 410})
 MISSING_RECHECK = timedelta(hours=8)
 ARTICLE_WORKERS = 16
+MAX_SIGHTING_TITLE = 1000  # characters of a listing item's title kept with its sighting
 ProgressHook = Callable[[str, int], None]
 
 
@@ -73,13 +91,20 @@ class SourceResult:
     rechecked: int = 0
     offsite: int = 0  # listed links to hosts outside `article_hosts`: skipped
     bad_links: int = 0  # listed links no client can fetch (`http://h:99999/`): skipped
+    deferred: int = 0  # articles (new or due) left for the next run by a run bound
     errors: list[str] = field(default_factory=list)
     blocked: bool = False
     broken: bool = False
+    deadline_reached: bool = False  # the run's deadline passed before its work was done
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def partial(self) -> bool:
+        """True when a run bound left work for the next run."""
+        return self.deadline_reached or self.deferred > 0
 
     @property
     def status(self) -> str:
@@ -87,12 +112,14 @@ class SourceResult:
             return "blocked"
         if self.broken:
             return "broken"
-        return "ok" if self.ok else "failed"
+        if not self.ok:
+            return "failed"
+        return "partial" if self.partial else "ok"
 
     def counts(self) -> dict[str, int]:
         """The numeric counters, for the runs table and the summary line."""
         keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
-        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked")} | {
+        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked", "deferred")} | {
             "offsite": self.offsite,
             "bad_links": self.bad_links,
             "errors": len(self.errors),
@@ -149,9 +176,14 @@ async def crawl_sources(
     if ctx.writer is None:
         async with BatchWriter(ctx.db) as writer:
             return await crawl_sources(replace(ctx, writer=writer), selected, recheck=recheck)
-    return list(
-        await asyncio.gather(*(crawl_source(ctx, src, recheck=recheck) for src in selected))
-    )
+    tasks = [asyncio.create_task(crawl_source(ctx, src, recheck=recheck)) for src in selected]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:  # e.g. DiskFull: the other sources cannot store anything either
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = False) -> SourceResult:
@@ -161,6 +193,11 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
             return await crawl_source(replace(ctx, writer=writer), source, recheck=recheck)
     result = SourceResult(source.key)
     started = ctx.clock()
+    budget = RunBudget(
+        source.limits.run_deadline,
+        source.limits.max_new_per_run,
+        source.limits.max_items_per_page,
+    )
     with ctx.db.session() as s:
         # A run that did not end well (killed, cancelled, an article failed) may have left
         # releases behind pages whose first items are now known: walk every page this time.
@@ -171,19 +208,20 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     listing_validators: list[_ListingValidators] = []
     try:
         # Articles are fetched as soon as their listing page is read, while later pages are read.
-        async with _ArticleRunner(ctx, source, result) as runner:
+        async with _ArticleRunner(ctx, source, result, budget) as runner:
             listed = await _read_listings(
                 ctx,
                 source,
                 result,
                 listing_validators,
                 runner.put,
+                budget,
                 full_walk=full_walk,
                 known=first_pages,
             )
             for job in _due_revisits(ctx, source, recheck=recheck, exclude=listed):
                 runner.put(job)
-        if not result.errors:
+        if not result.errors and not result.partial:  # else a 304 could hide what is left
             _save_listing_validators(ctx, listing_validators)
     except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
@@ -198,9 +236,22 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                 error="cancelled: the crawler was stopping",
             )
         raise
+    except DiskFull:  # no source can store anything more: end the run and stop the crawl
+        with contextlib.suppress(DiskFull):
+            with ctx.db.session() as s:
+                runs.finish_run(
+                    s,
+                    run_id,
+                    finished_at=ctx.clock(),
+                    status="failed",
+                    counts=result.counts(),
+                    error="the disk holding the database is full",
+                )
+        raise
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)
         result.errors.append(f"internal error: {exc!r}")
+    _report_bounds(source, result, budget)
     finished = ctx.clock()
     with ctx.db.session() as s:
         runs.finish_run(
@@ -218,6 +269,34 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         extra={"source": source.key, "status": result.status},
     )
     return result
+
+
+def _report_bounds(source: Source, result: SourceResult, budget: RunBudget) -> None:
+    """Say (once per run) that a run bound left work for the next run."""
+    if not result.partial:
+        return
+    why = []
+    if result.deadline_reached:
+        why.append(f"its run deadline ({_span(source.limits.run_deadline)}) passed")
+    if budget.new_taken >= budget.max_new and result.deferred:
+        why.append(f"its cap of {budget.max_new} new articles per run was reached")
+    if budget.over_page_cap:
+        why.append(f"{budget.over_page_cap} listing item(s) were over the page cap")
+    log.warning(
+        "source %s: %s; what is left (%d article(s) counted) waits for the next run",
+        source.key,
+        " and ".join(why) or "a run bound was reached",
+        result.deferred,
+        extra={"source": source.key, "status": "partial"},
+    )
+
+
+def _span(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 # -- listings -------------------------------------------------------------------------------------
@@ -243,6 +322,7 @@ async def _read_listings(
     result: SourceResult,
     pending: list[_ListingValidators],
     found: Callable[[_Job], None],
+    budget: RunBudget,
     *,
     full_walk: bool = False,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
@@ -253,10 +333,22 @@ async def _read_listings(
     for listing in source.listings:
         try:
             await _read_listing(
-                ctx, source, listing, jobs, found, result, pending, full_walk=full_walk, known=known
+                ctx,
+                source,
+                listing,
+                jobs,
+                found,
+                result,
+                pending,
+                budget,
+                full_walk=full_walk,
+                known=known,
             )
         except (FetchError, ParseError) as exc:  # logged there; the other listings still run
             _record_failure(result, exc, what="listing")
+        except DeadlineReached:  # the listings not read yet wait for the next run
+            result.deadline_reached = True
+            break
     return {job.url for job in jobs.values()} | jobs.keys()
 
 
@@ -278,6 +370,7 @@ async def _read_listing(
     found: Callable[[_Job], None],
     result: SourceResult,
     pending: list[_ListingValidators],
+    budget: RunBudget,
     *,
     full_walk: bool = False,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
@@ -295,14 +388,16 @@ async def _read_listing(
     url: str | None = str(listing.url)
     pages_read = 0
     while url is not None and pages_read < max_pages:
-        page = await _fetch_listing_page(
-            ctx,
-            source,
-            url,
-            pending,
-            first=pages_read == 0,
-            conditional=not full_walk,
-            known=known,
+        page = await budget.within(
+            _fetch_listing_page(
+                ctx,
+                source,
+                url,
+                pending,
+                first=pages_read == 0,
+                conditional=not full_walk,
+                known=known,
+            )
         )
         pages_read += 1
         result.listings += 1
@@ -316,9 +411,11 @@ async def _read_listing(
         )
         parsed = replace(parsed, items=_admissible(source, url, parsed.items, result))
         result.items += len(parsed.items)
-        all_new = await _note_items(ctx, source, listing, parsed.items, jobs, found, page.raw)
+        all_new, taken = await _note_items(
+            ctx, source, listing, parsed.items, jobs, found, result, budget, page.raw
+        )
         if _feed_only(source):
-            _record_feed_items(ctx, source, page, parsed.items, result)
+            _record_feed_items(ctx, source, page, taken, result)
         if not parsed.items or not (all_new or full_walk):
             return
         if templated:
@@ -417,9 +514,12 @@ async def _note_items(
     items: Iterable[ListingItem],
     jobs: dict[str, _Job],
     found: Callable[[_Job], None],
+    result: SourceResult,
+    budget: RunBudget,
     raw: RawResponse | None = None,
-) -> bool:
-    """Record sightings, hand unknown articles to `found`; True when every item on the page was new.
+) -> tuple[bool, list[ListingItem]]:
+    """Record sightings, hand unknown articles to `found`; returns whether every item on the page
+    was new, and the items taken.
 
     The listing response `raw` is kept as evidence when its bytes changed, and the sightings
     point at the kept response that showed them (`storage.listings`), in the same transaction.
@@ -427,18 +527,30 @@ async def _note_items(
     An article first seen earlier in this crawl counts as new even when it is stored by now (its
     job may have run meanwhile): a listing that shifted between two of its pages must not end
     the pagination early.
+
+    At most `budget.max_items_per_page` items of the page are taken, the unknown ones first (so
+    a page of 100,000 links is worked through over several runs), and at most the run's new-article
+    allowance becomes jobs; the unknown items left are counted as deferred, and the pagination
+    stops (the run is partial, so the next one walks every page again).
     """
     now = ctx.clock()
     items = list(items)
     canon = {item.url: canonical_url(item.url) for item in items}
-    by_listing: dict[str, list[tuple[str, str]]] = {}
-    for item in items:
-        by_listing.setdefault(item.listing_url or str(listing.url), []).append(
-            (canon[item.url], item.title)
-        )
+    cap = budget.max_items_per_page
 
-    def note(s: Session) -> set[str]:
+    def note(s: Session) -> tuple[set[str], list[ListingItem]]:
         kept = listings.keep_listing_response(s, source.key, raw)[0] if raw else None
+        known = articles.known_urls(s, set(canon.values()))
+        taken = items
+        if len(items) > cap:
+            unknown = [i for i in items if canon[i.url] not in known or canon[i.url] in jobs]
+            taken = unknown[:cap]
+            taken += [i for i in items if canon[i.url] in known][: cap - len(taken)]
+        by_listing: dict[str, list[tuple[str, str]]] = {}
+        for item in taken:
+            by_listing.setdefault(item.listing_url or str(listing.url), []).append(
+                (canon[item.url], cap_text(item.title, MAX_SIGHTING_TITLE))
+            )
         for listing_url, seen in by_listing.items():
             articles.record_sightings(
                 s, source=source.key, listing_url=listing_url, items=seen, seen_at=now
@@ -451,21 +563,31 @@ async def _note_items(
                     response_id=kept,
                     seen_at=now,
                 )
-        return articles.known_urls(s, set(canon.values()))
+        return known, taken
 
     assert ctx.writer is not None
-    known = await ctx.writer.submit(note)
-    all_new = True
-    for item in items:
+    known, taken = await ctx.writer.submit(note)
+    all_new = len(taken) == len(items)
+    if not all_new:
+        left = {canon[i.url] for i in items if canon[i.url] not in known} - {
+            canon[i.url] for i in taken
+        }
+        budget.over_page_cap += len(items) - len(taken)
+        result.deferred += len(left - jobs.keys())
+    for item in taken:
         key = canon[item.url]
         if key in jobs:
             continue
         if key in known:
             all_new = False
         elif not _feed_only(source):
+            if not budget.take_new():  # the rest of the new articles wait for the next run
+                result.deferred += 1
+                all_new = False
+                continue
             job = jobs[key] = _Job(url=item.url, key=key, item=item, known=False)
             found(job)
-    return all_new
+    return all_new, taken
 
 
 def _feed_only(source: Source) -> bool:
@@ -488,7 +610,8 @@ def _record_feed_items(
     now = ctx.clock()
     for item in items:
         key = canonical_url(item.url)
-        article = replace(article_from_feed_item(item, source), url=key)
+        article, capped = cap_fields(replace(article_from_feed_item(item, source), url=key))
+        _warn_capped(key, capped)
         with ctx.db.session() as s:
             outcome = versions.record_fetch(
                 s,
@@ -543,9 +666,12 @@ class _ArticleRunner:
     has finished. A cancellation cancels the jobs running and drops the others.
     """
 
-    def __init__(self, ctx: CrawlContext, source: Source, result: SourceResult) -> None:
+    def __init__(
+        self, ctx: CrawlContext, source: Source, result: SourceResult, budget: RunBudget
+    ) -> None:
         assert ctx.writer is not None
         self.ctx, self.source, self.result, self.writer = ctx, source, result, ctx.writer
+        self.budget = budget
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -579,7 +705,10 @@ class _ArticleRunner:
     async def _work(self) -> None:
         while (job := await self._queue.get()) is not None:
             try:
-                await _process(self.ctx, self.source, job, self.result, self.writer)
+                await _process(self.ctx, self.source, job, self.result, self.writer, self.budget)
+            except DeadlineReached:  # not stored: a new one is listed again, a due one stays due
+                self.result.deadline_reached = True
+                self.result.deferred += 1
             except (FetchError, ParseError) as exc:
                 _record_failure(self.result, exc, what="article")
             _tick(self.ctx, "article")
@@ -617,11 +746,18 @@ async def _prepare(
 
 
 async def _process(
-    ctx: CrawlContext, source: Source, job: _Job, result: SourceResult, writer: BatchWriter
+    ctx: CrawlContext,
+    source: Source,
+    job: _Job,
+    result: SourceResult,
+    writer: BatchWriter,
+    budget: RunBudget,
 ) -> None:
     key = job.key
     # Undecoded: a parse worker decodes the bytes itself (`_prepare` decodes them otherwise).
-    page = await ctx.fetcher.fetch(job.url, source, validators=job.validators, decode_text=False)
+    page = await budget.within(
+        ctx.fetcher.fetch(job.url, source, validators=job.validators, decode_text=False)
+    )
     now = ctx.clock()
     if job.known:
         result.rechecked += 1
@@ -637,6 +773,9 @@ async def _process(
         _count(result, outcome.kind)
         return
 
+    if page.status == 200:
+        page = await _whole_page(ctx, source, job, page, budget)
+
     prepared: Prepared | None = None
     missing_reason = _missing_reason(job, page)
     if missing_reason is None:
@@ -650,6 +789,7 @@ async def _process(
         assert missing_reason is not None
         await _record_missing(job, key, page, missing_reason, now, result, writer)
         return
+    _warn_capped(key, prepared.capped)
 
     aliases = tuple(sorted({job.url, page.raw.final_url} - {key}))
     etag, modified = page.raw.header("etag"), page.raw.header("last-modified")
@@ -692,6 +832,47 @@ async def _process(
         return outcome
 
     _count(result, (await writer.submit(store)).kind)
+
+
+async def _whole_page(
+    ctx: CrawlContext, source: Source, job: _Job, page: Page, budget: RunBudget
+) -> Page:
+    """`page`, or a refetch of it when it lost its end (`crawler.incomplete`); FetchError when
+    every try came back cut, so that no version is made of a truncated page."""
+    previous: bytes | None = None
+
+    def cut(candidate: Page) -> bool:
+        nonlocal previous
+        body = candidate.raw.body
+        if job.raw_sha256 is not None and previous is None and not has_end(body):
+            with ctx.db.session(readonly=True) as s:
+                previous = blobs.get_blob(s, job.raw_sha256)
+        return is_cut(
+            body, content_length=candidate.raw.header("content-length"), previous=previous
+        )
+
+    if not cut(page):
+        return page
+    for _ in range(INCOMPLETE_RETRIES):
+        log.info(
+            "article %s: the response ended before the end of the document; fetching it again",
+            job.url,
+            extra={"url": job.url},
+        )
+        again = await budget.within(
+            ctx.fetcher.fetch(job.url, source, validators=None, decode_text=False)
+        )
+        if again.status != 200 or not cut(again):
+            return again
+        if previous is None and again.raw.body == page.raw.body:
+            return again  # a first fetch, the same bytes twice: a page without end tags
+        page = again
+    raise FetchError(
+        job.url,
+        f"incomplete page: the response ended before the end of the document "
+        f"({len(page.raw.body):,} bytes, no </body> or </html>) in {INCOMPLETE_RETRIES + 1} tries; "
+        "nothing stored, the next run tries again",
+    )
 
 
 async def _record_missing(
@@ -741,6 +922,20 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
         done.append(outcome)
     validators.set_many(s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators])
     return done
+
+
+def _warn_capped(url: str, capped: Sequence[str]) -> None:
+    """Log that a field was cut to its length cap, naming the article."""
+    if capped:
+        caps = {"title": MAX_TITLE_CHARS, "section": MAX_SECTION_CHARS}
+        cut = ", ".join(f"{name} to {caps.get(name, 0):,} characters" for name in capped)
+        log.warning(
+            "article %s: %s cut (stored ending in %r)",
+            url,
+            cut,
+            TRUNCATED_MARK.strip(),
+            extra={"url": url},
+        )
 
 
 def _count(result: SourceResult, kind: str) -> None:

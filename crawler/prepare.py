@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from crawler.config import Source
+from crawler.limits import cap_fields
 from crawler.model import ListingItem, Page
 from crawler.parse.article import parse_article
 from storage.codecs import PackedBody, pack
@@ -26,6 +27,7 @@ class Prepared:
     article: Article  # its url is the canonical URL
     digest: str  # normalize.article_fingerprint(article)
     packed: PackedBody | None  # codecs.pack(page.raw.body); None: storage packs it when writing
+    capped: tuple[str, ...] = ()  # fields cut to their length cap (`crawler.limits`)
 
 
 def prepare_article(
@@ -34,9 +36,10 @@ def prepare_article(
     """Parse `page` as an article whose canonical URL is `url`, fingerprint it, pack its raw body
     (unless `pack_body` is False).
 
+    A title or section over its length cap is cut (named in `Prepared.capped`; the caller logs it).
     Raises what `parse_article` raises (`SoftErrorPage`, `SelectorMatchedNothing`, ...).
     """
-    article = replace(parse_article(page, source, item), url=url)
+    article, capped = cap_fields(replace(parse_article(page, source, item), url=url))
     packed = pack(page.raw.body) if pack_body else None
     # The parser's body text is in storage's normal form already (crawler.parse.body).
-    return Prepared(article, article_fingerprint(article, normal_body=True), packed)
+    return Prepared(article, article_fingerprint(article, normal_body=True), packed, capped)

@@ -10,11 +10,15 @@ context; a returned item the same for the return (from the version left to the o
 computed: returns are rare) and a note saying which version is live again. Items are grouped by source, sources ordered
 by country then key, items by time. Sources whose health is not `ok`, or changed in the window,
 are listed in `Report.sources`.
+
+`stream_report` is the same digest for a window of any size: the header (window, counts, health)
+at once, and the items read from the database in batches as they are consumed, so memory does not
+grow with the number of items (the CLI writes text, Markdown and JSON this way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
@@ -51,9 +55,20 @@ from storage.schema import (
 )
 from storage.types import UTCDateTime
 
-__all__ = ["Group", "Item", "ItemKind", "Report", "build_report", "passages_from_diff"]
+__all__ = [
+    "Group",
+    "GroupKey",
+    "Item",
+    "ItemKind",
+    "Report",
+    "StreamedReport",
+    "build_report",
+    "passages_from_diff",
+    "stream_report",
+]
 
 MAX_PASSAGES = 6
+STREAM_BATCH = 500  # rows fetched at a time by `stream_report`
 CONTEXT_CHARS = 160
 _LONG_EQUAL = 320
 _LEAD_SOURCE = 1200  # characters of body fetched to cut a ~300-character lead from
@@ -467,6 +482,52 @@ def _health(
     return tuple(out)
 
 
+# (country, source key, source name): what items of one group share.
+GroupKey = tuple[str | None, str, str | None]
+
+
+@dataclass(frozen=True)
+class StreamedReport:
+    """A digest whose items are read as they are consumed (see `stream_report`).
+
+    `head` is the report without items: its window, filters, cursor, source-health notes, and
+    `counts` for the whole window. `items` yields (group key, item) in report order, once, while
+    the session it was read with is open.
+    """
+
+    head: Report
+    items: Iterator[tuple[GroupKey, Item]]
+
+
+def _window(
+    session: Session,
+    since: datetime,
+    until: datetime | None,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    kinds: Iterable[str] | None,
+    query: str | None,
+) -> tuple[_Filters, dict[str, tuple[str, ...] | str], tuple[SourceHealth, ...]]:
+    """The filters of a digest window, as applied and as shown, and its source-health notes."""
+    if since.tzinfo is None:
+        raise ReportFilterError("since must be tz-aware")
+    until = until or datetime.now(UTC)
+    wanted = _kinds(kinds)
+    text = query.strip() if query else None
+    f = _Filters(since, until, wanted, sources, countries, text)
+    filters: dict[str, tuple[str, ...] | str] = {}
+    if sources:
+        filters["source"] = tuple(sources)
+    if countries:
+        filters["country"] = tuple(c.upper() for c in countries)
+    if kinds:
+        filters["kind"] = wanted
+    if text:
+        filters["query"] = text
+    health = _health(session, since, until, sources, countries) if not (kinds or text) else ()
+    return f, filters, health
+
+
 def build_report(
     session: Session,
     *,
@@ -486,18 +547,13 @@ def build_report(
     With `limit`, only that many items (from `offset`, in report order) are built, and
     `Report.counts` still gives the totals of the whole window (the web UI pages this way).
     """
-    if since.tzinfo is None:
-        raise ReportFilterError("since must be tz-aware")
-    until = until or datetime.now(UTC)
-    wanted = _kinds(kinds)
-    text = query.strip() if query else None
-    f = _Filters(since, until, wanted, sources, countries, text)
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
     q = _items_query(f, full_body=bool(alerts))
     if limit is not None:
         q = q.limit(max(limit, 0)).offset(max(offset, 0))
     groups: list[Group] = []
     current: list[Item] = []
-    key: tuple[str | None, str, str | None] | None = None
+    key: GroupKey | None = None
     for row in session.execute(q):
         row_key = (row.country, row.source, row.source_name)
         if row_key != key:
@@ -508,19 +564,9 @@ def build_report(
         current.append(_item(row, alerts, _return_diff(session, row) if returned else None))
     if key is not None:
         groups.append(Group(key[0], key[1], key[2], tuple(current)))
-    filters: dict[str, tuple[str, ...] | str] = {}
-    if sources:
-        filters["source"] = tuple(sources)
-    if countries:
-        filters["country"] = tuple(c.upper() for c in countries)
-    if kinds:
-        filters["kind"] = wanted
-    if text:
-        filters["query"] = text
-    health = _health(session, since, until, sources, countries) if not (kinds or text) else ()
     return Report(
         since=since,
-        until=until,
+        until=f.until,
         groups=tuple(groups),
         sources=health,
         filters=filters,
@@ -528,3 +574,34 @@ def build_report(
         totals=_totals(session, f) if limit is not None else None,
         offset=max(offset, 0) if limit is not None else 0,
     )
+
+
+def stream_report(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    sources: Sequence[str] | None = None,
+    countries: Sequence[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    query: str | None = None,
+    alerts: Sequence[AlertRule] = (),
+    cursor: str | None = None,
+) -> StreamedReport:
+    """The digest `build_report` gives, with its items read `STREAM_BATCH` rows at a time."""
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
+    head = Report(
+        since=since,
+        until=f.until,
+        sources=health,
+        filters=filters,
+        cursor=cursor,
+        totals=_totals(session, f),
+    )
+    q = _items_query(f, full_body=bool(alerts)).execution_options(yield_per=STREAM_BATCH)
+
+    def items() -> Iterator[tuple[GroupKey, Item]]:
+        for row in session.execute(q):
+            yield (row.country, row.source, row.source_name), _item(row, alerts)
+
+    return StreamedReport(head, items())

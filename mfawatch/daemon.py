@@ -51,16 +51,14 @@ from crawler.workers import ParsePool
 from crawler.writer import BatchWriter
 from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.gc_tuning import tune_for_crawling
+from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
-from storage import runs, sources
+from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError
 
 log = logging.getLogger("mfawatch.daemon")
 
-# SourceResult.status -> the health state storage keeps.
-HEALTH_OF_STATUS = {"ok": "ok", "failed": "failing", "broken": "broken", "blocked": "blocked"}
-_ERROR_SHOWN = 300  # characters of a source's error kept in a health log line
 # Failures of a crawl as a whole that are not bugs (e.g. the database went away): no traceback.
 EXPECTED_FAILURES = (MfawatchError, StorageError, OperationalError)
 
@@ -131,7 +129,6 @@ class Daemon:
         self._overrun_reported: set[str] = set()
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
         self._deliveries: Deliveries | None = None
-        self._broken_polls: dict[str, int] = {}  # source key -> polls in a row judged broken
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -288,26 +285,7 @@ class Daemon:
         )
 
     def _record_health(self, source: Source, result: SourceResult) -> None:
-        state = HEALTH_OF_STATUS.get(result.status, "failing")
-        error = "; ".join(result.errors[:3]) or None
-        broken_polls = self._broken_polls.get(source.key, 0) + 1 if state == "broken" else 0
-        self._broken_polls[source.key] = broken_polls
-        with self.db.session() as s:
-            previous = runs.get_health(s, source.key)
-            if 0 < broken_polls < source.broken_after:
-                # Not yet `broken`: the source keeps its state until N polls in a row agree.
-                state = previous.state if previous else "ok"
-                error = error if state != "ok" else None
-            changed = runs.update_health(s, source.key, state=state, error=error, at=self.clock())
-        if not changed:
-            return
-        was = previous.state if previous else "ok"
-        extra = {"source": source.key, "status": state}
-        if state == "ok":
-            log.info("source %s recovered: %s -> ok", source.key, was, extra=extra)
-        else:
-            shown = (error or "")[:_ERROR_SHOWN]
-            log.warning("source %s is %s (was %s): %s", source.key, state, was, shown, extra=extra)
+        record_health(self.db, source, result, at=self.clock())
 
     # -- configuration ------------------------------------------------------------------------
 

@@ -27,11 +27,11 @@ import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from storage.errors import DatabaseUnavailable
+from storage.errors import DatabaseUnavailable, DiskFull
 
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
@@ -44,6 +44,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # pages made 370 k pwrite calls where 4 KB pages made 850 k, for 4 % less CPU in the crawling
 # process, and a file 4 % larger. SQLite only applies it before the file's first write.
 SQLITE_PAGE_SIZE = 16_384
+_SQLITE_FULL = 13  # sqlite3 extended error code of "database or disk is full"
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
 _READONLY = "mfawatch_readonly"
 
 
@@ -141,9 +143,31 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
 
+    @property
+    def location(self) -> str:
+        """Where the data lives, for messages: the SQLite file, or the URL without password."""
+        url = self.engine.url
+        if self.dialect == "sqlite" and url.database not in (None, "", ":memory:"):
+            return str(Path(str(url.database)).expanduser().resolve())
+        return url.render_as_string(hide_password=True)
+
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        A write refused because the disk is full raises `DiskFull` (the transaction rolled back).
+        """
+        try:
+            with self._session(readonly=readonly) as session:
+                yield session
+        except OperationalError as exc:
+            reason = _disk_full(exc)
+            if reason is None:
+                raise
+            raise DiskFull(self.location, reason) from exc
+
+    @contextmanager
+    def _session(self, *, readonly: bool = False) -> Iterator[Session]:
         if readonly or self._write_turn is None:
             factory = self._readonly_sessions if readonly else self._sessions
             with factory() as session, session.begin():
@@ -160,6 +184,17 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _disk_full(exc: OperationalError) -> str | None:
+    """The driver's one-line reason when `exc` says the disk is full, else None."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig).strip().splitlines()[0] if orig is not None else str(exc)
+    if code == _SQLITE_FULL or state == _PG_DISK_FULL or "disk is full" in text:
+        return text
+    return None
 
 
 def _at_head(engine: Engine) -> bool:

@@ -2,6 +2,7 @@
 
     StorageError                    the database refused or failed
     ├── DatabaseUnavailable         the database URL is invalid or the server cannot be reached
+    ├── DiskFull                    a write failed because the database's disk (or quota) is full
     ├── MigrationError              the schema could not be brought up to date
     ├── ArticleNotFound             no stored article has this URL, alias or id
     └── VersionNotFound             the article has no such version (or it has no content)
@@ -19,6 +20,23 @@ class StorageError(Exception):
 
 class DatabaseUnavailable(StorageError):
     """The database URL is invalid, or the database cannot be opened or reached."""
+
+
+class DiskFull(StorageError):
+    """A write failed because the disk (or the database's size limit) is full.
+
+    Every write runs in a transaction that is rolled back whole on this error, so what was stored
+    before is intact and nothing half-written remains.
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"the disk holding the database {where} is full ({reason}); nothing was lost: "
+            "everything stored before is intact and the write in progress was rolled back. "
+            "Free some space and run again; it picks up where it stopped"
+        )
 
 
 class MigrationError(StorageError):

@@ -127,3 +127,19 @@ def last_run_status(session: Session, source: str) -> str | None:
         .order_by(RunRow.started_at.desc(), RunRow.id.desc())
         .limit(1)
     ).scalar()
+
+
+def runs_in_a_row(session: Session, source: str, status: str, limit: int) -> int:
+    """How many of the source's most recent runs (at most `limit`) ended with `status`, in a row."""
+    recent = session.execute(
+        sa.select(RunRow.status)
+        .where(RunRow.source == source)
+        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+        .limit(limit)
+    ).scalars()
+    count = 0
+    for value in recent:
+        if value != status:
+            break
+        count += 1
+    return count

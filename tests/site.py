@@ -16,6 +16,9 @@ Named routes (`{s}` seconds, may be fractional):
     /reset                   reads the request, then resets the TCP connection (RST)
     /drop-mid-body           sends headers and part of the body, then resets
     /truncated               Content-Length: 1000, sends 100 bytes, then closes (FIN)
+    /cut-short/{name}        an article of 21 paragraphs with no Content-Length, closed (FIN)
+                             after half of it (no `</html>`); the first `?full=k` requests of
+                             this exact path+query get the whole article
     /status/{n}              answers status n
     /retry-after/{s}         503 + `Retry-After: s` for the first `?fails=1` requests of this exact
                              path+query, then 200; `?date=1` sends an HTTP-date instead
@@ -763,6 +766,38 @@ _NAMED: dict[str, Any] = {
     "many-headers": _many_headers,
     "internal": _internal_secret,
 }
+
+
+# -- run bounds and incomplete pages (issue 16 holes 5-6) -------------------------------------
+
+
+def cut_short_article(name: str) -> bytes:
+    """The whole article `/cut-short/{name}` serves (21 paragraphs in `div.content`)."""
+    paras = "".join(
+        f"<p>Paragraph {n} of {name}: the ministry states its position once more.</p>"
+        for n in range(1, 22)
+    )
+    return (
+        f"<!DOCTYPE html><html><head><title>{name}</title></head><body><h1>Release {name}</h1>"
+        f"<div class='content'>{paras}</div><div class='footer'>Footer</div></body></html>"
+    ).encode()
+
+
+def _cut_short(site: Site, h: _Handler, rest: str) -> None:
+    body = cut_short_article(rest.strip("/") or "article")
+    full = int(h.query("full", "0") or 0)
+    if site._count(h.record.path) > full:
+        body = body[: len(body) // 2]
+    h.record.status = 200
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Connection", "close")  # no Content-Length: the body ends where the socket does
+    h.end_headers()
+    h.write(body)
+    h.close_connection = True
+
+
+_NAMED["cut-short"] = _cut_short
 
 
 def iter_named_routes() -> Iterator[str]:

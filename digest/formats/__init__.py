@@ -3,16 +3,31 @@
 text  terminal text (rich; colour only on a terminal)     md    Markdown
 html  one self-contained HTML file                          json  JSON, schema 1
 atom  an Atom 1.0 feed
+
+`text`, `md` and `json` can also be written piece by piece (`stream`, `STREAMING`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from digest.formats import atom, html, json, markdown, text
-from digest.model import Report
+from digest.model import Item, Report
+
+if TYPE_CHECKING:
+    from digest.report import GroupKey
 
 Renderer = Callable[[Report], str]
+Streamer = Callable[[Report, "Iterable[tuple[GroupKey, Item]]"], Iterator[str]]
+
+# The formats that can be written piece by piece from `digest.report.stream_report`; memory then
+# stays flat however many items the window has. `html` and `atom` need the whole report.
+STREAMING: dict[str, Streamer] = {
+    "text": text.stream,
+    "md": markdown.stream,
+    "json": json.stream,
+}
 
 FORMATS: dict[str, Renderer] = {
     "text": text.render,
@@ -35,6 +50,24 @@ def get_format(name: str) -> Renderer:
         raise UnknownFormatError(
             f"unknown digest format {name!r} (valid: {', '.join(FORMATS)})"
         ) from None
+
+
+def stream(
+    head: Report,
+    items: Iterable[tuple[GroupKey, Item]],
+    fmt: str = "text",
+    *,
+    color: bool | None = None,
+) -> Iterator[str]:
+    """Render a streamed report (`digest.report.stream_report`) in `fmt` (one of `STREAMING`),
+    piece by piece; `color` applies to `text` only (None: only on a tty)."""
+    if fmt == "text":
+        return text.stream(head, items, color=color)
+    if fmt not in STREAMING:
+        raise UnknownFormatError(
+            f"digest format {fmt!r} cannot be streamed (streamed: {', '.join(STREAMING)})"
+        )
+    return STREAMING[fmt](head, items)
 
 
 def render(report: Report, fmt: str = "text", *, color: bool | None = None) -> str:

@@ -43,10 +43,14 @@ them must escape them for their own medium.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.model import Change, Item, Report, SourceHealth
+
+if TYPE_CHECKING:
+    from digest.report import GroupKey
 
 SCHEMA_VERSION = 1
 
@@ -140,6 +144,29 @@ def to_dict(report: Report) -> dict[str, Any]:
         ],
         "sources": [_health(s) for s in report.sources],
     }
+
+
+def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str]:
+    """The JSON `render` writes (the same bytes), in pieces, from a header and items read one at
+    a time (`digest.report.stream_report`)."""
+    whole = to_dict(head)
+    del whole["groups"], whole["sources"]
+    yield _dumps(whole)[:-1] + ',"groups":['
+    key: GroupKey | None = None
+    for item_key, item in items:
+        if item_key != key:
+            group = {"country": item_key[0], "source": item_key[1], "source_name": item_key[2]}
+            yield ("]}," if key is not None else "") + _dumps(group)[:-1] + ',"items":['
+            key = item_key
+        else:
+            yield ","
+        yield _dumps(item_dict(item))
+    yield ("]}" if key is not None else "") + '],"sources":'
+    yield _dumps([_health(s) for s in head.sources]) + "}\n"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def render(report: Report) -> str:

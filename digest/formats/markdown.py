@@ -4,11 +4,16 @@ reads as text. Deletions are ~~struck~~, insertions **bold**."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digest._text import clean, md_escape, one_line, safe_url
 from digest.model import Item, Passage, Report
 from digest.templating import fmt_published, fmt_time
+
+if TYPE_CHECKING:
+    from digest.report import GroupKey
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
@@ -79,6 +84,17 @@ def _item(item: Item) -> list[str]:
 
 def render(report: Report) -> str:
     """The report as a Markdown document."""
+    out = _head(report, len(report.alert_items))
+    for country, groups in report.by_country:
+        out += [f"## {md_escape(country)}", ""]
+        for g in groups:
+            out += _group(g.source, g.source_name)
+            for item in g.items:
+                out += _item(item)
+    return "\n".join(out + _tail(report))
+
+
+def _head(report: Report, alerts: int | None) -> list[str]:
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
     out = [
         "# mfawatch digest",
@@ -86,18 +102,21 @@ def render(report: Report) -> str:
         f"*{fmt_time(report.since)} → {fmt_time(report.until)}*"
         + (f" (cursor {md_escape(report.cursor)})" if report.cursor else ""),
         "",
-        counts + (f", {len(report.alert_items)} alert(s)" if report.alert_items else ""),
+        counts + (f", {alerts} alert(s)" if alerts else ""),
         "",
     ]
     if report.is_empty:
         out += ["Nothing new, changed or removed in this period.", ""]
-    for country, groups in report.by_country:
-        out += [f"## {md_escape(country)}", ""]
-        for g in groups:
-            name = f" — {md_escape(one_line(g.source_name))}" if g.source_name else ""
-            out += [f"### {md_escape(g.source)}{name}", ""]
-            for item in g.items:
-                out += _item(item)
+    return out
+
+
+def _group(source: str, source_name: str | None) -> list[str]:
+    name = f" — {md_escape(one_line(source_name))}" if source_name else ""
+    return [f"### {md_escape(source)}{name}", ""]
+
+
+def _tail(report: Report) -> list[str]:
+    out: list[str] = []
     if report.sources:
         out += ["## Sources", "", "| source | state | last run | failures | last error |"]
         out.append("|---|---|---|---|---|")
@@ -107,4 +126,26 @@ def render(report: Report) -> str:
                 f"| {s.failures} | {md_escape(one_line(s.last_error))} |"
             )
         out.append("")
-    return "\n".join(out)
+    return out
+
+
+def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str]:
+    """The document `render` writes, in pieces, from a header and items read one at a time
+    (`digest.report.stream_report`); the alert count comes last, once it is known."""
+    lines = _head(head, None)
+    alerts = 0
+    country: str | None = None
+    key: GroupKey | None = None
+    for item_key, item in items:
+        if key is None or (item_key[0] or "—") != country:
+            country = item_key[0] or "—"
+            lines += [f"## {md_escape(country)}", ""]
+        if item_key != key:
+            key = item_key
+            lines += _group(item_key[1], item_key[2])
+        alerts += bool(item.alerts)
+        lines += _item(item)
+        yield "\n".join(lines) + "\n"
+        lines = []
+    tail = _tail(head) + ([f"**{alerts} alert(s) in this digest**", ""] if alerts else [])
+    yield "\n".join(lines + tail)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -18,6 +20,9 @@ from rich.text import Text
 from digest._text import clean, one_line
 from digest.model import Item, Passage, Report, SourceHealth
 from digest.templating import fmt_published, fmt_time
+
+if TYPE_CHECKING:
+    from digest.report import GroupKey
 
 _KIND_STYLE = {
     "new": "bold green",
@@ -100,6 +105,18 @@ class _Line:
 
 
 def _lines(report: Report, colour: bool) -> list[_Line]:
+    out = _head(report, len(report.alert_items))
+    for country, groups in report.by_country:
+        out += _country(country)
+        for group in groups:
+            out += _group(group.source, group.source_name)
+            for item in group.items:
+                out += _item(item, colour)
+    return out + _tail(report)
+
+
+def _head(report: Report, alerts: int | None) -> list[_Line]:
+    """Title, window and counts (`alerts` None: not known yet, said at the end)."""
     out: list[_Line] = []
     head = _Line("mfawatch digest  ", style="bold")
     head.append(f"{fmt_time(report.since)} → {fmt_time(report.until)}", style="dim")
@@ -107,23 +124,91 @@ def _lines(report: Report, colour: bool) -> list[_Line]:
         head.append(f"  (cursor {report.cursor})", style="dim")
     out.append(head)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
-    alerts = len(report.alert_items)
     out.append(_Line(counts + (f", {alerts} alert(s)" if alerts else "")))
     if report.is_empty:
         out += [_Line(""), _Line("Nothing new, changed or removed in this period.", style="dim")]
-    for country, groups in report.by_country:
-        out += [_Line(""), _Line(f"══ {country} ══", style="bold cyan")]
-        for group in groups:
-            title = _Line(group.source, style="bold")
-            if group.source_name:
-                title.append(f" — {one_line(group.source_name)}")
-            out += [_Line(""), title]
-            for item in group.items:
-                out += _item(item, colour)
+    return out
+
+
+def _country(country: str) -> list[_Line]:
+    return [_Line(""), _Line(f"══ {country} ══", style="bold cyan")]
+
+
+def _group(source: str, source_name: str | None) -> list[_Line]:
+    title = _Line(source, style="bold")
+    if source_name:
+        title.append(f" — {one_line(source_name)}")
+    return [_Line(""), title]
+
+
+def _tail(report: Report) -> list[_Line]:
+    out: list[_Line] = []
     if report.sources:
         out += [_Line(""), _Line("══ Sources ══", style="bold cyan")]
         out += [_health(s) for s in report.sources]
     return out
+
+
+def stream(
+    head: Report,
+    items: Iterable[tuple[GroupKey, Item]],
+    *,
+    color: bool | None = None,
+    width: int | None = None,
+) -> Iterator[str]:
+    """The digest as `render` writes it, in pieces, from a header and items read one at a time
+    (`digest.report.stream_report`); the alert count comes last, once it is known."""
+    colour = _want_colour() if color is None else color
+    out = _Printer(colour, width or 100)
+    yield out.text(_head(head, None))
+    alerts = 0
+    country: str | None = None
+    key: GroupKey | None = None
+    for item_key, item in items:
+        lines: list[_Line] = []
+        if key is None or (item_key[0] or "—") != country:
+            country = item_key[0] or "—"
+            lines += _country(country)
+        if item_key != key:
+            key = item_key
+            lines += _group(item_key[1], item_key[2])
+        alerts += bool(item.alerts)
+        yield out.text(lines + _item(item, colour))
+    tail = _tail(head)
+    if alerts:
+        tail += [_Line(""), _Line(f"{alerts} alert(s) in this digest", style="bold red")]
+    if tail:
+        yield out.text(tail)
+
+
+class _Printer:
+    """Lines to text, plain (wrapped at `width`) or with colour through one reused rich Console."""
+
+    def __init__(self, colour: bool, width: int) -> None:
+        self.colour, self.width = colour, width
+        self.buf = io.StringIO()
+        self.console = (
+            Console(
+                file=self.buf,
+                force_terminal=True,
+                color_system="standard",
+                width=width,
+                highlight=False,
+                markup=False,
+                emoji=False,
+                legacy_windows=False,
+            )
+            if colour
+            else None
+        )
+
+    def text(self, lines: list[_Line]) -> str:
+        if self.console is None:
+            return "".join(_wrap(line.plain, self.width) + "\n" for line in lines)
+        self.buf.seek(0)
+        self.buf.truncate()
+        self.console.print(Text("\n").join(line.rich() for line in lines), soft_wrap=True)
+        return self.buf.getvalue()
 
 
 def _item(item: Item, colour: bool) -> list[_Line]:

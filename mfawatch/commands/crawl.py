@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import click
 
@@ -15,6 +16,7 @@ from crawler.workers import ParsePool
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.gc_tuning import tune_for_crawling
+from mfawatch.health import record_health
 
 
 def summary_line(results: Sequence[SourceResult]) -> str:
@@ -26,20 +28,39 @@ def summary_line(results: Sequence[SourceResult]) -> str:
         f"{total.get('listings', 0)} listing page(s)",
         f"{total.get('new', 0)} new",
         f"{total.get('changed', 0)} changed",
+        f"{total.get('missing', 0)} missing",
         f"{total.get('removed', 0)} removed",
         f"{total.get('rechecked', 0)} rechecked",
-        f"{total.get('errors', 0)} error(s)" + (f" in {failed} source(s)" if failed else ""),
     ]
     skipped = total.get("offsite", 0) + total.get("bad_links", 0)
     if skipped:  # listed links that are not the sources' articles (fetch layer)
-        parts.insert(-1, f"{skipped} link(s) skipped ({total.get('offsite', 0)} off-site)")
+        parts.append(f"{skipped} link(s) skipped ({total.get('offsite', 0)} off-site)")
+    partial = sum(1 for r in results if r.partial)
+    if partial:  # a run bound (deadline, caps) left work: the next run does it
+        parts.append(
+            f"{partial} source(s) cut short by run bounds "
+            f"({total.get('deferred', 0)} article(s) left for the next run)"
+        )
+    parts.append(
+        f"{total.get('errors', 0)} error(s)" + (f" in {failed} source(s)" if failed else "")
+    )
     return "crawl: " + ", ".join(parts)
 
 
 async def run_crawl(
     app: App, selected: list[Source], *, recheck: bool, show_progress: bool
 ) -> list[SourceResult]:
-    """Build the fetcher, parse workers and pipeline context, crawl, and close everything."""
+    """Build the fetcher, parse workers and pipeline context, crawl, record each source's health
+    (as the daemon does after a poll), and close everything."""
+    results = await _crawl(app, selected, recheck=recheck, show_progress=show_progress)
+    for source, result in zip(selected, results, strict=True):
+        record_health(app.db, source, result, at=datetime.now(UTC))
+    return results
+
+
+async def _crawl(
+    app: App, selected: list[Source], *, recheck: bool, show_progress: bool
+) -> list[SourceResult]:
     async with (
         Fetcher(app.settings.http) as fetcher,
         ParsePool.from_settings(app.settings.parse) as pool,

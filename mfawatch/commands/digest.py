@@ -9,8 +9,8 @@ import click
 
 from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
-from digest.formats import FORMATS, render
-from digest.report import ReportFilterError, build_report
+from digest.formats import FORMATS, STREAMING, render, stream
+from digest.report import ReportFilterError, build_report, stream_report
 from digest.since import SinceError
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
@@ -77,20 +77,31 @@ def _digest(
 ) -> None:
     name = check_name(name)
     rules = alert_rules(app)
+    window: dict[str, Any] = {
+        "sources": sources or None,
+        "countries": countries or None,
+        "kinds": kinds or None,
+        "query": query,
+        "alerts": rules,
+        "cursor": name,
+    }
     with app.db.session(readonly=True) as session:
         start = resolve_since(session, since, cursor=name)
-        report = build_report(
-            session,
-            since=start,
-            sources=sources or None,
-            countries=countries or None,
-            kinds=kinds or None,
-            query=query,
-            alerts=rules,
-            cursor=name,
-        )
-    text = render(report, fmt)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        if fmt in STREAMING:  # written as read: memory stays flat however big the window
+            streamed = stream_report(session, since=start, **window)
+            report = streamed.head
+            last = ""
+            for piece in stream(report, streamed.items, fmt):
+                if piece:
+                    sys.stdout.write(piece)
+                    last = piece
+            if not last.endswith("\n"):
+                sys.stdout.write("\n")
+        else:
+            report = build_report(session, since=start, **window)
+    if fmt not in STREAMING:
+        text = render(report, fmt)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if mark_reviewed:
         with app.db.session() as session:
             set_cursor(session, report.until, name)

@@ -387,3 +387,44 @@ def test_alias_bomb_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config("\n".join(lines) + "\n", env={})
     assert any("after expanding aliases" in p.message for p in caught.value.problems)
+
+
+# -- hostile config files (issue 16, holes 4 and 5) ----------------------------------------------
+
+
+def test_config_file_over_the_size_limit_is_refused_unparsed(tmp_path: Path) -> None:
+    """A file over MAX_CONFIG_BYTES (here: comments only) is refused before parsing, naming it."""
+    from crawler.config_loader import MAX_CONFIG_BYTES
+
+    path = tmp_path / "huge.yaml"
+    path.write_text(("# " + "x" * 78 + "\n") * (MAX_CONFIG_BYTES // 80 + 10) + "sources: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and "1024 KB limit" in problem.message
+
+
+def test_a_very_long_line_is_refused_unparsed() -> None:
+    """One line over MAX_LINE_CHARS (parse time grows with its square) is refused with its number."""
+    text = "sources: []\n# " + "x" * 200_000 + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, file="long.yaml", env={})
+    (problem,) = caught.value.problems
+    assert problem.line == 2 and "200,002 characters" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("sources: " + "[" * 300 + "]" * 300 + "\n", 1),
+        ("sources:\n" + "".join("  " * i + "- a:\n" for i in range(300)), 33),
+    ],
+    ids=["flow", "block"],
+)
+def test_yaml_nested_hundreds_deep_is_a_config_error_with_its_line(text: str, line: int) -> None:
+    """Nesting 300 deep (a RecursionError in the YAML composer before) names file and line."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, file="deep.yaml", env={})
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line) == ("deep.yaml", line)
+    assert "nest more than 64 levels" in problem.message

@@ -42,7 +42,7 @@ def test_the_codec_knows_every_field_of_the_models() -> None:
     assert [f.name for f in fields(ArticleDate)] == [
         "published_date", "precision", "source", "published_at",
     ]  # fmt: skip
-    assert [f.name for f in fields(Prepared)] == ["article", "digest", "packed"]
+    assert [f.name for f in fields(Prepared)] == ["article", "digest", "packed", "capped"]
 
 
 def test_a_request_carries_the_page_item_and_source() -> None:
@@ -69,7 +69,8 @@ def test_a_request_carries_the_page_item_and_source() -> None:
 
 def test_an_answer_carries_the_prepared_article_or_the_error() -> None:
     """A prepared article comes back equal (dates, zone, enums, packed body); an error as itself."""
-    for when, packed in ((MINUTE, pack(b"raw bytes")), (DAY, None), (None, None)):
+    cases = ((MINUTE, pack(b"raw bytes"), ()), (DAY, None, ("title",)), (None, None, ()))
+    for when, packed, capped in cases:
         article = Article(
             "cn-mfa-en",
             "https://x.org/a",
@@ -80,7 +81,7 @@ def test_an_answer_carries_the_prepared_article_or_the_error() -> None:
             "News",
             "en",
         )
-        prepared = Prepared(article, "f" * 64, packed)
+        prepared = Prepared(article, "f" * 64, packed, capped)
         back = frames.read_answer(_body(frames.answer(prepared)))
         assert back == prepared
         assert isinstance(back, Prepared) and back.article.date == when

@@ -108,3 +108,111 @@ def test_crawl_requires_once(tmp_path: Path) -> None:
     """`crawl` without --once is a usage error (exit 2) pointing to `mfawatch run`."""
     run = mfawatch("crawl", db=tmp_path / "db.sqlite3")
     assert run.returncode == 2 and "mfawatch run" in run.stderr
+
+
+def test_deeply_nested_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    """YAML nested 300 deep: exit 2 with file and line (was a RecursionError traceback, exit 1)."""
+    config = tmp_path / "deep.yaml"
+    config.write_text("sources: " + "[" * 300 + "]" * 300 + "\n")
+    run = mfawatch("sources", "check", db=tmp_path / "db.sqlite3", config=config)
+    assert run.returncode == 2, run.stderr
+    assert "deep.yaml:1" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_oversized_config_exits_2_naming_file_and_limit(tmp_path: Path) -> None:
+    """A 2 MB config of comments is refused at once (exit 2), naming the file and the limit."""
+    config = tmp_path / "big.yaml"
+    config.write_text(("#" * 99 + "\n") * 20_000 + "sources: []\n")
+    run = mfawatch("sources", "check", db=tmp_path / "db.sqlite3", config=config)
+    assert run.returncode == 2, run.stderr
+    assert "big.yaml" in run.stderr and "1024 KB limit" in run.stderr
+
+
+def test_one_shot_crawl_updates_health_as_the_daemon_does(tmp_path: Path, site: Site) -> None:
+    """`status` after a blocked `crawl --once` says `blocked` (it said `health: ok` before)."""
+    config = tmp_path / "blocked.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {key: walled, name: Walled, country: CN, politeness: {respect_robots: false,"
+        " retries: 0},\n"
+        f"     listings: [{{url: '{site.url('/challenge')}'}}], list: {{item: li}}}}\n"
+    )
+    db = tmp_path / "db.sqlite3"
+    run = mfawatch("crawl", "--once", db=db, config=config)
+    assert run.returncode == 1, run.stderr
+    status = mfawatch("status", "--format", "json", db=db, config=config)
+    (source,) = json.loads(status.stdout)["sources"]
+    assert source["health"] == "blocked" and source["last_run"]["result"] == "blocked"
+    assert source["last_error"]
+
+
+def test_summary_counts_missing_articles(tmp_path: Path, site: Site) -> None:
+    """The crawl summary has a `missing` count: a known article answering 404 on a recheck is one."""
+    db = tmp_path / "db.sqlite3"
+    config = write_config(tmp_path, site)
+    assert mfawatch("crawl", "--once", db=db, config=config).returncode == 0
+    site.remove("/sites/two-sources/en/t1001.shtml")
+    run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
+    summary = run.stdout.strip().splitlines()[-1]
+    assert ", 1 missing," in summary, summary
+
+
+def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site: Site) -> None:
+    """SQLite answering "database or disk is full" (a real SQLITE_FULL, from `max_page_count`)
+    ends the crawl with exit 1 and one message: the disk is full, which database, nothing lost."""
+    import random
+
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+    from sqlalchemy.engine import Engine
+
+    from mfawatch.cli import cli
+    from storage.engine import open_db
+
+    rng = random.Random(7)
+    links = []
+    for n in range(3):  # pages of ~200 KB of incompressible text: more than the database may grow
+        words = " ".join(f"{rng.getrandbits(64):x}" for _ in range(12_000))
+        site.add(
+            f"/full/a{n}.html", f"<html><body><h1>Release {n}</h1><p>{words}</p></body></html>"
+        )
+        links.append(f"<li><a href='/full/a{n}.html'>Release {n}</a></li>")
+    site.add("/full/list.html", f"<html><body><ul>{''.join(links)}</ul></body></html>")
+    config = tmp_path / "full.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - {key: full, name: Full, country: CN, politeness: {respect_robots: false},\n"
+        f"     listings: [{{url: '{site.url('/full/list.html')}'}}], list: {{item: li}}}}\n"
+    )
+    db = tmp_path / "db.sqlite3"
+    database = open_db(str(db))
+    with database.engine.connect() as conn:
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+    database.dispose()
+
+    def limit(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages + 8}")  # type: ignore[attr-defined]
+
+    sa.event.listen(Engine, "connect", limit)
+    try:
+        run = CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "crawl", "--once"])
+    finally:
+        sa.event.remove(Engine, "connect", limit)
+    assert run.exit_code == 1, run.output
+    assert "disk holding the database" in run.output and str(db.resolve()) in run.output
+    assert "nothing was lost" in run.output
+    assert "Traceback" not in run.output and "internal error" not in run.output
+
+
+def test_summary_says_what_run_bounds_left_for_the_next_run() -> None:
+    """A partial run's deferred articles are in the summary line, with the number of sources."""
+    from crawler.pipeline import SourceResult
+    from mfawatch.commands.crawl import summary_line
+
+    done = SourceResult("a", new=2)
+    cut = SourceResult("b", new=1, deferred=3, deadline_reached=True)
+    assert cut.status == "partial" and cut.ok
+    line = summary_line([done, cut])
+    assert "3 new, 0 changed, 0 missing," in line
+    assert "1 source(s) cut short by run bounds (3 article(s) left for the next run)" in line
+    assert "cut short" not in summary_line([done])
