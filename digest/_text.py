@@ -2,7 +2,8 @@
 escape Markdown, shorten leads, and allow only web links.
 
 Every title and body comes from a foreign web site, so every output format passes page text
-through `clean` before it is shown.
+through `clean` before it is shown; `clean` and `one_line` are the one sanitizer of
+`storage.safe_text`, re-exported here.
 """
 
 from __future__ import annotations
@@ -10,40 +11,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-# ANSI/VT sequences first (CSI, OSC, DCS/SOS/PM/APC with their terminators, two-byte ESC x),
-# so that their parameter bytes do not survive as visible junk once ESC itself is removed.
-_ESCAPE_SEQ = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]            # CSI ... final byte
-    | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)    # OSC ... BEL or ST
-    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)  # DCS/SOS/PM/APC ... ST
-    | \x1b[ -/]*[0-~]                           # other ESC sequences
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-# C0 controls except tab and newline, DEL, C1 controls, the bidi overrides/isolates that can
-# make text read differently from what it is ("Trojan Source"), and the code points XML 1.0
-# forbids (lone surrogates, U+FFFE, U+FFFF), so cleaned text is also valid in Atom.
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
-)
+from storage.safe_text import clean, one_line
+
+__all__ = ["clean", "lead", "md_escape", "one_line", "safe_url"]
+
 _MD_SPECIAL = "\\`*_{}[]()<>#+!|~&-"  # the backslash first, so added ones are not doubled
 _MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
-
-
-def clean(text: str | None) -> str:
-    """Page text with escape sequences and control characters removed (tab and newline kept)."""
-    if not text:
-        return ""
-    if _CONTROLS.search(text) is None:  # the common case: nothing to strip (\r is a control)
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", _ESCAPE_SEQ.sub("", text))
-
-
-def one_line(text: str | None) -> str:
-    """Cleaned text with all whitespace runs collapsed to single spaces (for titles)."""
-    return " ".join(clean(text).split())
 
 
 def lead(body: str | None, limit: int = 300) -> str:

@@ -22,6 +22,7 @@ from mfawatch import __version__
 from mfawatch.app import App, resolve_config_path
 from mfawatch.commands import COMMANDS, CommandSpec
 from mfawatch.logs import setup_logging
+from mfawatch.terminal import echo
 from storage.errors import StorageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,13 +38,13 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            click.echo(f"mfawatch: {exc}", err=True)
+            echo(f"mfawatch: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyError as exc:  # an unknown source key or article id
-            click.echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
+            echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
             sys.exit(EXIT_USAGE)
         except (MfawatchError, StorageError) as exc:
-            click.echo(f"mfawatch: {exc}", err=True)
+            echo(f"mfawatch: {exc}", err=True)
             sys.exit(EXIT_FAILED)
 
     return wrapper  # type: ignore[return-value]

@@ -1,13 +1,17 @@
 """Logging set-up: one line per event, as text or JSON (`--log-format json`), to stderr.
 
 Expected failures (a site down, a page that is not an article) are logged as warnings with the
-URL and the reason, never with a traceback.
+URL and the reason, never with a traceback. A text line passes through the one sanitizer
+(`storage.safe_text.clean`): a hostile URL or title cannot drive the terminal. JSON lines escape
+every non-ASCII character.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+
+from storage.safe_text import clean
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Context that steps attach through `extra=`; shown in JSON logs when present.
@@ -24,7 +28,8 @@ class _TextFormatter(logging.Formatter):
             for k in CONTEXT_FIELDS
             if getattr(record, k, None) is not None and f"{getattr(record, k)}" not in line
         ]
-        return f"{line} {' '.join(extras)}" if extras else line
+        # Messages carry URLs, reasons and titles from foreign sites: the one sanitizer.
+        return clean(f"{line} {' '.join(extras)}" if extras else line)
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:

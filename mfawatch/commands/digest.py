@@ -16,6 +16,7 @@ from digest.report import ReportFilterError, build_report
 from digest.since import SinceError
 from mfawatch.app import App
 from mfawatch.cli import EXIT_USAGE, handle_errors
+from mfawatch.terminal import echo
 
 KINDS = ("new", "changed", "removed", "restored")
 
@@ -96,7 +97,7 @@ def _digest(
     if mark_reviewed:
         with app.db.session() as session:
             set_cursor(session, report.until, name)
-        click.echo(
+        echo(
             f"review cursor {name!r} moved to {report.until.isoformat(timespec='seconds')}",
             err=True,
         )
@@ -124,12 +125,12 @@ def serve(app: App, host: str, port: int) -> None:
 
     token = os.environ.get("MFAWATCH_TOKEN") or None
     if not _is_loopback(host) and not token:
-        click.echo(
+        echo(
             f"mfawatch: serving on {host} exposes the review UI beyond this machine; "
             "set MFAWATCH_TOKEN to a secret first (every request must then carry it)",
             err=True,
         )
         sys.exit(EXIT_USAGE)
     web = create_app(app.db, token=token, alerts=alert_rules(app))
-    click.echo(f"mfawatch: review UI on http://{host}:{port}/", err=True)
+    echo(f"mfawatch: review UI on http://{host}:{port}/", err=True)
     uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)

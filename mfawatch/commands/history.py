@@ -12,9 +12,9 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from digest._text import clean
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
+from mfawatch.terminal import clean, echo, echo_json
 from storage import queries
 
 
@@ -39,7 +39,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
     console.print(Text(f"#{art.id} {clean(art.title)}", style="bold"))
     console.print(
         Text(
-            f"{art.url}\nsource {art.source} · status {art.status} · current version {art.version}"
+            f"{clean(art.url)}\nsource {art.source} · status {art.status} · current version {art.version}"
         )
     )
     console.print(
@@ -78,7 +78,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
         for s in h.sightings:
             console.print(
                 Text(
-                    f"listed on {s.listing_url} as {clean(s.listing_title)!r}: {_when(s.first_seen_at)} .. {_when(s.last_seen_at)} ({s.times_seen}x)"
+                    f"listed on {clean(s.listing_url)} as {clean(s.listing_title)!r}: {_when(s.first_seen_at)} .. {_when(s.last_seen_at)} ({s.times_seen}x)"
                 )
             )
 
@@ -95,7 +95,7 @@ def history(app: App, article: str, fmt: str) -> None:
     with app.db.session(readonly=True) as session:
         h = queries.history(session, article)
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(h), ensure_ascii=False, indent=2))
+        echo_json(_jsonable(h))
         return
     _print_history(Console(highlight=False, soft_wrap=True), h)
 
@@ -120,14 +120,14 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
         if from_v is None:
             earlier = [n for n in content if n < to_v]
             if not earlier:
-                click.echo(
+                echo(
                     f"article #{h.article.id} has only one version with content; nothing to compare"
                 )
                 return
             from_v = earlier[-1]
         pair = queries.version_pair(session, h.article.id, from_v, to_v)
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(pair.diff), ensure_ascii=False, indent=2))
+        echo_json(_jsonable(pair.diff))
         return
     console = Console(highlight=False, soft_wrap=True, force_terminal=None)
     console.print(

@@ -16,6 +16,7 @@ from crawler.config import Source
 from crawler.model import Page
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, handle_errors
+from mfawatch.terminal import echo
 from storage.model import RawResponse
 
 if TYPE_CHECKING:
@@ -44,36 +45,36 @@ def _show_article(preview: Preview) -> None:
     art = preview.article
     if art is None:
         return
-    click.echo(f"  title:   {art.title}")
-    click.echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
-    click.echo(f"  section: {art.section or '(none)'}")
-    click.echo(f"  language: {art.language or '(none)'}")
+    echo(f"  title:   {art.title}")
+    echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
+    echo(f"  section: {art.section or '(none)'}")
+    echo(f"  language: {art.language or '(none)'}")
     paras = art.paragraphs
-    click.echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
+    echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
     for line in paras[:BODY_LINES]:
-        click.echo(f"    | {line}")
+        echo(f"    | {line}")
     if len(paras) > BODY_LINES:
-        click.echo("    | ...")
-        click.echo(f"    | {paras[-1]}")
+        echo("    | ...")
+        echo(f"    | {paras[-1]}")
 
 
 def _show_items(preview: Preview) -> None:
-    click.echo(f"  listing items: {len(preview.items)}")
+    echo(f"  listing items: {len(preview.items)}")
     for item in preview.items[:5]:
         date = item.date.describe() if item.date else "no date"
-        click.echo(f"    - {item.title}  [{date}]  {item.url}")
+        echo(f"    - {item.title}  [{date}]  {item.url}")
     if len(preview.items) > 5:
-        click.echo(f"    ... {len(preview.items) - 5} more")
+        echo(f"    ... {len(preview.items) - 5} more")
 
 
 def _show_effective(source: Source) -> None:
     sched = source.schedule
     every = f"every {sched.every}" if sched.every else f"cron {sched.cron!r}"
-    click.echo(
+    echo(
         f"{source.key}: {source.name} [{source.country}, {source.language}, {source.timezone}, "
         f"{source.type}, {'enabled' if source.enabled else 'disabled'}]"
     )
-    click.echo(
+    echo(
         f"  effective: schedule {every} (jitter {sched.jitter}), user agent {source.user_agent!r}, "
         f"{source.politeness.concurrency_per_host}/host, robots {'on' if source.politeness.respect_robots else 'off'}, "
         f"max {source.limits.max_bytes // 1024 // 1024} MB, timeout {source.limits.timeout}"
@@ -113,9 +114,7 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
     """Validate the config; for KEY, show what its selectors extract from a page, with warnings."""
     settings = app.settings
     enabled = sum(1 for s in settings.sources if s.enabled)
-    click.echo(
-        f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled"
-    )
+    echo(f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled")
     if key is None:
         if url or html_file:
             raise click.UsageError("--url and --html need a source KEY")
@@ -138,9 +137,9 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
         items, article = asyncio.run(_live(app, source, url))
     _show_items(items)
     if article is not None:
-        click.echo("  first article:" if html_file is None else "  as an article:")
+        echo("  first article:" if html_file is None else "  as an article:")
         _show_article(article)
     for w in items.warnings + (article.warnings if article else []):
-        click.echo(f"  warning: {w}")
+        echo(f"  warning: {w}")
     if article is not None and article.article is None:
         raise SystemExit(EXIT_FAILED)

@@ -15,7 +15,6 @@ If the config file is invalid, status still shows what the database knows, with 
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from crawler.schedule import describe, next_run_after
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
 from mfawatch.lock import holder_pid, sqlite_file
+from mfawatch.terminal import echo, echo_json, one_line
 from storage.queries import SourceStatus, source_status
 
 
@@ -158,7 +158,7 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
         if src["health"] != "ok" and src["health_since"]:
             lines.append(f"  {src['health']} since {_ago(src['health_since'], now)}")
         if src["last_error"]:
-            lines.append(f"  last error: {src['last_error']}")
+            lines.append(f"  last error: {one_line(src['last_error'])}")
     return "\n".join(lines)
 
 
@@ -179,7 +179,7 @@ def status(app: App, fmt: str) -> None:
     try:
         settings = app.settings
     except ConfigError as exc:
-        click.echo(f"warning: {exc}\n(showing what the database knows)", err=True)
+        echo(f"warning: {exc}\n(showing what the database knows)", err=True)
         settings = None
     now = datetime.now(UTC)
     daemon = daemon_state(app.db_url)
@@ -192,7 +192,7 @@ def status(app: App, fmt: str) -> None:
         "sources": build_report(settings, stored, daemon, now),
     }
     if fmt == "json":
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        echo_json(report)
     else:
-        click.echo(render_text(report, now))
+        echo(render_text(report, now))
     sys.stdout.flush()
