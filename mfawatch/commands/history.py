@@ -11,11 +11,14 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.orm import Session
 
+from crawler.dedupe.urls import canonical_url
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
 from mfawatch.terminal import clean, echo, echo_json
 from storage import queries
+from storage.articles import find_article_id
 
 
 def _jsonable(value: Any) -> Any:
@@ -32,6 +35,34 @@ def _jsonable(value: Any) -> Any:
 
 def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "-"
+
+
+# Article ids are 64-bit integers in both databases; a larger number is no id (and would overflow).
+MAX_ARTICLE_ID = 2**63 - 1
+
+
+def article_key(session: Session, article: str) -> str | int:
+    """What `article` (an id, URL or alias as the user pasted it) names in the database.
+
+    An id must fit the database's 64-bit ids (else a usage error, exit 2). A URL that is not
+    stored as written is looked up by its canonical form, as the crawler stores it: a
+    `#fragment`, tracking parameters (`utm_source`...) and letter case in scheme and host do not
+    matter.
+    """
+    key = article.strip()
+    if key.isascii() and key.isdigit():
+        if int(key) > MAX_ARTICLE_ID:
+            raise click.BadParameter(
+                f"{key} is too large to be an article id (ids go up to {MAX_ARTICLE_ID})",
+                param_hint="ARTICLE",
+            )
+        return int(key)
+    if find_article_id(session, key) is not None:
+        return key
+    try:
+        return canonical_url(key)
+    except ValueError:  # not a URL at all (a bad port, a broken IPv6 literal): not found below
+        return key
 
 
 def _print_history(console: Console, h: queries.ArticleHistory) -> None:
@@ -93,7 +124,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
 def history(app: App, article: str, fmt: str) -> None:
     """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article)
+        h = queries.history(session, article_key(session, article))
     if fmt == "json":
         echo_json(_jsonable(h))
         return
@@ -114,7 +145,7 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
     from digest.highlight import to_terminal
 
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article)
+        h = queries.history(session, article_key(session, article))
         content = [v.number for v in h.versions if v.kind != "removed"]
         to_v = to_v if to_v is not None else (content[-1] if content else 1)
         if from_v is None:
