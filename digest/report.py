@@ -4,7 +4,7 @@ An item is a `versions` row whose `seen_at` falls in (since, until]: new, change
 restored. New and restored items carry a lead (the first ~300 characters of the body); changed
 items (and restored ones whose content differs) carry the stored diff's numbers, changed fields
 and changed passages with a paragraph of context. Items are grouped by source, sources ordered
-by country then key, items by time. Sources whose health is not `ok`, or changed in the window,
+by country then key, items by publication (newest first, undated last). Sources whose health is not `ok`, or changed in the window,
 are listed in `Report.sources`.
 """
 
@@ -264,7 +264,23 @@ def _items_query(f: _Filters, full_body: bool) -> Any:
         DiffRow.data.label("diff"),
     ).select_from(v)
     q = f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id)
-    return q.order_by(s.country.is_(None), s.country, a.source, v.seen_at, v.id)
+    # Within a source: newest publication first (the day, then the minute when known), undated
+    # items last; the events of one article in the order they were seen.
+    day, minute = (
+        sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col))
+        for col in ("published_date", "published_at")
+    )
+    return q.order_by(
+        s.country.is_(None),
+        s.country,
+        a.source,
+        day.is_(None),
+        day.desc(),
+        minute.is_(None),
+        minute.desc(),
+        v.seen_at,
+        v.id,
+    )
 
 
 def _totals(session: Session, f: _Filters) -> dict[str, int]:

@@ -9,6 +9,7 @@ import click
 from digest.export import export_jsonl, export_warc
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
+from mfawatch.filters import check_source
 
 
 @click.command()
@@ -27,6 +28,7 @@ def export(app: App, fmt: str, source_key: str | None) -> None:
     """Write stored articles (jsonl) or raw responses (warc) to standard output."""
     out = sys.stdout.buffer
     with app.db.session(readonly=True) as session:
+        check_source(app, session, source_key)
         if fmt == "jsonl":
             export_jsonl(session, out, source=source_key)
         else:

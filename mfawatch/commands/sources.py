@@ -113,15 +113,15 @@ async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Pre
 def check(app: App, key: str | None, url: str | None, html_file: Path | None) -> None:
     """Validate the config; for KEY, show what its selectors extract from a page, with warnings."""
     settings = app.settings
+    source = settings.source(key) if key is not None else None  # an unknown KEY: exit 2 first
     enabled = sum(1 for s in settings.sources if s.enabled)
     echo(f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled")
-    if key is None:
+    if source is None:
         if url or html_file:
             raise click.UsageError("--url and --html need a source KEY")
         for source in settings.sources:
             _show_effective(source)
         return
-    source = settings.source(key)
     _show_effective(source)
     if html_file is not None:
         from crawler.preview import preview_article, preview_listing

@@ -10,7 +10,8 @@ Where each value comes from:
   PostgreSQL it cannot be known locally and the computed time is shown;
 - a last run still marked `running` while no daemon holds the lock was interrupted (killed).
 
-If the config file is invalid, status still shows what the database knows, with a warning.
+If the config file is missing or invalid, status says so on stderr and shows what the database
+knows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 import click
 
 from crawler.config import Settings, Source
-from crawler.errors import ConfigError
 from crawler.schedule import describe, next_run_after
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
@@ -175,12 +175,7 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
 @handle_errors
 def status(app: App, fmt: str) -> None:
     """Per source: health, last run and result, counts, last error, next run."""
-    settings: Settings | None
-    try:
-        settings = app.settings
-    except ConfigError as exc:
-        echo(f"warning: {exc}\n(showing what the database knows)", err=True)
-        settings = None
+    settings = app.optional_settings(without="with what the database knows")
     now = datetime.now(UTC)
     daemon = daemon_state(app.db_url)
     with app.db.session(readonly=True) as session:

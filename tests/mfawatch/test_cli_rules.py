@@ -9,23 +9,41 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.crawler.test_pipeline import write_config
+from tests.crawler.test_pipeline import ZH_ARTICLES, write_config
 from tests.mfawatch.test_cli_crawl import mfawatch
 from tests.site import Site
 
 ARTICLE = "/sites/two-sources/en/t1001.shtml"
+REPO = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def _crawled_once(
+    tmp_path_factory: pytest.TempPathFactory, _site_session: Site
+) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("crawled")
+    db, config = folder / "db.sqlite3", write_config(folder, _site_session)
+    run = mfawatch("crawl", "--once", db=db, config=config)
+    assert run.returncode == 0, run.stderr
+    return db, config
 
 
 @pytest.fixture
-def crawled(tmp_path: Path, site: Site) -> tuple[Path, Path, Site]:
-    """A database with the two-source fixture site crawled once."""
-    db, config = tmp_path / "db.sqlite3", write_config(tmp_path, site)
-    run = mfawatch("crawl", "--once", db=db, config=config)
-    assert run.returncode == 0, run.stderr
+def crawled(
+    tmp_path: Path, site: Site, _crawled_once: tuple[Path, Path]
+) -> tuple[Path, Path, Site]:
+    """A copy of a database with the two-source fixture site crawled once, and its config."""
+    db, config = tmp_path / "db.sqlite3", tmp_path / "sources.yaml"
+    shutil.copyfile(_crawled_once[0], db)
+    shutil.copyfile(_crawled_once[1], config)
     return db, config, site
 
 
@@ -50,3 +68,105 @@ def test_an_id_too_large_is_a_usage_error(tmp_path: Path, command: str) -> None:
     assert run.returncode == 2, run.stderr
     assert "too large to be an article id" in run.stderr
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+
+
+def run_in(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`mfawatch ARGS` run from `cwd` with no MFAWATCH_* variable (plus `env`)."""
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("MFAWATCH_")}
+    clean_env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "mfawatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**clean_env, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("digest", "--source", "nope"),
+        ("digest", "--country", "ZZ"),
+        ("export", "--source", "nope"),
+        ("export", "--format", "warc", "--source", "nope"),
+        ("crawl", "--once", "--source", "nope"),
+        ("sources", "check", "nope"),
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_an_unknown_source_or_country_is_exit_2_naming_the_valid_ones(
+    crawled: tuple[Path, Path, Site], args: tuple[str, ...]
+) -> None:
+    """The same rule in every command: exit 2, the valid keys (or countries) named."""
+    db, config, _ = crawled
+    run = mfawatch(*args, db=db, config=config)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stdout == ""
+    assert ("fixture-en" in run.stderr and "fixture-zh" in run.stderr) or "CN" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_known_filters_still_work(crawled: tuple[Path, Path, Site]) -> None:
+    """A source known to the database (even once the config forgot it) and a lower-case country pass."""
+    db, config, _ = crawled
+    run = mfawatch(
+        "digest", "--since", "1d", "--source", "fixture-zh", "--country", "cn", db=db, config=config
+    )
+    assert run.returncode == 0, run.stderr
+    config.write_text(config.read_text().split("  - key: fixture-zh")[0])
+    run = mfawatch("export", "--source", "fixture-zh", db=db, config=config)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("\n") == ZH_ARTICLES
+
+
+@pytest.mark.parametrize("broken", ["missing", "invalid"])
+@pytest.mark.parametrize(
+    ("args", "needs_config"),
+    [
+        (("crawl", "--once"), True),
+        (("sources", "check"), True),
+        (("digest", "--since", "1d"), False),
+        (("status",), False),
+        (("export", "--source", "fixture-en"), False),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, tuple) else str(a),
+)
+def test_one_rule_for_a_missing_or_invalid_config(
+    crawled: tuple[Path, Path, Site], broken: str, args: tuple[str, ...], needs_config: bool
+) -> None:
+    """Commands that need the config exit 2; the others say on stderr it was not read, and go on."""
+    db, config, _ = crawled
+    if broken == "missing":
+        config.unlink()
+    else:
+        config.write_text("sources: [\n")
+    run = mfawatch(*args, db=db, config=config)
+    assert "Traceback" not in run.stderr
+    assert str(config) in run.stderr
+    if needs_config:
+        assert run.returncode == 2, run.stderr
+    else:
+        assert run.returncode == 0, run.stderr
+        assert "config not read" in run.stderr
+
+
+def test_the_user_config_directory_is_looked_in(tmp_path: Path) -> None:
+    """From a folder without config/sources.yaml, the user config directory's sources.yaml is used;
+    when neither exists, the error says where it looked."""
+    home = tmp_path / "xdg"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"XDG_CONFIG_HOME": str(home), "MFAWATCH_DB": str(tmp_path / "db.sqlite3")}
+    none = run_in(elsewhere, "sources", "check", env=env)
+    assert none.returncode == 2
+    assert "config/sources.yaml" in none.stderr
+    assert str(home / "mfawatch" / "sources.yaml") in none.stderr
+    (home / "mfawatch").mkdir(parents=True)
+    (home / "mfawatch" / "sources.yaml").write_text((REPO / "config" / "sources.yaml").read_text())
+    found = run_in(elsewhere, "sources", "check", env=env)
+    assert found.returncode == 0, found.stderr
+    assert str(home / "mfawatch" / "sources.yaml") in found.stdout
