@@ -15,8 +15,15 @@ from storage.safe_text import clean, one_line
 
 __all__ = ["clean", "lead", "md_escape", "one_line", "safe_url"]
 
-_MD_SPECIAL = "\\`*_{}[]()<>#+!|~&-"  # the backslash first, so added ones are not doubled
-_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
+# Characters Markdown (CommonMark + GFM strikethrough and tables) acts on anywhere in a line:
+# emphasis, code, links and images (`!` matters only before `[`, `(` only after `]`), raw HTML
+# and autolinks (`<`), table cells (`|`). The backslash first, so added ones are not doubled.
+_MD_INLINE = "\\`*_[]<~|"
+# An entity or character reference (`&amp;`, `&#60;`): only then is `&` special.
+_MD_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+# What Markdown acts on only at the start of a line: headings, block quotes, list items (`-`, `+`,
+# `1.`, `1)`), thematic breaks, setext underlines, fences. The string's start counts as one.
+_MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
 
 
 def lead(body: str | None, limit: int = 300) -> str:
@@ -33,15 +40,26 @@ def lead(body: str | None, limit: int = 300) -> str:
 
 
 def md_escape(text: str | None) -> str:
-    """Cleaned page text made inert in Markdown: every significant character backslash-escaped."""
+    """Cleaned page text made inert in Markdown, escaping only what Markdown would act on there.
+
+    Inline markers are backslash-escaped wherever they are; block markers (`#`, `>`, `-`, `+`,
+    `=`, `1.`) only at the start of a line, the string's start included (it may start one). So
+    `2020-07-03 (day, title)` stays as it is, and `<script>` becomes `\\<script>`.
+    """
     escaped = clean(text)
-    for char in _MD_SPECIAL:
+    for char in _MD_INLINE:
         if char in escaped:  # str.replace per present character beats translate() by far
             escaped = escaped.replace(char, "\\" + char)
-    if escaped[:1].isdigit() or "\n" in escaped:
-        # "1." at the start of a line would become a list item.
-        escaped = _MD_LINE_START.sub(r"\1\2\\\3", escaped)
-    return escaped
+    if "&" in escaped:
+        escaped = _MD_ENTITY.sub(r"\\&", escaped)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    indent, marker, number, mark = m.groups()
+    if marker is not None:
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{mark}"  # "1." / "1)": the digits stay, the mark is escaped
 
 
 def safe_url(url: str | None) -> str | None:
