@@ -71,8 +71,12 @@ async def run_crawl(
             return await crawl_sources(ctx, selected, recheck=recheck)
 
 
-@click.command()
-@click.option("--once", is_flag=True, help="Crawl once and exit (the daemon is `mfawatch run`).")
+@click.command(options_metavar="--once [OPTIONS]")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Required: crawl once and exit (to poll on a schedule, use `mfawatch run`).",
+)
 @click.option(
     "--source", "source_keys", multiple=True, metavar="KEY", help="Only this source (repeatable)."
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 import sys
 from typing import Any
 
@@ -131,9 +133,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (in use, no such address, not allowed), or None.
+
+    It binds and listens as uvicorn will (with SO_REUSEADDR) and closes the socket at once, so a busy port
+    is said before "review UI on ..." and before the web app is built.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        return f"cannot resolve the address ({exc})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+            probe.listen(1)  # Linux may accept the bind and refuse only here
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the port is already in use by another program; pick another --port"
+            return f"{exc.strerror or exc} (pick another --host or --port)"
+    return None
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_obj
 @handle_errors
 def serve(app: App, host: str, port: int) -> None:
@@ -149,6 +174,10 @@ def serve(app: App, host: str, port: int) -> None:
             "set MFAWATCH_TOKEN to a secret first (every request must then carry it)",
             err=True,
         )
+        sys.exit(EXIT_USAGE)
+    problem = port_problem(host, port)
+    if problem is not None:
+        echo(f"mfawatch: cannot serve the review UI on {host}:{port}: {problem}", err=True)
         sys.exit(EXIT_USAGE)
     web = create_app(app.db, token=token, alerts=alert_rules(app))
     echo(f"mfawatch: review UI on http://{host}:{port}/", err=True)

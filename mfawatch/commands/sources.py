@@ -16,6 +16,7 @@ from crawler.config import Source
 from crawler.model import Page
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, handle_errors
+from mfawatch.effective import effective_lines
 from mfawatch.terminal import echo
 from storage.model import RawResponse
 
@@ -68,17 +69,8 @@ def _show_items(preview: Preview) -> None:
 
 
 def _show_effective(source: Source) -> None:
-    sched = source.schedule
-    every = f"every {sched.every}" if sched.every else f"cron {sched.cron!r}"
-    echo(
-        f"{source.key}: {source.name} [{source.country}, {source.language}, {source.timezone}, "
-        f"{source.type}, {'enabled' if source.enabled else 'disabled'}]"
-    )
-    echo(
-        f"  effective: schedule {every} (jitter {sched.jitter}), user agent {source.user_agent!r}, "
-        f"{source.politeness.concurrency_per_host}/host, robots {'on' if source.politeness.respect_robots else 'off'}, "
-        f"max {source.limits.max_bytes // 1024 // 1024} MB, timeout {source.limits.timeout}"
-    )
+    for line in effective_lines(source):
+        echo(line)
 
 
 async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:

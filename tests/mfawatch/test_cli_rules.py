@@ -170,3 +170,56 @@ def test_the_user_config_directory_is_looked_in(tmp_path: Path) -> None:
     found = run_in(elsewhere, "sources", "check", env=env)
     assert found.returncode == 0, found.stderr
     assert str(home / "mfawatch" / "sources.yaml") in found.stdout
+
+
+def test_serve_on_a_busy_port_says_so_with_exit_2(tmp_path: Path) -> None:
+    """A port another program listens on: a plain message, exit 2, and no "review UI on" first."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = mfawatch("serve", "--port", str(port), db=tmp_path / "db.sqlite3")
+    assert run.returncode == 2, run.stderr
+    assert "already in use" in run.stderr and str(port) in run.stderr
+    assert "review UI on http" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_crawl_help_says_once_is_required() -> None:
+    """`crawl --help` shows --once in the usage line and calls it required."""
+    run = mfawatch("crawl", "--help", db=Path("/nonexistent/never-opened.db"))
+    assert run.returncode == 0
+    assert "Usage: mfawatch crawl --once [OPTIONS]" in run.stdout
+    once = run.stdout.split("--once", 2)[2]
+    assert once.split()[0] == "Required:"
+
+
+def test_sources_check_prints_every_effective_value() -> None:
+    """Every setting of a source is printed as it is in force after defaults were merged."""
+    out = mfawatch(
+        "sources",
+        "check",
+        db=Path("/nonexistent/never-opened.db"),
+        config=REPO / "config" / "sources.yaml",
+    )
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.split("\ncn-mfa-zh:")[0]
+    for expected in (
+        "schedule: every 10m",
+        "jitter 1m",
+        "min_delay 1s",
+        "retries 3",
+        "concurrency_per_host 2",
+        "respect_robots yes",
+        "revisit: after [1h, 6h, 1d, 3d, 7d, 30d], then_every 30d",
+        "max_bytes 10 MB",
+        "max_decompressed_bytes 50 MB",
+        "timeout 30s",
+        "connect_timeout 10s",
+        "max_redirects 5",
+        "max_pages 13",
+        "broken_after: 3",
+        "list selectors: item 'div.newsLst_mod ul li'",
+    ):
+        assert expected in first, (expected, first)
