@@ -110,3 +110,28 @@ def test_a_warning_prints_once(tmp_path: Path, site: Site) -> None:
     )
     warnings = [line for line in run.stdout.splitlines() if "warning:" in line]
     assert warnings == ["  warning: selector list.item='li' matched nothing"], run.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_lines_carry_no_escapes(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log line whose message and attached URL carry escapes is inert in both formats."""
+    import io
+    import logging
+
+    from mfawatch.logs import setup_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stderr", out)
+    try:
+        setup_logging(fmt)
+        logging.getLogger("crawler.test").warning(
+            "listing failed: %s", f"title{TERMINAL_ESCAPES}", extra={"url": f"/x{TERMINAL_ESCAPES}"}
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    line = out.getvalue()
+    assert "listing failed: title" in line and "/x" in line
+    assert not _TERMINAL_CONTROLS.findall(line), repr(line)
