@@ -45,15 +45,16 @@ def config_not_found(searched: tuple[Path, ...]) -> ConfigError:
     from crawler.config_problems import ConfigProblem
     from crawler.errors import ConfigError
 
-    where = " and ".join(str(p) for p in searched)
+    first, *others = [str(p.absolute()) for p in searched]
+    nor = "".join(f", nor {other}" for other in others)
     return ConfigError(
         [
             ConfigProblem(
-                where,
+                first,
                 None,
                 "(file)",
-                f"no config file found (looked in {where}); "
-                "pass --config PATH, set MFAWATCH_CONFIG, or put one in the last place",
+                f"no config file here{nor}; pass --config PATH, set MFAWATCH_CONFIG, "
+                f"or create {others[-1] if others else first}",
             )
         ]
     )

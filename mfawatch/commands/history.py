@@ -39,6 +39,8 @@ def _when(dt: datetime | None) -> str:
 
 # Article ids are 64-bit integers in both databases; a larger number is no id (and would overflow).
 MAX_ARTICLE_ID = 2**63 - 1
+# Version numbers are 32-bit integers in the database: a larger one is a usage error, not a crash.
+VERSION_NUMBER = click.IntRange(1, 2**31 - 1)
 
 
 def article_key(session: Session, article: str) -> str | int:
@@ -133,8 +135,13 @@ def history(app: App, article: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("article")
-@click.option("--from", "from_v", type=int, help="Older version (default: the one before --to).")
-@click.option("--to", "to_v", type=int, help="Newer version (default: the current one).")
+@click.option(
+    "--from",
+    "from_v",
+    type=VERSION_NUMBER,
+    help="Older version (default: the one before --to).",
+)
+@click.option("--to", "to_v", type=VERSION_NUMBER, help="Newer version (default: the current one).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

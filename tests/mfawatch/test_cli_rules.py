@@ -223,3 +223,11 @@ def test_sources_check_prints_every_effective_value() -> None:
         "list selectors: item 'div.newsLst_mod ul li'",
     ):
         assert expected in first, (expected, first)
+
+
+@pytest.mark.parametrize("option", ["--from", "--to"])
+def test_a_version_number_too_large_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    """`diff 1 --from 99999999999999999999` is exit 2 with a message, not an OverflowError."""
+    run = mfawatch("diff", "1", option, "99999999999999999999", db=tmp_path / "db.sqlite3")
+    assert run.returncode == 2, run.stderr
+    assert option in run.stderr and "Traceback" not in run.stderr
