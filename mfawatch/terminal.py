@@ -10,17 +10,13 @@ C1, bidi overrides) as `\\uXXXX` escapes. Rich output (history, diff) cleans eac
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import click
 
-from storage.safe_text import clean, one_line
+from storage.safe_text import clean, json_inert, one_line
 
 __all__ = ["clean", "echo", "echo_json", "one_line"]
-
-# What json.dumps(ensure_ascii=False) leaves as raw characters but a terminal may act on.
-_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def echo(message: object = "", *, err: bool = False) -> None:
@@ -30,8 +26,7 @@ def echo(message: object = "", *, err: bool = False) -> None:
 
 def to_json(value: Any, *, indent: int | None = 2) -> str:
     """`value` as UTF-8-friendly JSON with no raw control character (they become `\\uXXXX`)."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
-    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return json_inert(json.dumps(value, ensure_ascii=False, indent=indent, default=str))
 
 
 def echo_json(value: Any, *, indent: int | None = 2) -> None:

@@ -45,3 +45,16 @@ def clean(text: str | None) -> str:
 def one_line(text: str | None) -> str:
     """Cleaned text with all whitespace runs collapsed to single spaces (titles, URLs, errors)."""
     return " ".join(clean(text).split())
+
+
+# What json.dumps(ensure_ascii=False) leaves as raw characters but a terminal may act on.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_inert(text: str) -> str:
+    """JSON text (from `json.dumps(..., ensure_ascii=False)`) with DEL, C1 controls and bidi
+    overrides written as `\\uXXXX` escapes: the same data, and nothing a terminal acts on (JSON
+    already escapes C0 controls; outside strings JSON has no such characters)."""
+    if _JSON_RAW_CONTROLS.search(text) is None:
+        return text
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -46,6 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from digest.model import Change, Item, Report, SourceHealth
+from storage.safe_text import json_inert
 
 SCHEMA_VERSION = 1
 
@@ -144,4 +145,4 @@ def to_dict(report: Report) -> dict[str, Any]:
 def render(report: Report) -> str:
     """The report as one line of UTF-8 JSON (schema 1)."""
     # Compact: the C encoder is several times faster than the indenting one (pipe to jq to read).
-    return json.dumps(to_dict(report), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json_inert(json.dumps(to_dict(report), ensure_ascii=False, separators=(",", ":"))) + "\n"

@@ -84,6 +84,10 @@ def test_crawl_status_and_history_print_no_escapes(tmp_path: Path, site: Site) -
     assert history.returncode == 0 and "Evil title" in history.stdout
     _assert_inert(history)
     _assert_inert(mfawatch("history", "1", "--format", "json", db=db, config=config))
+    for fmt in ("text", "json", "md"):
+        digest = mfawatch("digest", "--since", "1d", "--format", fmt, db=db, config=config)
+        assert digest.returncode == 0 and "Evil" in digest.stdout, digest.stderr
+        _assert_inert(digest)
 
 
 @pytest.mark.parametrize("listing", [False, True], ids=["url", "listing"])
