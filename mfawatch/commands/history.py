@@ -59,11 +59,11 @@ def article_key(session: Session, article: str) -> str | int:
                 param_hint="ARTICLE",
             )
         return int(key)
-    if find_article_id(session, key) is not None:
+    if find_article_id(session, key) is not None or not key.lower().startswith(("http:", "https:")):
         return key
     try:
         return canonical_url(key)
-    except ValueError:  # not a URL at all (a bad port, a broken IPv6 literal): not found below
+    except ValueError:  # a bad port, a broken IPv6 literal: not found below, as pasted
         return key
 
 
