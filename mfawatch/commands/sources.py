@@ -131,7 +131,9 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
     if article is not None:
         echo("  first article:" if html_file is None else "  as an article:")
         _show_article(article)
-    for w in items.warnings + (article.warnings if article else []):
+    # The listing and the article preview may see the same problem (a soft 404, a selector):
+    # each warning is said once.
+    for w in dict.fromkeys(items.warnings + (article.warnings if article else [])):
         echo(f"  warning: {w}")
     if article is not None and article.article is None:
         raise SystemExit(EXIT_FAILED)

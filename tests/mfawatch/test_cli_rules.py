@@ -231,3 +231,24 @@ def test_a_version_number_too_large_is_a_usage_error(tmp_path: Path, option: str
     run = mfawatch("diff", "1", option, "99999999999999999999", db=tmp_path / "db.sqlite3")
     assert run.returncode == 2, run.stderr
     assert option in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "page"),
+    [("cn-mfa-en", "china-error-1.html"), ("cn-mfa-zh", "uk-listing-1.html")],
+)
+def test_sources_check_says_each_warning_once(key: str, page: str) -> None:
+    """A soft 404 seen as a listing and as an article, a body selector that both the selector
+    check and the parser name: one warning line each."""
+    out = mfawatch(
+        "sources",
+        "check",
+        key,
+        "--html",
+        str(REPO / "tests" / "fixtures" / "real-pages" / page),
+        db=Path("/nonexistent/never-opened.db"),
+        config=REPO / "config" / "sources.yaml",
+    )
+    warnings = [line for line in out.stdout.splitlines() if line.startswith("  warning:")]
+    assert warnings, out.stdout
+    assert len(warnings) == len(set(warnings)), warnings
