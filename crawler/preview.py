@@ -71,7 +71,9 @@ def preview_listing(page: Page, source: Source, listing: Listing) -> Preview:
     except ParseError as exc:
         result.warnings.append(exc.reason)
     if source.type == "html" and source.list is not None and not result.items:
-        result.warnings += _selector_warnings(page, {"item": source.list.item}, "list")
+        for warning in _selector_warnings(page, {"item": source.list.item}, "list"):
+            if warning not in result.warnings:  # the parser may have said the same already
+                result.warnings.append(warning)
     undated = sum(1 for item in result.items if item.date is None)
     if result.items and source.list is not None and source.list.date and undated:
         result.warnings.append(

@@ -2,7 +2,8 @@
 escape Markdown, shorten leads, and allow only web links.
 
 Every title and body comes from a foreign web site, so every output format passes page text
-through `clean` before it is shown.
+through `clean` before it is shown; `clean` and `one_line` are the one sanitizer of
+`storage.safe_text`, re-exported here.
 """
 
 from __future__ import annotations
@@ -10,40 +11,19 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-# ANSI/VT sequences first (CSI, OSC, DCS/SOS/PM/APC with their terminators, two-byte ESC x),
-# so that their parameter bytes do not survive as visible junk once ESC itself is removed.
-_ESCAPE_SEQ = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]            # CSI ... final byte
-    | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)    # OSC ... BEL or ST
-    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)  # DCS/SOS/PM/APC ... ST
-    | \x1b[ -/]*[0-~]                           # other ESC sequences
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-# C0 controls except tab and newline, DEL, C1 controls, the bidi overrides/isolates that can
-# make text read differently from what it is ("Trojan Source"), and the code points XML 1.0
-# forbids (lone surrogates, U+FFFE, U+FFFF), so cleaned text is also valid in Atom.
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
-)
-_MD_SPECIAL = "\\`*_{}[]()<>#+!|~&-"  # the backslash first, so added ones are not doubled
-_MD_LINE_START = re.compile(r"^(\s*)(\d+)([.)])", re.MULTILINE)
+from storage.safe_text import clean, one_line
 
+__all__ = ["clean", "lead", "md_escape", "one_line", "safe_url"]
 
-def clean(text: str | None) -> str:
-    """Page text with escape sequences and control characters removed (tab and newline kept)."""
-    if not text:
-        return ""
-    if _CONTROLS.search(text) is None:  # the common case: nothing to strip (\r is a control)
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", _ESCAPE_SEQ.sub("", text))
-
-
-def one_line(text: str | None) -> str:
-    """Cleaned text with all whitespace runs collapsed to single spaces (for titles)."""
-    return " ".join(clean(text).split())
+# Characters Markdown (CommonMark + GFM strikethrough and tables) acts on anywhere in a line:
+# emphasis, code, links and images (`!` matters only before `[`, `(` only after `]`), raw HTML
+# and autolinks (`<`), table cells (`|`). The backslash first, so added ones are not doubled.
+_MD_INLINE = "\\`*_[]<~|"
+# An entity or character reference (`&amp;`, `&#60;`): only then is `&` special.
+_MD_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+# What Markdown acts on only at the start of a line: headings, block quotes, list items (`-`, `+`,
+# `1.`, `1)`), thematic breaks, setext underlines, fences. The string's start counts as one.
+_MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
 
 
 def lead(body: str | None, limit: int = 300) -> str:
@@ -60,15 +40,26 @@ def lead(body: str | None, limit: int = 300) -> str:
 
 
 def md_escape(text: str | None) -> str:
-    """Cleaned page text made inert in Markdown: every significant character backslash-escaped."""
+    """Cleaned page text made inert in Markdown, escaping only what Markdown would act on there.
+
+    Inline markers are backslash-escaped wherever they are; block markers (`#`, `>`, `-`, `+`,
+    `=`, `1.`) only at the start of a line, the string's start included (it may start one). So
+    `2020-07-03 (day, title)` stays as it is, and `<script>` becomes `\\<script>`.
+    """
     escaped = clean(text)
-    for char in _MD_SPECIAL:
+    for char in _MD_INLINE:
         if char in escaped:  # str.replace per present character beats translate() by far
             escaped = escaped.replace(char, "\\" + char)
-    if escaped[:1].isdigit() or "\n" in escaped:
-        # "1." at the start of a line would become a list item.
-        escaped = _MD_LINE_START.sub(r"\1\2\\\3", escaped)
-    return escaped
+    if "&" in escaped:
+        escaped = _MD_ENTITY.sub(r"\\&", escaped)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    indent, marker, number, mark = m.groups()
+    if marker is not None:
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{mark}"  # "1." / "1)": the digits stay, the mark is escaped
 
 
 def safe_url(url: str | None) -> str | None:

@@ -8,7 +8,7 @@ digest would show only the edit that is no longer live). New and restored items 
 carry the stored diff's numbers, changed fields and changed passages with a paragraph of
 context; a returned item the same for the return (from the version left to the one returned to,
 computed: returns are rare) and a note saying which version is live again. Items are grouped by source, sources ordered
-by country then key, items by time. Sources whose health is not `ok`, or changed in the window,
+by country then key, items by publication (newest first, undated last). Sources whose health is not `ok`, or changed in the window,
 are listed in `Report.sources`.
 
 `stream_report` is the same digest for a window of any size: the header (window, counts, health)
@@ -323,19 +323,35 @@ def _items_query(f: _Filters, full_body: bool) -> Any:
         parts.append(f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id))
     if f.returns:
         parts.append(_returns_query(f, full_body))
+    # Within a source: newest publication first (the day, then the minute when known), undated
+    # items last; the events of one article in the order they were seen.
     if len(parts) == 1:
         q = parts[0]
+        c = q.selected_columns
         return q.order_by(
             s.country.is_(None),
             s.country,
             a.source,
-            q.selected_columns.seen_at,
-            q.selected_columns.version_id,
+            *_by_publication(c),
+            c.seen_at,
+            c.version_id,
         )
     u = sa.union_all(*parts).subquery()
     return sa.select(u).order_by(
-        u.c.country.is_(None), u.c.country, u.c.source, u.c.seen_at, u.c.version_id, u.c.kind
+        u.c.country.is_(None),
+        u.c.country,
+        u.c.source,
+        *_by_publication(u.c),
+        u.c.seen_at,
+        u.c.version_id,
+        u.c.kind,
     )
+
+
+def _by_publication(c: Any) -> tuple[Any, ...]:
+    """Order terms: newest publication day first, then minute when known; undated last."""
+    day, minute = c.published_date, c.published_at
+    return (day.is_(None), day.desc(), minute.is_(None), minute.desc())
 
 
 def _body(full_body: bool) -> Any:

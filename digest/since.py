@@ -1,6 +1,7 @@
-"""`--since` values to aware datetimes: durations back from now (`90m`, `24h`, `2d`, `1w`) or an
-ISO 8601 date or date-time, or `all` (the beginning of time). A date means its midnight in UTC; a
-date-time without an offset is taken as UTC."""
+"""`--since` and `--until` values to aware datetimes: durations back from now (`90m`, `24h`, `2d`,
+`1w`) or an ISO 8601 date or date-time, or `all` (the beginning of time for `--since`, no end for
+`--until`). A date means its midnight in UTC (the start of that day); a date-time without an
+offset is taken as UTC."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ _SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class SinceError(ValueError):
-    """A `--since` value that is neither a duration nor an ISO date/date-time."""
+    """A `--since`/`--until` value that is neither a duration nor an ISO date/date-time."""
 
 
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+def parse_until(text: str, *, now: datetime | None = None) -> datetime | None:
+    """The end of a window, in `--since`'s syntax; None (no end: now) for `all`."""
+    if text.strip().lower() == "all":
+        return None
+    return parse_since(text, now=now, option="--until")
+
+
+def parse_since(text: str, *, now: datetime | None = None, option: str = "--since") -> datetime:
     """`24h`, `2d`, `2026-11-20` or `2026-11-20T07:00+08:00` to a tz-aware UTC datetime."""
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
@@ -30,7 +38,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
         try:
             return (now - timedelta(seconds=amount)).astimezone(UTC)
         except OverflowError:
-            raise SinceError(f"--since {text!r}: duration is too long") from None
+            raise SinceError(f"{option} {text!r}: duration is too long") from None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             d = date.fromisoformat(value)
@@ -38,7 +46,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise SinceError(
-            f"--since {text!r}: not a duration or ISO date "
+            f"{option} {text!r}: not a duration or ISO date "
             "(use e.g. 30m, 24h, 2d, 1w, 2026-11-20, 2026-11-20T07:00+08:00 or all)"
         ) from None
     if parsed.tzinfo is None:

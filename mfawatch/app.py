@@ -15,14 +15,49 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from crawler.config import Settings, Source
+    from crawler.errors import ConfigError
     from storage.engine import Database
 
 DEFAULT_CONFIG = "config/sources.yaml"
+USER_CONFIG_NAME = "sources.yaml"
+
+
+def default_config_paths() -> tuple[Path, ...]:
+    """Where a config file is looked for when none is named: ./config/sources.yaml, then the
+    user config directory (`~/.config/mfawatch/sources.yaml` on Linux)."""
+    import platformdirs
+
+    return (Path(DEFAULT_CONFIG), Path(platformdirs.user_config_dir("mfawatch")) / USER_CONFIG_NAME)
 
 
 def resolve_config_path(cli_value: str | None) -> Path:
-    """The config file: `--config`, else `MFAWATCH_CONFIG`, else config/sources.yaml."""
-    return Path(cli_value or os.environ.get("MFAWATCH_CONFIG") or DEFAULT_CONFIG)
+    """The config file: `--config`, else `MFAWATCH_CONFIG`, else the first of
+    `default_config_paths()` that exists (the first one when none does)."""
+    named = cli_value or os.environ.get("MFAWATCH_CONFIG")
+    if named:
+        return Path(named)
+    candidates = default_config_paths()
+    return next((p for p in candidates if p.is_file()), candidates[0])
+
+
+def config_not_found(searched: tuple[Path, ...]) -> ConfigError:
+    """The error for a default config file that is nowhere: it says where it looked."""
+    from crawler.config_problems import ConfigProblem
+    from crawler.errors import ConfigError
+
+    first, *others = [str(p.absolute()) for p in searched]
+    nor = "".join(f", nor {other}" for other in others)
+    return ConfigError(
+        [
+            ConfigProblem(
+                first,
+                None,
+                "(file)",
+                f"no config file here{nor}; pass --config PATH, set MFAWATCH_CONFIG, "
+                f"or create {others[-1] if others else first}",
+            )
+        ]
+    )
 
 
 @dataclass
@@ -32,8 +67,11 @@ class App:
     config_path: Path
     db_option: str | None = None
     log_format: str = "text"
+    # The places looked in when no config was named (empty when --config/MFAWATCH_CONFIG was).
+    config_searched: tuple[Path, ...] = ()
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
+    _config_warned: bool = field(default=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -41,8 +79,25 @@ class App:
         if self._settings is None:
             from crawler.config_loader import load_config
 
+            if self.config_searched and not self.config_path.exists():
+                raise config_not_found(self.config_searched)
             self._settings = load_config(self.config_path)
         return self._settings
+
+    def optional_settings(self, *, without: str) -> Settings | None:
+        """The settings for a command that can go on without them: on a missing or invalid
+        config file, say on stderr that it was not read (and what is done `without` it)."""
+        from crawler.errors import ConfigError
+
+        try:
+            return self.settings
+        except ConfigError as exc:
+            from mfawatch.terminal import echo
+
+            if not self._config_warned:
+                echo(f"mfawatch: warning: config not read, going on {without}:\n{exc}", err=True)
+                self._config_warned = True
+            return None
 
     @property
     def db_url(self) -> str:

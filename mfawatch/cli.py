@@ -10,6 +10,7 @@ a command runs or shows its help, so start-up pays only for the command at hand.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import wraps
@@ -19,9 +20,10 @@ import click
 
 from crawler.errors import ConfigError, MfawatchError
 from mfawatch import __version__
-from mfawatch.app import App, resolve_config_path
+from mfawatch.app import App, default_config_paths, resolve_config_path
 from mfawatch.commands import COMMANDS, CommandSpec
 from mfawatch.logs import setup_logging
+from mfawatch.terminal import echo
 from storage.errors import StorageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,13 +39,13 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            click.echo(f"mfawatch: {exc}", err=True)
+            echo(f"mfawatch: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyError as exc:  # an unknown source key or article id
-            click.echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
+            echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
             sys.exit(EXIT_USAGE)
         except (MfawatchError, StorageError) as exc:
-            click.echo(f"mfawatch: {exc}", err=True)
+            echo(f"mfawatch: {exc}", err=True)
             sys.exit(EXIT_FAILED)
 
     return wrapper  # type: ignore[return-value]
@@ -106,7 +108,7 @@ class LazyGroup(click.Group):
     "--config",
     "config",
     metavar="PATH",
-    help="Sources YAML [env MFAWATCH_CONFIG; default config/sources.yaml].",
+    help="Sources YAML [env MFAWATCH_CONFIG; default: config/sources.yaml, else sources.yaml in the user config directory].",
 )
 @click.option(
     "--db",
@@ -129,7 +131,13 @@ def cli(
 ) -> None:
     """Watch foreign-ministry news pages; keep every version of every release."""
     setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
-    app = App(resolve_config_path(config), db_option=db, log_format=log_format)
+    named = config or os.environ.get("MFAWATCH_CONFIG")
+    app = App(
+        resolve_config_path(config),
+        db_option=db,
+        log_format=log_format,
+        config_searched=() if named else default_config_paths(),
+    )
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -7,6 +7,8 @@ message, or appended as `url=...` (text) / the `url` field (JSON) when a step at
 
 Retries are logged by the fetch layer itself (`retrying URL (try 1 of 4 failed): reason`);
 stamina's own retry instrumentation, whose line names no URL, is switched off here.
+A text line passes through the one sanitizer (`storage.safe_text.clean`): a hostile URL or
+title cannot drive the terminal. JSON lines escape every non-ASCII character.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from datetime import UTC, datetime
 
 import stamina.instrumentation
+
+from storage.safe_text import clean
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Context that steps attach through `extra=`; shown in JSON logs when present.
@@ -40,7 +44,8 @@ class _TextFormatter(logging.Formatter):
             for k in CONTEXT_FIELDS
             if getattr(record, k, None) is not None and f"{getattr(record, k)}" not in line
         ]
-        return f"{line} {' '.join(extras)}" if extras else line
+        # Messages carry URLs, reasons and titles from foreign sites: the one sanitizer.
+        return clean(f"{line} {' '.join(extras)}" if extras else line)
 
 
 def _json_formatter() -> logging.Formatter:

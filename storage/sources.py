@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.schema import SourceRow, insert_ignore
@@ -62,3 +63,9 @@ def sync_sources(session: Session, sources: Iterable[SourceInfo]) -> None:
 def ensure_source(session: Session, key: str) -> None:
     """Make sure a source row exists for `key` (a bare one when the config never synced it)."""
     insert_ignore(session, SourceRow.__table__, [{"key": key}])  # type: ignore[arg-type]
+
+
+def stored_sources(session: Session) -> list[SourceInfo]:
+    """Every source the database knows (configured now or once), by key."""
+    rows = session.execute(sa.select(SourceRow).order_by(SourceRow.key)).scalars()
+    return [SourceInfo(r.key, r.name, r.country, r.language, r.timezone) for r in rows]

@@ -47,6 +47,13 @@ Named routes (`{s}` seconds, may be fractional):
     /many-headers            200 with `?n=` headers (default 20,000)
     /internal/secret         a page standing for an internal service a public source must not reach
 
+  Terminal injection (CLI area, issue 16 hole 3):
+
+    /escape-redirect         302 whose Location carries ESC[2J, OSC 0 (title) and OSC 52 (clipboard)
+                             and points back to itself (so the fetch fails, naming the Location)
+    /escape-page             200 article-like page whose title, date and body carry the same escapes,
+                             BEL and 8-bit C1 controls; `?list=1` makes it a listing of itself
+
 Run `python -m tests.site [ROOT]` to serve a folder from another process (prints the base URL).
 """
 
@@ -798,6 +805,35 @@ def _cut_short(site: Site, h: _Handler, rest: str) -> None:
 
 
 _NAMED["cut-short"] = _cut_short
+
+
+# -- terminal injection (CLI area) ------------------------------------------------------------
+
+# Clear screen, set the window title, write the clipboard (OSC 52), BEL, and 8-bit CSI/OSC.
+TERMINAL_ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x9b31m\x9d0;t\x9c"
+
+
+def _escape_redirect(site: Site, h: _Handler, rest: str) -> None:
+    h.send(302, b"", content_type=None, headers={"Location": f"/escape-redirect{TERMINAL_ESCAPES}"})
+
+
+def _escape_page(site: Site, h: _Handler, rest: str) -> None:
+    esc = TERMINAL_ESCAPES
+    if h.query("list"):
+        link = f'<li><a href="/escape-page">Evil{esc} title</a> <span>2024-05-0{esc}1</span></li>'
+        body = f"<html><head><title>List{esc}</title></head><body><ul>{link}</ul></body></html>"
+    else:
+        body = (
+            f"<html><head><title>Evil{esc} title</title></head><body><h1>Evil{esc} title</h1>"
+            f"<p class=date>2024-05-01</p><div class=content><p>First{esc} paragraph.</p>"
+            f"<p>Second{esc} paragraph.</p></div></body></html>"
+        )
+    h.send(200, body.encode(), content_type="text/html; charset=utf-8")
+
+
+_NAMED.update({"escape-redirect": _escape_redirect, "escape-page": _escape_page})
+
+# -- end of terminal injection ------------------------------------------------------------------
 
 
 def iter_named_routes() -> Iterator[str]:

@@ -48,6 +48,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from digest.model import Change, Item, Report, SourceHealth
+from storage.safe_text import json_inert
 
 if TYPE_CHECKING:
     from digest.report import GroupKey
@@ -172,4 +173,4 @@ def _dumps(value: Any) -> str:
 def render(report: Report) -> str:
     """The report as one line of UTF-8 JSON (schema 1)."""
     # Compact: the C encoder is several times faster than the indenting one (pipe to jq to read).
-    return json.dumps(to_dict(report), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json_inert(json.dumps(to_dict(report), ensure_ascii=False, separators=(",", ":"))) + "\n"

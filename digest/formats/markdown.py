@@ -1,6 +1,7 @@
-"""The digest as Markdown (CommonMark): every character that Markdown or inline HTML would
-interpret in page text is backslash-escaped, so a title like `<script>` or `[x](javascript:…)`
-reads as text. Deletions are ~~struck~~, insertions **bold**."""
+"""The digest as Markdown (CommonMark): what Markdown or inline HTML would interpret in page text,
+there where it stands, is backslash-escaped (`digest._text.md_escape`), so a title like
+`<script>` or `[x](javascript:…)` reads as text while `2020-07-03 (day, title)` stays readable.
+Deletions are ~~struck~~, insertions **bold**."""
 
 from __future__ import annotations
 

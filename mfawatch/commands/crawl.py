@@ -17,6 +17,7 @@ from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
+from mfawatch.terminal import echo, one_line
 
 
 def summary_line(results: Sequence[SourceResult]) -> str:
@@ -94,8 +95,12 @@ async def _crawl(
             return await crawl_sources(ctx, selected, recheck=recheck)
 
 
-@click.command()
-@click.option("--once", is_flag=True, help="Crawl once and exit (the daemon is `mfawatch run`).")
+@click.command(options_metavar="--once [OPTIONS]")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Required: crawl once and exit (to poll on a schedule, use `mfawatch run`).",
+)
 @click.option(
     "--source", "source_keys", multiple=True, metavar="KEY", help="Only this source (repeatable)."
 )
@@ -112,13 +117,13 @@ def crawl(app: App, once: bool, source_keys: tuple[str, ...], recheck: bool) -> 
         raise click.UsageError("crawl needs --once (to poll on a schedule, use `mfawatch run`)")
     selected = app.select_sources(source_keys)
     if not selected:
-        click.echo("mfawatch: no enabled sources in " + str(app.config_path), err=True)
+        echo(f"mfawatch: no enabled sources in {app.config_path}", err=True)
         sys.exit(EXIT_USAGE)
     show_progress = sys.stderr.isatty()
     tune_for_crawling()
     results = asyncio.run(run_crawl(app, selected, recheck=recheck, show_progress=show_progress))
     for r in results:
         for error in r.errors:
-            click.echo(f"error: {r.source}: {error}", err=True)
-    click.echo(summary_line(results))
+            echo(f"error: {r.source}: {one_line(str(error))}", err=True)
+    echo(summary_line(results))
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)

@@ -11,23 +11,29 @@ from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
 from digest.formats import FORMATS, STREAMING, render, stream
 from digest.report import ReportFilterError, build_report, stream_report
-from digest.since import SinceError
+from digest.since import SinceError, parse_until
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
+from mfawatch.filters import check_filters, known_sources
+from mfawatch.terminal import echo
 
 KINDS = ("new", "changed", "removed", "restored", "returned")
 
 
 def alert_rules(app: App) -> tuple[AlertRule, ...]:
-    """The watchlist rules of the config file; none when no config file exists."""
-    if not app.config_path.exists():
-        return ()
-    return rules_from(app.settings.alerts)
+    """The watchlist rules of the config file; none (said on stderr) when it cannot be read."""
+    settings = app.optional_settings(without="without watchlist alerts")
+    return rules_from(settings.alerts) if settings is not None else ()
 
 
 @click.command("digest")
 @click.option(
     "--since", metavar="24h|2d|ISO", help="Window start [default: my review cursor, else 24h ago]."
+)
+@click.option(
+    "--until",
+    metavar="24h|2d|ISO",
+    help="Window end, in --since's syntax (a date is its midnight UTC) [default: now].",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
@@ -67,6 +73,7 @@ def _digest(
     app: App,
     *,
     since: str | None,
+    until: str | None,
     fmt: str,
     mark_reviewed: bool,
     name: str,
@@ -86,7 +93,20 @@ def _digest(
         "cursor": name,
     }
     with app.db.session(readonly=True) as session:
+        check_filters(
+            known_sources(app.optional_settings(without="without it"), session),
+            sources=sources,
+            countries=countries,
+        )
         start = resolve_since(session, since, cursor=name)
+        end = parse_until(until) if until else None
+        if end is not None and end <= start:
+            raise click.BadParameter(
+                f"{until!r} ({end:%Y-%m-%d %H:%M} UTC) is not after the window start "
+                f"({start:%Y-%m-%d %H:%M} UTC)",
+                param_hint="'--until'",
+            )
+        window["until"] = end
         if fmt in STREAMING:  # written as read: memory stays flat however big the window
             streamed = stream_report(session, since=start, **window)
             report = streamed.head
@@ -105,7 +125,7 @@ def _digest(
     if mark_reviewed:
         with app.db.session() as session:
             set_cursor(session, report.until, name)
-        click.echo(
+        echo(
             f"review cursor {name!r} moved to {report.until.isoformat(timespec='seconds')}",
             err=True,
         )

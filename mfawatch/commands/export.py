@@ -10,6 +10,7 @@ from digest.export import export_jsonl, export_warc
 from digest.since import SinceError, parse_since
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
+from mfawatch.filters import check_source
 
 
 @click.command()
@@ -47,6 +48,7 @@ def export(
         raise click.UsageError(str(exc)) from None
     out = sys.stdout.buffer
     with app.db.session(readonly=True) as session:
+        check_source(app, session, source_key)
         if fmt == "jsonl":
             export_jsonl(session, out, source=source_key, since=start, all_versions=all_versions)
         else:

@@ -11,11 +11,14 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.orm import Session
 
-from digest._text import clean
+from crawler.dedupe.urls import canonical_url
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
+from mfawatch.terminal import clean, echo, echo_json
 from storage import queries
+from storage.articles import find_article_id
 
 
 def _jsonable(value: Any) -> Any:
@@ -34,6 +37,36 @@ def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S %Z") if dt else "-"
 
 
+# Article ids are 64-bit integers in both databases; a larger number is no id (and would overflow).
+MAX_ARTICLE_ID = 2**63 - 1
+# Version numbers are 32-bit integers in the database: a larger one is a usage error, not a crash.
+VERSION_NUMBER = click.IntRange(1, 2**31 - 1)
+
+
+def article_key(session: Session, article: str) -> str | int:
+    """What `article` (an id, URL or alias as the user pasted it) names in the database.
+
+    An id must fit the database's 64-bit ids (else a usage error, exit 2). A URL that is not
+    stored as written is looked up by its canonical form, as the crawler stores it: a
+    `#fragment`, tracking parameters (`utm_source`...) and letter case in scheme and host do not
+    matter.
+    """
+    key = article.strip()
+    if key.isascii() and key.isdigit():
+        if int(key) > MAX_ARTICLE_ID:
+            raise click.BadParameter(
+                f"{key} is too large to be an article id (ids go up to {MAX_ARTICLE_ID})",
+                param_hint="ARTICLE",
+            )
+        return int(key)
+    if find_article_id(session, key) is not None or not key.lower().startswith(("http:", "https:")):
+        return key
+    try:
+        return canonical_url(key)
+    except ValueError:  # a bad port, a broken IPv6 literal: not found below, as pasted
+        return key
+
+
 def _current(h: queries.ArticleHistory) -> str:
     """`current version N`, and after a return, which version it returned from and when."""
     r = h.returned
@@ -48,7 +81,9 @@ def _current(h: queries.ArticleHistory) -> str:
 def _print_history(console: Console, h: queries.ArticleHistory) -> None:
     art = h.article
     console.print(Text(f"#{art.id} {clean(art.title)}", style="bold"))
-    console.print(Text(f"{art.url}\nsource {art.source} · status {art.status} · {_current(h)}"))
+    console.print(
+        Text(f"{clean(art.url)}\nsource {art.source} · status {art.status} · {_current(h)}")
+    )
     console.print(
         Text(f"first seen {_when(art.first_seen_at)} · last checked {_when(art.last_checked_at)}")
     )
@@ -85,7 +120,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
         for s in h.sightings:
             console.print(
                 Text(
-                    f"listed on {s.listing_url} as {clean(s.listing_title)!r}: {_when(s.first_seen_at)} .. {_when(s.last_seen_at)} ({s.times_seen}x)"
+                    f"listed on {clean(s.listing_url)} as {clean(s.listing_title)!r}: {_when(s.first_seen_at)} .. {_when(s.last_seen_at)} ({s.times_seen}x)"
                 )
             )
 
@@ -100,9 +135,9 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
 def history(app: App, article: str, fmt: str) -> None:
     """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article)
+        h = queries.history(session, article_key(session, article))
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(h), ensure_ascii=False, indent=2))
+        echo_json(_jsonable(h))
         return
     _print_history(Console(highlight=False, soft_wrap=True), h)
 
@@ -112,11 +147,14 @@ def history(app: App, article: str, fmt: str) -> None:
 @click.option(
     "--from",
     "from_v",
-    type=int,
+    type=VERSION_NUMBER,
     help="Older version (default: the one before --to; after a return, the version it left).",
 )
 @click.option(
-    "--to", "to_v", type=int, help="Newer version (default: the current one, also after a return)."
+    "--to",
+    "to_v",
+    type=VERSION_NUMBER,
+    help="Newer version (default: the current one, also after a return).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -132,7 +170,7 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
     from digest.highlight import to_terminal
 
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article)
+        h = queries.history(session, article_key(session, article))
         content = [v.number for v in h.versions if v.kind != "removed"]
         if from_v is None and to_v is None and h.returned is not None:
             from_v, to_v = h.returned.from_number, h.returned.to_number
@@ -140,14 +178,14 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
         if from_v is None:
             earlier = [n for n in content if n < to_v]
             if not earlier:
-                click.echo(
+                echo(
                     f"article #{h.article.id} has only one version with content; nothing to compare"
                 )
                 return
             from_v = earlier[-1]
         pair = queries.version_pair(session, h.article.id, from_v, to_v)
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(pair.diff), ensure_ascii=False, indent=2))
+        echo_json(_jsonable(pair.diff))
         return
     console = Console(highlight=False, soft_wrap=True, force_terminal=None)
     returned = h.returned is not None and (from_v, to_v) == (

@@ -16,6 +16,7 @@ import click
 
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.terminal import echo
 
 
 def configured_channels(app: App) -> dict[str, list[str]]:
@@ -58,13 +59,13 @@ def notify(app: App, test: bool, channel: str | None) -> None:
         names += [f"alert {r.name}" for r in app.settings.alerts if r.channels]
         if channel:
             valid = ", ".join(names) or "none"
-            click.echo(
+            echo(
                 f"mfawatch: no channel {one_line(channel)!r} in {app.config_path} "
                 f"(channels: {valid}, or an apprise URL)",
                 err=True,
             )
         else:
-            click.echo(
+            echo(
                 f"mfawatch: {app.config_path} configures no notification channels "
                 "(`digest: channels:` or an alert's `channels:`)",
                 err=True,
@@ -75,9 +76,9 @@ def notify(app: App, test: bool, channel: str | None) -> None:
         reason = send_test(url)
         where = one_line(f"{', '.join(groups)}: {mask(url)}")
         if reason is None:
-            click.echo(f"ok      {where}")
+            echo(f"ok      {where}")
         else:
             failed += 1
-            click.echo(f"FAILED  {where}: {one_line(reason)}")
-    click.echo(f"notify: {len(chosen) - failed} of {len(chosen)} channel(s) worked")
+            echo(f"FAILED  {where}: {one_line(reason)}")
+    echo(f"notify: {len(chosen) - failed} of {len(chosen)} channel(s) worked")
     sys.exit(EXIT_FAILED if failed else EXIT_OK)

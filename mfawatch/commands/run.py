@@ -11,6 +11,7 @@ from mfawatch.app import App
 from mfawatch.cli import EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.daemon import DaemonOptions, run_daemon
 from mfawatch.lock import AlreadyRunning, DaemonLock, sqlite_file
+from mfawatch.terminal import echo
 
 
 @click.command()
@@ -43,7 +44,7 @@ def run(app: App, watch_config: bool, config_poll: float) -> None:
         if lock is not None:
             lock.acquire()
     except AlreadyRunning as exc:
-        click.echo(f"mfawatch: {exc}", err=True)
+        echo(f"mfawatch: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     try:
         settings = app.settings

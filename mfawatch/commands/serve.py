@@ -18,6 +18,7 @@ import click
 
 from mfawatch.app import App
 from mfawatch.cli import EXIT_USAGE, handle_errors
+from mfawatch.terminal import echo
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -98,7 +99,7 @@ def serve(app: App, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
 
     token = os.environ.get("MFAWATCH_TOKEN") or None
     if not is_loopback(host) and not token:
-        click.echo(
+        echo(
             f"mfawatch: serving on {host} exposes the review UI beyond this machine; "
             "set MFAWATCH_TOKEN to a secret first (every request must then carry it)",
             err=True,
@@ -106,9 +107,9 @@ def serve(app: App, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
         sys.exit(EXIT_USAGE)
     busy = port_free(host, port)
     if busy is not None:
-        click.echo(f"mfawatch: {busy}; choose another with --port", err=True)
+        echo(f"mfawatch: {busy}; choose another with --port", err=True)
         sys.exit(EXIT_USAGE)
     web = build_web(app, host, token, allow_hosts)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"mfawatch: review UI on http://{shown}:{port}/", err=True)
+    echo(f"mfawatch: review UI on http://{shown}:{port}/", err=True)
     uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)

@@ -17,6 +17,8 @@ from crawler.model import Page
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, handle_errors
 from mfawatch.commands.sources_add import add
+from mfawatch.effective import effective_lines
+from mfawatch.terminal import echo
 from storage.model import RawResponse
 
 if TYPE_CHECKING:
@@ -48,40 +50,31 @@ def _show_article(preview: Preview) -> None:
     art = preview.article
     if art is None:
         return
-    click.echo(f"  title:   {art.title}")
-    click.echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
-    click.echo(f"  section: {art.section or '(none)'}")
-    click.echo(f"  language: {art.language or '(none)'}")
+    echo(f"  title:   {art.title}")
+    echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
+    echo(f"  section: {art.section or '(none)'}")
+    echo(f"  language: {art.language or '(none)'}")
     paras = art.paragraphs
-    click.echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
+    echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
     for line in paras[:BODY_LINES]:
-        click.echo(f"    | {line}")
+        echo(f"    | {line}")
     if len(paras) > BODY_LINES:
-        click.echo("    | ...")
-        click.echo(f"    | {paras[-1]}")
+        echo("    | ...")
+        echo(f"    | {paras[-1]}")
 
 
 def _show_items(preview: Preview) -> None:
-    click.echo(f"  listing items: {len(preview.items)}")
+    echo(f"  listing items: {len(preview.items)}")
     for item in preview.items[:5]:
         date = item.date.describe() if item.date else "no date"
-        click.echo(f"    - {item.title}  [{date}]  {item.url}")
+        echo(f"    - {item.title}  [{date}]  {item.url}")
     if len(preview.items) > 5:
-        click.echo(f"    ... {len(preview.items) - 5} more")
+        echo(f"    ... {len(preview.items) - 5} more")
 
 
 def _show_effective(source: Source) -> None:
-    sched = source.schedule
-    every = f"every {sched.every}" if sched.every else f"cron {sched.cron!r}"
-    click.echo(
-        f"{source.key}: {source.name} [{source.country}, {source.language}, {source.timezone}, "
-        f"{source.type}, {'enabled' if source.enabled else 'disabled'}]"
-    )
-    click.echo(
-        f"  effective: schedule {every} (jitter {sched.jitter}), user agent {source.user_agent!r}, "
-        f"{source.politeness.concurrency_per_host}/host, robots {'on' if source.politeness.respect_robots else 'off'}, "
-        f"max {source.limits.max_bytes // 1024 // 1024} MB, timeout {source.limits.timeout}"
-    )
+    for line in effective_lines(source):
+        echo(line)
 
 
 async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
@@ -116,17 +109,15 @@ async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Pre
 def check(app: App, key: str | None, url: str | None, html_file: Path | None) -> None:
     """Validate the config; for KEY, show what its selectors extract from a page, with warnings."""
     settings = app.settings
+    source = settings.source(key) if key is not None else None  # an unknown KEY: exit 2 first
     enabled = sum(1 for s in settings.sources if s.enabled)
-    click.echo(
-        f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled"
-    )
-    if key is None:
+    echo(f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled")
+    if source is None:
         if url or html_file:
             raise click.UsageError("--url and --html need a source KEY")
         for source in settings.sources:
             _show_effective(source)
         return
-    source = settings.source(key)
     _show_effective(source)
     if html_file is not None:
         from crawler.preview import preview_article, preview_listing
@@ -142,9 +133,11 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
         items, article = asyncio.run(_live(app, source, url))
     _show_items(items)
     if article is not None:
-        click.echo("  first article:" if html_file is None else "  as an article:")
+        echo("  first article:" if html_file is None else "  as an article:")
         _show_article(article)
-    for w in items.warnings + (article.warnings if article else []):
-        click.echo(f"  warning: {w}")
+    # The listing and the article preview may see the same problem (a soft 404, a selector):
+    # each warning is said once.
+    for w in dict.fromkeys(items.warnings + (article.warnings if article else [])):
+        echo(f"  warning: {w}")
     if article is not None and article.article is None:
         raise SystemExit(EXIT_FAILED)

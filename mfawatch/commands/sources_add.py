@@ -25,6 +25,7 @@ import click
 
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_USAGE, handle_errors
+from mfawatch.terminal import echo
 
 if TYPE_CHECKING:
     from crawler.model import Page
@@ -37,7 +38,7 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 def _echo(text: str) -> None:
     from digest._text import clean
 
-    click.echo(clean(text))
+    echo(clean(text))
 
 
 def _yaml() -> Any:
@@ -195,14 +196,12 @@ def add(
     sources = data.get("sources")
     taken = {str(s.get("key")) for s in sources or [] if hasattr(s, "get")}
     if key is not None and key in taken:
-        click.echo(f"mfawatch: {path} already has a source {key!r}; choose another --key", err=True)
+        echo(f"mfawatch: {path} already has a source {key!r}; choose another --key", err=True)
         sys.exit(EXIT_USAGE)
     key = key or key_for(url, taken)
     country = (country or country_of(url) or "").upper()
     if not _COUNTRY.match(country):
-        click.echo(
-            f"mfawatch: cannot tell the country of {one_line(url)}; pass --country CC", err=True
-        )
+        echo(f"mfawatch: cannot tell the country of {one_line(url)}; pass --country CC", err=True)
         sys.exit(EXIT_USAGE)
     page = asyncio.run(_fetch(_probe_settings(data, yaml, url), url))
     source = _propose(page, url, key=key, name=name, country=country, language=language)
@@ -231,18 +230,18 @@ def add(
     items, article = asyncio.run(_preview(settings, key, page))
     _show_items(items)
     if article is not None:
-        click.echo("  first article:")
+        echo("  first article:")
         _show_article(article)
     for warning in items.warnings + (article.warnings if article else []):
         _echo(f"  warning: {warning}")
     if not items.items:
-        click.echo(f"mfawatch: the proposed source finds no items; {path} is unchanged", err=True)
+        echo(f"mfawatch: the proposed source finds no items; {path} is unchanged", err=True)
         sys.exit(EXIT_FAILED)
     if not assume_yes and not click.confirm(f"Append source {key!r} to {path}?", default=True):
-        click.echo(f"{path} is unchanged", err=True)
+        echo(f"{path} is unchanged", err=True)
         return
     _write(path, new_text)
-    click.echo(f"added source {key!r} to {path} (`mfawatch sources check {key}` shows it again)")
+    echo(f"added source {key!r} to {path} (`mfawatch sources check {key}` shows it again)")
 
 
 def _tail(node: Any) -> tuple[Any, Any, int] | None:

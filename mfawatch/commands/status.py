@@ -10,12 +10,12 @@ Where each value comes from:
   PostgreSQL it cannot be known locally and the computed time is shown;
 - a last run still marked `running` while no daemon holds the lock was interrupted (killed).
 
-If the config file is invalid, status still shows what the database knows, with a warning.
+If the config file is missing or invalid, status says so on stderr and shows what the database
+knows.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,11 +24,11 @@ from typing import Any
 import click
 
 from crawler.config import Settings, Source
-from crawler.errors import ConfigError
 from crawler.schedule import describe, next_run_after
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
 from mfawatch.lock import holder_pid, sqlite_file
+from mfawatch.terminal import echo, echo_json, one_line
 from storage.queries import SourceStatus, source_status
 
 
@@ -158,7 +158,7 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
         if src["health"] != "ok" and src["health_since"]:
             lines.append(f"  {src['health']} since {_ago(src['health_since'], now)}")
         if src["last_error"]:
-            lines.append(f"  last error: {src['last_error']}")
+            lines.append(f"  last error: {one_line(src['last_error'])}")
     return "\n".join(lines)
 
 
@@ -175,12 +175,7 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
 @handle_errors
 def status(app: App, fmt: str) -> None:
     """Per source: health, last run and result, counts, last error, next run."""
-    settings: Settings | None
-    try:
-        settings = app.settings
-    except ConfigError as exc:
-        click.echo(f"warning: {exc}\n(showing what the database knows)", err=True)
-        settings = None
+    settings = app.optional_settings(without="with what the database knows")
     now = datetime.now(UTC)
     daemon = daemon_state(app.db_url)
     with app.db.session(readonly=True) as session:
@@ -192,7 +187,7 @@ def status(app: App, fmt: str) -> None:
         "sources": build_report(settings, stored, daemon, now),
     }
     if fmt == "json":
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        echo_json(report)
     else:
-        click.echo(render_text(report, now))
+        echo(render_text(report, now))
     sys.stdout.flush()
