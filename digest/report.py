@@ -410,6 +410,12 @@ def _return_note(row: Any) -> str:
     return note
 
 
+def _row_item(session: Session, row: Any, rules: Sequence[AlertRule]) -> Item:
+    """The digest item of one row of `_items_query` (a return's diff is computed here)."""
+    returned = row.kind == ItemKind.RETURNED.value
+    return _item(row, rules, _return_diff(session, row) if returned else None)
+
+
 def _return_diff(session: Session, row: Any) -> dict[str, Any] | None:
     """The diff of a return: from the version left to the one returned to (None: not computable)."""
     try:
@@ -576,8 +582,7 @@ def build_report(
             if key is not None:
                 groups.append(Group(key[0], key[1], key[2], tuple(current)))
             key, current = row_key, []
-        returned = row.kind == ItemKind.RETURNED.value
-        current.append(_item(row, alerts, _return_diff(session, row) if returned else None))
+        current.append(_row_item(session, row, alerts))
     if key is not None:
         groups.append(Group(key[0], key[1], key[2], tuple(current)))
     return Report(
@@ -618,6 +623,6 @@ def stream_report(
 
     def items() -> Iterator[tuple[GroupKey, Item]]:
         for row in session.execute(q):
-            yield (row.country, row.source, row.source_name), _item(row, alerts)
+            yield (row.country, row.source, row.source_name), _row_item(session, row, alerts)
 
     return StreamedReport(head, items())
