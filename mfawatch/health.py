@@ -50,5 +50,6 @@ def record_health(db: Database, source: Source, result: SourceResult, *, at: dat
             log.info("source %s recovered: %s -> ok", source.key, was, extra=extra)
         else:
             shown = (error or "")[:ERROR_SHOWN]
-            log.warning("source %s is %s (was %s): %s", source.key, state, was, shown, extra=extra)
+            since = f"was {was}" if previous else "first run"
+            log.warning("source %s is %s (%s): %s", source.key, state, since, shown, extra=extra)
     return state
