@@ -4,7 +4,7 @@ text  terminal text (rich; colour only on a terminal)     md    Markdown
 html  one self-contained HTML file                          json  JSON, schema 1
 atom  an Atom 1.0 feed
 
-`text`, `md` and `json` can also be written piece by piece (`stream`, `STREAMING`).
+Each can also be written piece by piece (`stream`, `STREAMING`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 Renderer = Callable[[Report], str]
 Streamer = Callable[[Report, "Iterable[tuple[GroupKey, Item]]"], Iterator[str]]
 
-# The formats that can be written piece by piece from `digest.report.stream_report`; memory then
-# stays flat however many items the window has. `html` and `atom` need the whole report.
+# Every format can be written piece by piece from `digest.report.stream_report`; memory then
+# stays flat however many items the window has.
 STREAMING: dict[str, Streamer] = {
     "text": text.stream,
     "md": markdown.stream,
+    "html": html.stream,
     "json": json.stream,
+    "atom": atom.stream,
 }
 
 FORMATS: dict[str, Renderer] = {

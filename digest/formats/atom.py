@@ -9,8 +9,15 @@ is cleaned of control characters and of the code points XML 1.0 forbids.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from digest.model import Item, Report
 from digest.templating import environment
+
+if TYPE_CHECKING:
+    from digest.report import GroupKey
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_PREFIX = "tag:mfawatch,2026:"
@@ -33,19 +40,32 @@ def entry_id(item: Item) -> str:
     return TAG_PREFIX + item.event_key
 
 
-def render(report: Report) -> str:
-    """The report as an Atom 1.0 document (UTF-8 XML text)."""
-    updated = max([report.until, *(i.event_at for i in report.items)])
-    return (
+def _generate(report: Report, items: Iterable[Item], updated: datetime) -> Iterator[str]:
+    yield from (
         environment()
         .get_template("atom.xml")
-        .render(
+        .generate(
             report=report,
+            items=items,
             feed_id=feed_id(report),
             title="mfawatch digest" + (f" ({report.cursor})" if report.cursor else ""),
             updated=updated.isoformat(timespec="seconds"),
             tag_prefix=TAG_PREFIX,
             verbs=_VERBS,
         )
-        + "\n"
     )
+    yield "\n"
+
+
+def render(report: Report) -> str:
+    """The report as an Atom 1.0 document (UTF-8 XML text)."""
+    updated = max([report.until, *(i.event_at for i in report.items)])
+    return "".join(_generate(report, report.items, updated))
+
+
+def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str]:
+    """The document `render` writes, in pieces, from a header and items read one at a time.
+
+    The feed's `updated` is the window's end: every item of the window happened before it.
+    """
+    return _generate(head, (item for _, item in items), head.until)
