@@ -190,7 +190,7 @@ def main() -> None:
     async def web() -> list[tuple[str, tuple[float, float]]]:
         app = create_app(db)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
         ) as c:
             out = []
             for label, url in (("web / (since 1d, page 1)", "/?since=1d"),
