@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from crawler.config import Listing, Source, host_matches
-from crawler.dedupe.urls import canonical_url
 from crawler.errors import (
     FetchError,
     MfawatchError,
@@ -33,7 +32,7 @@ from crawler.errors import (
     SelectorMatchedNothing,
     SoftErrorPage,
 )
-from crawler.fetch import Fetcher, Validators, with_text
+from crawler.fetch import Fetcher, Validators
 from crawler.incomplete import RETRIES as INCOMPLETE_RETRIES
 from crawler.incomplete import has_end, is_cut
 from crawler.limits import (
@@ -47,12 +46,14 @@ from crawler.limits import (
 )
 from crawler.model import ListingItem, Page
 from crawler.parse import soft_errors
+from crawler.parse.charset import with_text
 from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.links import link_problem
 from crawler.parse.listing import page_count, page_urls, parse_listing
-from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import listing_item, next_check_at
-from crawler.workers import ParsePool
+from crawler.urls import canonical_url
+from crawler.workers.pool import ParsePool
+from crawler.workers.prepare import Prepared, prepare_article
 from crawler.writer import BatchWriter
 from storage import articles, blobs, listings, queries, runs, sources, validators, versions
 from storage.engine import Database

@@ -15,7 +15,7 @@ Signals:
   jobs are added, removed, rescheduled or updated to match. (`http:` settings belong to the
   shared client and take effect at the next start.)
 
-Deliveries (`mfawatch.delivery`): the `digest:` section schedules one more job, `digest`, that
+Deliveries (`mfawatch.scheduled_delivery`): the `digest:` section schedules one more job, `digest`, that
 mails (or posts) the whole digest; a crawl that stored new or changed items is followed by the
 watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
 stop.
@@ -47,12 +47,12 @@ from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
-from crawler.workers import ParsePool
+from crawler.workers.pool import ParsePool
 from crawler.writer import BatchWriter
-from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
+from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError

@@ -9,7 +9,7 @@ httpx-aiohttp transport, in its lighter form of transport.py) serves every sourc
 2. asks robots.txt (robots.py) unless `politeness.respect_robots` is false;
 3. runs tries (retry.py) of: take the host slot (hosts.py), send a conditional GET with the
    source's User-Agent, stream the body under `limits.max_bytes` / `max_decompressed_bytes`
-   (body.py) within `limits.timeout` in total, follow redirects itself (at most
+   (reading.py) within `limits.timeout` in total, follow redirects itself (at most
    `limits.max_redirects`, no loops, no hop to an address class the source may not reach unless
    `politeness.allow_private_redirects`);
 4. returns a `Page` for 2xx, 304 (`not_modified=True`, empty text), 404 and 410, and raises a
@@ -54,13 +54,13 @@ from crawler.errors import (
     Timeout,
 )
 from crawler.fetch.addresses import ANY, AddressPolicy
-from crawler.fetch.body import ACCEPT_ENCODING, BodyReader
-from crawler.fetch.charset import decode
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.pinning import PinnedBackend, Refused
+from crawler.fetch.reading import ACCEPT_ENCODING, BodyReader
 from crawler.fetch.retry import RetryableAnswer, RetryPolicy, parse_retry_after, run_with_retries
 from crawler.fetch.robots import RobotsAnswer, RobotsCache
 from crawler.model import Page
+from crawler.parse.charset import decode
 from storage.model import RawResponse
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import click
 from crawler.config import Source
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
-from crawler.workers import ParsePool
+from crawler.workers.pool import ParsePool
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.gc_tuning import tune_for_crawling

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from crawler.dedupe.urls import canonical_url
+from crawler.urls import canonical_url
 from mfawatch.app import App
 from mfawatch.cli import handle_errors
 from mfawatch.terminal import clean, echo, echo_json

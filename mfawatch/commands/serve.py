@@ -63,7 +63,7 @@ def build_web(
     app: App, host: str, token: str | None, allow_hosts: tuple[str, ...] = ()
 ) -> Starlette:
     """The review UI's ASGI app for this installation (what `serve` runs)."""
-    from crawler.dedupe.urls import canonical_url
+    from crawler.urls import canonical_url
     from digest.web import create_app
     from mfawatch.checknow import BackgroundChecks
     from mfawatch.commands.digest import alert_rules

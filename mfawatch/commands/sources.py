@@ -36,7 +36,7 @@ sources.add_command(add)
 
 
 def _page_from_file(path: Path, url: str) -> Page:
-    from crawler.fetch.charset import decode
+    from crawler.parse.charset import decode
 
     body = path.read_bytes()
     text, charset, rule = decode(body, None)

@@ -7,7 +7,6 @@ import pickle
 
 import pytest
 
-from crawler import workers
 from crawler.config import ParseSettings
 from crawler.errors import (
     Blocked,
@@ -18,8 +17,9 @@ from crawler.errors import (
     SelectorMatchedNothing,
     SoftErrorPage,
 )
-from crawler.prepare import Prepared, prepare_article
-from crawler.workers import ParsePool
+from crawler.workers import pool as workers
+from crawler.workers.pool import ParsePool
+from crawler.workers.prepare import Prepared, prepare_article
 from storage.codecs import CODECS
 from tests.crawler.parse.support import real_page, source_for, source_url
 

@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import DigestSettings
-from mfawatch.delivery import digest_trigger
+from mfawatch.scheduled_delivery import digest_trigger
 from tests.mfawatch.daemon_support import (
     DaemonProcess,
     Ministry,

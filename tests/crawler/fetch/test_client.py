@@ -21,7 +21,8 @@ from crawler.errors import (
     Timeout,
     TooLarge,
 )
-from crawler.fetch import Fetcher, Validators, with_text
+from crawler.fetch import Fetcher, Validators
+from crawler.parse.charset import with_text
 from tests.crawler.fetch.conftest import MakeSource, quiet_slots
 from tests.site import GB18030_TEXT, Site
 

@@ -1,9 +1,9 @@
 """Parse worker processes: `prepare_article` run beside the event loop, so a crawl uses every core.
 
 The crawler's own process fetches and stores on one event loop; parsing a page is pure CPU work
-that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers`)
+that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers.pool`)
 when entered (or on first use) and talks to each over its stdin and stdout: one frame per page
-(`crawler.frames`), answered in order. Each page goes to the worker with the fewest pages in
+(`crawler.workers.frames`), answered in order. Each page goes to the worker with the fewest pages in
 flight, and at most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe
 buffer. A source is sent to a worker once, then named by a number. The worker packs the raw
 body too (`prepare_article`), so the crawler's core is left with fetching and storing.
@@ -36,12 +36,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from crawler import frames
 from crawler.config import ParseSettings, Source
 from crawler.errors import ParseError
-from crawler.fetch.charset import with_text
 from crawler.model import ListingItem, Page
-from crawler.prepare import Prepared, prepare_article
+from crawler.parse.charset import with_text
+from crawler.workers import frames
+from crawler.workers.prepare import Prepared, prepare_article
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ class ParsePool:
 
 
 # The worker imports `crawler` from wherever this process did (installed or a checkout).
-_ROOT = str(Path(__file__).resolve().parents[1])
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 async def _start_worker() -> _Worker:
@@ -341,7 +341,7 @@ async def _start_worker() -> _Worker:
         _Worker,
         sys.executable,
         "-m",
-        "crawler.workers",
+        "crawler.workers.pool",
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None,
@@ -407,7 +407,7 @@ def _widen_pipe(fd: int) -> None:
 
 
 def main() -> None:
-    """Entry point of `python -m crawler.workers` (started by `ParsePool`)."""
+    """Entry point of `python -m crawler.workers.pool` (started by `ParsePool`)."""
     # Ctrl-C reaches the whole process group: the crawler decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for stream in (sys.stdin, sys.stdout):

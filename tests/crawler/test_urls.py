@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.dedupe.urls import canonical_url, same_article
+from crawler.urls import canonical_url, same_article
 
 SAME = [
     # (variant, canonical form)
