@@ -41,8 +41,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import OperationalError
 
-from crawler.config import Settings, Source
-from crawler.config_loader import load_config
+from crawler.config import Source
 from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
@@ -53,6 +52,8 @@ from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
+from mfawatch.settings.loader import load_config
+from mfawatch.settings.models import Settings
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError

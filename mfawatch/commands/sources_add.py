@@ -87,7 +87,7 @@ def _flow(mapping: dict[str, Any]) -> Any:
 
 def _probe_settings(data: Any, yaml: Any, url: str) -> Any:
     """Settings with only a probe source for `url`, under the file's `defaults:` and `http:`."""
-    from crawler.config_loader import parse_config
+    from mfawatch.settings.loader import parse_config
 
     probe: dict[str, Any] = {
         key: data[key] for key in ("defaults", "http") if key in data and data[key] is not None
@@ -180,11 +180,11 @@ def add(
     assume_yes: bool,
 ) -> None:
     """Fetch URL, propose a source (feed or listing), show what it extracts, append it to the config."""
-    from crawler.config_loader import parse_config
     from crawler.errors import ConfigError
     from digest._text import one_line
     from mfawatch.commands.sources import _show_article, _show_items
     from mfawatch.guess import country_of, key_for
+    from mfawatch.settings.loader import parse_config
 
     if not url.lower().startswith(("http://", "https://")):
         raise click.UsageError("URL must be an http(s) URL")
