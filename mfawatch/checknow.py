@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from crawler.config import Source
-from crawler.pipeline import SourceResult
+from crawler.context import SourceResult
 from digest._text import one_line
 from digest.web import CheckState
 from mfawatch.app import App

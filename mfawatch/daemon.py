@@ -42,9 +42,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import OperationalError
 
 from crawler.config import Source
+from crawler.context import CrawlContext, SourceResult
 from crawler.errors import ConfigError, MfawatchError
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_source
+from crawler.pipeline import crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
 from crawler.workers.pool import ParsePool
 from crawler.writer import BatchWriter

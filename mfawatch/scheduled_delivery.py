@@ -31,7 +31,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from crawler.config import Schedule
-from crawler.pipeline import SourceResult
+from crawler.context import SourceResult
 from crawler.schedule import build_trigger, describe
 from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.delivery import send_alerts, send_scheduled_digest

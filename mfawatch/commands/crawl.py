@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import click
 
 from crawler.config import Source
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
 from crawler.workers.pool import ParsePool
 from mfawatch.app import App
 from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
 from crawler.workers.pool import ParsePool
 from mfawatch.settings.loader import load_config
 from storage import queries

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
 from mfawatch.settings.loader import load_config
 from storage import queries
 from storage.engine import Database, open_db
