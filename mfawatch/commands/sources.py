@@ -78,11 +78,11 @@ def _show_effective(source: Source) -> None:
 
 
 async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
-    from crawler.fetch import Fetcher
     from crawler.preview import preview_article, preview_listing
+    from mfawatch.bootstrap import open_fetcher
 
     listing = source.listings[0]
-    async with Fetcher(app.settings.http) as fetcher:
+    async with open_fetcher(app.settings.http) as fetcher:
         page = await fetcher.fetch(url or str(listing.url), source)
         items = preview_listing(page, source, listing)
         if url is not None and not items.items:

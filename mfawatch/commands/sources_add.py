@@ -105,22 +105,22 @@ def _probe_settings(data: Any, yaml: Any, url: str) -> Any:
 
 
 async def _fetch(settings: Any, url: str) -> Page:
-    from crawler.fetch import Fetcher
+    from mfawatch.bootstrap import open_fetcher
 
-    async with Fetcher(settings.http) as fetcher:
+    async with open_fetcher(settings.http) as fetcher:
         return await fetcher.fetch(url, settings.source(PROBE_KEY))
 
 
 async def _preview(settings: Any, key: str, page: Page) -> tuple[Preview, Preview | None]:
-    from crawler.fetch import Fetcher
     from crawler.preview import preview_article, preview_listing
+    from mfawatch.bootstrap import open_fetcher
 
     source = settings.source(key)
     items = preview_listing(page, source, source.listings[0])
     if not items.items or (source.type == "feed" and source.article is None):
         return items, None
     first = items.items[0]
-    async with Fetcher(settings.http) as fetcher:
+    async with open_fetcher(settings.http) as fetcher:
         article_page = await fetcher.fetch(first.url, source)
     return items, preview_article(article_page, source, first)
 
