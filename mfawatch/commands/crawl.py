@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from mfawatch.app import App
 from mfawatch.bootstrap import crawl_once
-from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.terminal import echo, one_line
 

@@ -13,7 +13,7 @@ from digest.formats import FORMATS, STREAMING, render, stream
 from digest.report import ReportFilterError, build_report, stream_report
 from digest.since import SinceError, parse_until
 from mfawatch.app import App
-from mfawatch.cli import handle_errors
+from mfawatch.exits import handle_errors
 from mfawatch.filters import check_filters, known_sources
 from mfawatch.terminal import color_choice, echo
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crawler.urls import canonical_url
 from mfawatch.app import App
-from mfawatch.cli import handle_errors
+from mfawatch.exits import handle_errors
 from mfawatch.terminal import clean, echo, echo_json, no_color
 from storage import queries
 from storage.articles import find_article_id

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ import click
 from crawler.config import Source
 from crawler.model import Page
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, handle_errors
 from mfawatch.commands.sources_add import add
 from mfawatch.effective import effective_lines
+from mfawatch.exits import EXIT_FAILED, handle_errors
 from mfawatch.terminal import echo
 from storage.model import RawResponse
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_FAILED, EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
 
 if TYPE_CHECKING:
