@@ -242,6 +242,19 @@ async def test_walls_are_blocked(fetcher: Fetcher, site: Site, source: Source, p
     assert site.url(path) in str(err.value)
 
 
+@pytest.mark.parametrize("kind", ["incapsula", "cf-verify", "captcha"])
+async def test_walls_named_by_the_soft_error_table_are_blocked(
+    fetcher: Fetcher, site: Site, source: Source, kind: str
+) -> None:
+    """An error answer carrying any bot-wall marker of the soft-error table is Blocked, not
+    retried as a server error: the client and the parse step share one marker table."""
+    path = f"/wall/{kind}"
+    with pytest.raises(Blocked) as err:
+        await fetcher.fetch(site.url(path), source)
+    assert err.value.kind == "blocked"
+    assert len(site.requests_to(path)) == 1
+
+
 async def test_plain_521_is_down_not_blocked(fetcher: Fetcher, site: Site, source: Source) -> None:
     """A 521 without a challenge page is an ordinary server error, not a block."""
     with pytest.raises(HTTPStatusError) as err:
