@@ -134,7 +134,7 @@ class ArticleRunner:
             tick(self.ctx, "article")
 
 
-def _is_redirect_home(job_url: str, page: Page) -> bool:
+def _is_redirect_home(page: Page) -> bool:
     """A redirect that lands on the site's front page or its error page is a deletion signal."""
     if not page.raw.redirects:
         return False
@@ -152,7 +152,7 @@ def _missing_reason(job: ArticleJob, page: Page) -> str | None:
         return f"HTTP {page.status}"
     if page.status >= 400:
         raise FetchError(job.url, f"HTTP {page.status}")
-    if _is_redirect_home(job.url, page):
+    if _is_redirect_home(page):
         return f"redirected to {page.raw.final_url}"
     return None
 

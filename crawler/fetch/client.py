@@ -88,12 +88,6 @@ class Validators:
     etag: str | None = None
     last_modified: str | None = None
 
-    @classmethod
-    def from_response(cls, raw: RawResponse) -> Validators | None:
-        """The validators a stored response offers (ETag, Last-Modified), or None if it has none."""
-        etag, modified = raw.header("ETag"), raw.header("Last-Modified")
-        return cls(etag, modified) if etag or modified else None
-
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
