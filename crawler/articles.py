@@ -118,6 +118,8 @@ class ArticleRunner:
 
     def put(self, job: ArticleJob) -> None:
         """Queue a job; it starts as soon as a worker is free."""
+        if self.ctx.parse_pool is not None:
+            self.ctx.parse_pool.warm()  # its workers start while the article is fetched
         self._queue.put_nowait(job)
         if len(self._tasks) < self.ctx.article_workers:
             self._tasks.append(asyncio.create_task(self._work()))

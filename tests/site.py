@@ -847,6 +847,24 @@ def iter_named_routes() -> Iterator[str]:
     yield from _NAMED
 
 
+# -- bot walls in error answers (crawler area, issue 17) --------------------------------------
+
+WALL_MARKERS = {
+    "incapsula": '<script src="/_Incapsula_Resource?SWJIYLWA=1"></script>',
+    "cf-verify": '<div class="cf-browser-verification">Checking your browser</div>',
+    "captcha": "<p>Please solve the captcha to continue.</p>",
+}
+
+
+def _wall(site: Site, h: _Handler, rest: str) -> None:
+    status = int(h.query("status", "503") or 503)
+    marker = WALL_MARKERS[rest.strip("/")]
+    h.send(status, f"<html><head><title>Error</title></head><body>{marker}</body></html>".encode())
+
+
+_NAMED["wall"] = _wall
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve a folder from this process until interrupted; prints the base URL as JSON."""
     args = sys.argv[1:] if argv is None else argv
@@ -865,21 +883,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-# -- bot walls in error answers (crawler area, issue 17) --------------------------------------
-
-WALL_MARKERS = {
-    "incapsula": '<script src="/_Incapsula_Resource?SWJIYLWA=1"></script>',
-    "cf-verify": '<div class="cf-browser-verification">Checking your browser</div>',
-    "captcha": "<p>Please solve the captcha to continue.</p>",
-}
-
-
-def _wall(site: Site, h: _Handler, rest: str) -> None:
-    status = int(h.query("status", "503") or 503)
-    marker = WALL_MARKERS[rest.strip("/")]
-    h.send(status, f"<html><head><title>Error</title></head><body>{marker}</body></html>".encode())
-
-
-_NAMED["wall"] = _wall
