@@ -182,8 +182,8 @@ def add(
     """Fetch URL, propose a source (feed or listing), show what it extracts, append it to the config."""
     from crawler.errors import ConfigError
     from digest._text import one_line
-    from mfawatch.commands.sources import _show_article, _show_items
     from mfawatch.guess import country_of, key_for
+    from mfawatch.previews import show_article, show_items
     from mfawatch.settings.loader import parse_config
 
     if not url.lower().startswith(("http://", "https://")):
@@ -228,10 +228,10 @@ def add(
     _echo(f"proposed source ({'feed' if source.get('type') == 'feed' else 'HTML listing'}):")
     _echo(_dump(yaml, {"sources": [entry]}).split("\n", 1)[1].rstrip())
     items, article = asyncio.run(_preview(settings, key, page))
-    _show_items(items)
+    show_items(items)
     if article is not None:
         echo("  first article:")
-        _show_article(article)
+        show_article(article)
     for warning in items.warnings + (article.warnings if article else []):
         _echo(f"  warning: {warning}")
     if not items.items:
