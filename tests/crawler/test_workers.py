@@ -76,6 +76,23 @@ def test_zero_workers_parse_in_process_and_start_nothing() -> None:
     ]
 
 
+def test_a_pool_starts_its_workers_only_when_there_is_a_page_to_parse() -> None:
+    """Entering a pool starts nothing (a crawl with nothing new pays for no worker); `warm`
+    starts the workers in the background, and closing waits for one still starting."""
+
+    async def go() -> tuple[int, int]:
+        async with ParsePool(1) as pool:
+            await asyncio.sleep(0.05)
+            idle = len(pool._workers)
+            pool.warm()
+            pool.warm()  # once is enough
+            assert pool._warming is not None
+            await pool._warming
+            return idle, len(pool._workers)
+
+    assert asyncio.run(go()) == (0, 1)
+
+
 def test_parse_errors_come_back_as_the_same_exception() -> None:
     """A soft error page and a selector that matches nothing raise what they raise in-process."""
     error_page = real_page("china-error-1")
