@@ -1,12 +1,12 @@
 """The crawl pipeline: the order of the steps, for one source at a time.
 
-`crawl_source` opens a run, reads the source's listings (`crawler.listings`), fetching the
-articles not yet known as soon as their listing page is read, while the later pages are read,
-then the known ones whose revisit is due (`crawler.articles`), and closes the run with its
-counts. Everything is stored through the crawl's one writer (`crawler.writer`). Failures are
-collected per source and never stop the others. The steps read and write `storage` themselves
-(the listing step its sightings and ETags, the article step the versions); this module only
-opens and closes the run.
+`crawl_source` opens a run, reads the source's listings (`crawler.listings`), fetching the articles
+not yet known as soon as their listing page is read, while the later pages are read, then the known
+ones whose revisit is due (`crawler.articles`), and closes the run with its counts. Sightings and
+articles are stored through the crawl's one writer (`crawler.writer`). Failures are collected per
+source and never stop the others. The steps read and write `storage` themselves (the listing step
+its sightings and ETags, the article step the versions); this module registers the sources, opens
+and closes each run, and reads the first listing pages' ETags in one query.
 
 Each run is bounded (`crawler.limits`): a deadline, a cap of items per listing page and of new
 articles per run. What a run leaves undone is counted (`deferred`), the run ends `partial`, and
