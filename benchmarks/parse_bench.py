@@ -44,9 +44,9 @@ from synthetic_site import (  # noqa: E402
 )
 
 from crawler.config import Source  # noqa: E402
-from crawler.fetch.charset import decode  # noqa: E402
 from crawler.model import Page  # noqa: E402
 from crawler.parse.article import parse_article  # noqa: E402
+from crawler.parse.charset import decode  # noqa: E402
 from crawler.parse.dates import parse_date  # noqa: E402
 from crawler.parse.feed import parse_feed  # noqa: E402
 from crawler.parse.listing import parse_listing  # noqa: E402

@@ -34,9 +34,10 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.config_loader import load_config  # noqa: E402
+from crawler.context import CrawlContext, SourceResult  # noqa: E402
 from crawler.fetch import Fetcher  # noqa: E402
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources  # noqa: E402
+from crawler.pipeline import crawl_sources  # noqa: E402
+from mfawatch.settings.loader import load_config  # noqa: E402
 from storage.engine import open_db  # noqa: E402
 
 ARTICLES_PER_SOURCE = 5

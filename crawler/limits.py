@@ -13,14 +13,15 @@ the first known item then) and keeps the listings' ETags unsaved (no 304 hides t
     max_new_per_run       new articles fetched per source per run (default 1000)
 
 Field caps (not configurable): a title over `MAX_TITLE_CHARS`, a section over `MAX_SECTION_CHARS`
-is cut and ends with `TRUNCATED_MARK`; the pipeline logs a warning naming the URL.
+is cut and ends with `TRUNCATED_MARK`; `warn_capped` logs a warning naming the URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TypeVar
@@ -28,6 +29,7 @@ from typing import TypeVar
 from storage.model import Article
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 1000
 MAX_SECTION_CHARS = 200
@@ -108,3 +110,17 @@ class RunBudget:
             if scope.expired():  # our deadline, not a timeout of the work itself
                 raise DeadlineReached from None
             raise
+
+
+def warn_capped(url: str, capped: Sequence[str]) -> None:
+    """Log that a field was cut to its length cap, naming the article."""
+    if capped:
+        caps = {"title": MAX_TITLE_CHARS, "section": MAX_SECTION_CHARS}
+        cut = ", ".join(f"{name} to {caps.get(name, 0):,} characters" for name in capped)
+        log.warning(
+            "article %s: %s cut (stored ending in %r)",
+            url,
+            cut,
+            TRUNCATED_MARK.strip(),
+            extra={"url": url},
+        )

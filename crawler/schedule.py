@@ -199,14 +199,6 @@ class SourceJobs:
             self._sources[key] = source
         return JobChanges(tuple(added), tuple(removed), tuple(rescheduled), tuple(updated))
 
-    def next_run_times(self) -> dict[str, datetime | None]:
-        """When each scheduled source runs next (None while the scheduler is paused)."""
-        out: dict[str, datetime | None] = {}
-        for key in self._sources:
-            job = self._scheduler.get_job(job_id(key))
-            out[key] = getattr(job, "next_run_time", None) if job is not None else None
-        return out
-
     def _add(self, source: Source) -> None:
         trigger = build_trigger(source.schedule, source.timezone)
         first: datetime | None = None

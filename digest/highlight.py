@@ -10,7 +10,6 @@ removed. CSS classes (all `diff-*`, plus `ins`/`del`) are styled by `STYLE`.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -97,12 +96,13 @@ def to_html_side_by_side(diff: Mapping[str, Any]) -> Markup:
 def to_terminal(diff: Mapping[str, Any], *, markers: bool | None = None) -> Text:
     """The diff as rich `Text`: green insertions, red struck deletions, dim context.
 
-    With `markers` (default: only when stdout is not a terminal, or NO_COLOR is set) changes are
-    also marked wdiff-style, `{+added+}` and `[-removed-]`, so they survive without colour.
+    With `markers` (default: only when stdout is not a terminal; the application passes True
+    under NO_COLOR) changes are also marked wdiff-style, `{+added+}` and `[-removed-]`, so they
+    survive without colour.
     """
     check_schema(diff)
     if markers is None:
-        markers = bool(os.environ.get("NO_COLOR")) or not sys.stdout.isatty()
+        markers = not sys.stdout.isatty()
     lines: list[Text] = []
     for field in _seq(diff, "fields"):
         line = Text(f"{clean(str(field.get('field')))}: ", style="bold")

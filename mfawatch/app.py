@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crawler.config import Settings, Source
+    from crawler.config import Source
     from crawler.errors import ConfigError
+    from mfawatch.settings.models import Settings
     from storage.engine import Database
 
 DEFAULT_CONFIG = "config/sources.yaml"
@@ -42,8 +43,8 @@ def resolve_config_path(cli_value: str | None) -> Path:
 
 def config_not_found(searched: tuple[Path, ...]) -> ConfigError:
     """The error for a default config file that is nowhere: it says where it looked."""
-    from crawler.config_problems import ConfigProblem
     from crawler.errors import ConfigError
+    from mfawatch.settings.problems import ConfigProblem
 
     first, *others = [str(p.absolute()) for p in searched]
     nor = "".join(f", nor {other}" for other in others)
@@ -77,7 +78,7 @@ class App:
     def settings(self) -> Settings:
         """The validated configuration (raises ConfigError with every problem)."""
         if self._settings is None:
-            from crawler.config_loader import load_config
+            from mfawatch.settings.loader import load_config
 
             if self.config_searched and not self.config_path.exists():
                 raise config_not_found(self.config_searched)
@@ -101,9 +102,9 @@ class App:
 
     @property
     def db_url(self) -> str:
-        from storage.engine import resolve_db_url
+        from storage.engine import ENV_VAR, resolve_db_url
 
-        return resolve_db_url(self.db_option)
+        return resolve_db_url(self.db_option, os.environ.get(ENV_VAR))
 
     @property
     def db(self) -> Database:

@@ -1,8 +1,8 @@
 """The web UI's "check now": a crawl of one source, started from the page, run in the background.
 
 The digest package cannot import the crawler, so `mfawatch serve` hands the web UI this object:
-`start(key)` runs `crawl_source` for that source in a thread of its own (its own event loop,
-fetcher and parse workers), at most one at a time per source, and `state(key)` tells whether it
+`start(key)` crawls that source in a thread of its own (its own event loop, and a fetcher and
+parse workers from `mfawatch.bootstrap`), at most one at a time per source, and `state(key)` tells whether it
 is running or how it ended (the crawl summary line, or the first error).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from crawler.config import Source
-from crawler.pipeline import SourceResult
+from crawler.context import SourceResult
 from digest._text import one_line
 from digest.web import CheckState
 from mfawatch.app import App
@@ -27,9 +27,9 @@ Crawl = Callable[[App, Source], SourceResult]
 
 def crawl_one(app: App, source: Source) -> SourceResult:
     """One pass over `source` (listings, new articles, due revisits), as `crawl --once` does."""
-    from mfawatch.commands.crawl import run_crawl
+    from mfawatch.bootstrap import crawl_once
 
-    return asyncio.run(run_crawl(app, [source], recheck=False, show_progress=False))[0]
+    return asyncio.run(crawl_once(app, [source]))[0]
 
 
 class BackgroundChecks:

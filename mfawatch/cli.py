@@ -1,7 +1,6 @@
-"""The `mfawatch` command line (click): global options, error mapping, and lazy command loading.
+"""The `mfawatch` command line (click): global options and lazy command loading.
 
-Exit codes: 0 when everything worked, 1 when some source or item failed (each failure named),
-2 for bad usage or an invalid configuration. Library errors become messages only here.
+Exit codes and the mapping of library errors to them: `mfawatch.exits`.
 
 Commands are registered in `mfawatch.commands.COMMANDS` and their modules are imported only when
 a command runs or shows its help, so start-up pays only for the command at hand.
@@ -11,44 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping, MutableMapping
 
 import click
 
-from crawler.errors import ConfigError, MfawatchError
 from mfawatch import __version__
 from mfawatch.app import App, default_config_paths, resolve_config_path
 from mfawatch.commands import COMMANDS, CommandSpec
 from mfawatch.logs import setup_logging
-from mfawatch.terminal import echo
-from storage.errors import StorageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def handle_errors(func: F) -> F:
-    """Turn mfawatch errors into a clear message and the documented exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            echo(f"mfawatch: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except KeyError as exc:  # an unknown source key or article id
-            echo(f"mfawatch: {exc.args[0] if exc.args else exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except (MfawatchError, StorageError) as exc:
-            echo(f"mfawatch: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-
-    return wrapper  # type: ignore[return-value]
 
 
 class LazyCommands(MutableMapping[str, click.Command]):

@@ -1,7 +1,7 @@
 """`mfawatch run`: the long-running daemon that polls every enabled source on its schedule.
 
 What it wires, once per process: the daemon lock (one daemon per SQLite file), the database, one
-shared `Fetcher`, one `CrawlContext`, and an APScheduler `AsyncIOScheduler` whose per-source jobs
+`CrawlContext` (`mfawatch.bootstrap`: the shared `Fetcher`, the parse workers, one writer), and an APScheduler `AsyncIOScheduler` whose per-source jobs
 (`crawler.schedule.SourceJobs`) call `crawler.pipeline.crawl_source`. Catch-up pagination and the
 due revisits of known articles happen inside each source's crawl.
 
@@ -15,7 +15,7 @@ Signals:
   jobs are added, removed, rescheduled or updated to match. (`http:` settings belong to the
   shared client and take effect at the next start.)
 
-Deliveries (`mfawatch.delivery`): the `digest:` section schedules one more job, `digest`, that
+Deliveries (`mfawatch.scheduled_delivery`): the `digest:` section schedules one more job, `digest`, that
 mails (or posts) the whole digest; a crawl that stored new or changed items is followed by the
 watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
 stop.
@@ -41,18 +41,18 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import OperationalError
 
-from crawler.config import Settings, Source
-from crawler.config_loader import load_config
+from crawler.config import Source
+from crawler.context import CrawlContext, SourceResult
 from crawler.errors import ConfigError, MfawatchError
-from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_source
+from crawler.pipeline import crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
-from crawler.workers import ParsePool
-from crawler.writer import BatchWriter
-from mfawatch.delivery import DIGEST_JOB, Deliveries
+from mfawatch.bootstrap import crawl_context
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
+from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
+from mfawatch.settings.loader import load_config
+from mfawatch.settings.models import Settings
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError
@@ -143,14 +143,14 @@ class Daemon:
         overrun_filter = _NoOverrunWarnings()
         logging.getLogger("apscheduler.scheduler").addFilter(overrun_filter)
         try:
-            async with (
-                Fetcher(self.settings.http) as fetcher,
-                ParsePool.from_settings(self.settings.parse) as pool,  # kept across reloads
-                BatchWriter(self.db) as writer,
-            ):
-                self._ctx = CrawlContext(
-                    db=self.db, fetcher=fetcher, clock=self.clock, parse_pool=pool, writer=writer
-                )
+            async with crawl_context(  # the workers are kept across reloads
+                self.db,
+                self.settings.http,
+                self.settings.parse,
+                clock=self.clock,
+                shared_writer=True,
+            ) as ctx:
+                self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
                 self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
                 self._jobs.sync(self.settings.sources)

@@ -17,8 +17,8 @@ from storage.sources import SourceInfo, stored_sources
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from crawler.config import Settings
     from mfawatch.app import App
+    from mfawatch.settings.models import Settings
 
 
 def check_filters(

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 
 from crawler.config import Source
-from crawler.pipeline import SourceResult
+from crawler.context import SourceResult
 from storage import runs
 from storage.engine import Database
 

@@ -10,6 +10,7 @@ C1, bidi overrides) as `\\uXXXX` escapes. Rich output (history, diff) cleans eac
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -17,6 +18,16 @@ import click
 from storage.safe_text import clean, json_inert, one_line
 
 __all__ = ["clean", "echo", "echo_json", "one_line"]
+
+
+def no_color() -> bool:
+    """Whether the user asked for no colour (`NO_COLOR`, https://no-color.org)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def color_choice() -> bool | None:
+    """The `color` to hand a digest renderer: False under NO_COLOR, else None (only on a tty)."""
+    return False if no_color() else None
 
 
 def echo(message: object = "", *, err: bool = False) -> None:

@@ -16,7 +16,6 @@ moment the lock is free.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,9 +55,10 @@ def default_db_url() -> str:
     return f"sqlite:///{folder / 'mfawatch.sqlite3'}"
 
 
-def resolve_db_url(cli_value: str | None) -> str:
-    """The database URL to use: the CLI flag, else `MFAWATCH_DB`, else the default file."""
-    for value in (cli_value, os.environ.get(ENV_VAR)):
+def resolve_db_url(cli_value: str | None, env_value: str | None = None) -> str:
+    """The database URL to use: the CLI flag, else `env_value` (`MFAWATCH_DB`, which the
+    application reads), else the default file."""
+    for value in (cli_value, env_value):
         if value and value.strip():
             return normalize_url(value.strip())
     return default_db_url()

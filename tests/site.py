@@ -54,6 +54,12 @@ Named routes (`{s}` seconds, may be fractional):
     /escape-page             200 article-like page whose title, date and body carry the same escapes,
                              BEL and 8-bit C1 controls; `?list=1` makes it a listing of itself
 
+  Bot walls in error answers (crawler area, issue 17: one marker table):
+
+    /wall/{kind}             `?status=` (default 503) with a small page carrying only the marker of
+                             `kind`: incapsula (`/_Incapsula_Resource`), cf-verify
+                             (`cf-browser-verification`), captcha (the word `captcha`)
+
 Run `python -m tests.site [ROOT]` to serve a folder from another process (prints the base URL).
 """
 
@@ -839,6 +845,24 @@ _NAMED.update({"escape-redirect": _escape_redirect, "escape-page": _escape_page}
 def iter_named_routes() -> Iterator[str]:
     """The names of the misbehaviour routes (first path segment)."""
     yield from _NAMED
+
+
+# -- bot walls in error answers (crawler area, issue 17) --------------------------------------
+
+WALL_MARKERS = {
+    "incapsula": '<script src="/_Incapsula_Resource?SWJIYLWA=1"></script>',
+    "cf-verify": '<div class="cf-browser-verification">Checking your browser</div>',
+    "captcha": "<p>Please solve the captcha to continue.</p>",
+}
+
+
+def _wall(site: Site, h: _Handler, rest: str) -> None:
+    status = int(h.query("status", "503") or 503)
+    marker = WALL_MARKERS[rest.strip("/")]
+    h.send(status, f"<html><head><title>Error</title></head><body>{marker}</body></html>".encode())
+
+
+_NAMED["wall"] = _wall
 
 
 def main(argv: list[str] | None = None) -> None:

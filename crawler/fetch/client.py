@@ -9,7 +9,7 @@ httpx-aiohttp transport, in its lighter form of transport.py) serves every sourc
 2. asks robots.txt (robots.py) unless `politeness.respect_robots` is false;
 3. runs tries (retry.py) of: take the host slot (hosts.py), send a conditional GET with the
    source's User-Agent, stream the body under `limits.max_bytes` / `max_decompressed_bytes`
-   (body.py) within `limits.timeout` in total, follow redirects itself (at most
+   (reading.py) within `limits.timeout` in total, follow redirects itself (at most
    `limits.max_redirects`, no loops, no hop to an address class the source may not reach unless
    `politeness.allow_private_redirects`);
 4. returns a `Page` for 2xx, 304 (`not_modified=True`, empty text), 404 and 410, and raises a
@@ -20,8 +20,9 @@ policy (a deployment of public sources has one), whose direct transport resolves
 connects only to allowed addresses (pinning.py). An unknown host, a TLS name mismatch, a refused
 port and an answer that is not HTTP are `permanent` failures: not retried within the run.
 
-Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page are `Blocked`; 429
-is retried and becomes `Blocked` when it never ends; 408/500/502/503/504 are retried, then
+Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page (by the markers of
+`crawler.parse.soft_errors`) are `Blocked`; 429 is retried and becomes `Blocked` when it never
+ends; the other statuses retry.py retries (408/500/502/503/504) are retried, then
 `HTTPStatusError`; other 4xx/5xx are `HTTPStatusError` at once.
 """
 
@@ -54,13 +55,21 @@ from crawler.errors import (
     Timeout,
 )
 from crawler.fetch.addresses import ANY, AddressPolicy
-from crawler.fetch.body import ACCEPT_ENCODING, BodyReader
-from crawler.fetch.charset import decode
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.pinning import PinnedBackend, Refused
-from crawler.fetch.retry import RetryableAnswer, RetryPolicy, parse_retry_after, run_with_retries
+from crawler.fetch.reading import ACCEPT_ENCODING, BodyReader
+from crawler.fetch.retry import (
+    RETRY_AFTER_STATUSES,
+    RetryableAnswer,
+    RetryPolicy,
+    parse_retry_after,
+    run_with_retries,
+    status_is_retryable,
+)
 from crawler.fetch.robots import RobotsAnswer, RobotsCache
 from crawler.model import Page
+from crawler.parse import soft_errors
+from crawler.parse.charset import decode
 from storage.model import RawResponse
 
 log = logging.getLogger(__name__)
@@ -69,16 +78,6 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PAGE_STATUSES = frozenset({404, 410})  # answers the pipeline interprets (article gone)
 BLOCK_STATUSES = frozenset({403, 412, 451})
-# Byte markers of bot-challenge pages in error answers (the parse step has the full table).
-CHALLENGE_MARKERS = (
-    b'window["bobcmn"]',
-    b"/TSPD/",
-    b"cf-chl",
-    b"challenge-platform",
-    b"cf_chl_opt",
-    b"captcha",
-    b"Just a moment...",
-)
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
@@ -88,12 +87,6 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
-
-    @classmethod
-    def from_response(cls, raw: RawResponse) -> Validators | None:
-        """The validators a stored response offers (ETag, Last-Modified), or None if it has none."""
-        etag, modified = raw.header("ETag"), raw.header("Last-Modified")
-        return cls(etag, modified) if etag or modified else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,7 +567,7 @@ class Fetcher:
                 ) from None
             except Refused as exc:
                 raise AddressRefused(url, exc.reason, permanent=True) from None
-        if answer.status in (429, 500, 502, 503, 504, 408):
+        if status_is_retryable(answer.status):
             self.slots.failed(url)
         else:
             self.slots.succeeded(url)
@@ -593,9 +586,9 @@ class Fetcher:
             return self._page(url, answer, chain, decode_text=decode_text)
         reason = f"{_phrase(status)}{where}"
         retry_after = parse_retry_after(answer.header("retry-after"))
-        if retry_after is not None and status in (429, 503):
+        if retry_after is not None and status in RETRY_AFTER_STATUSES:
             self.slots.pause(answer.url, retry_after)
-        challenge = any(m in answer.body[:65536] for m in CHALLENGE_MARKERS)
+        challenge = soft_errors.challenge_in_error_answer(answer.body)
         if status == 429:
             raise RetryableAnswer(
                 Blocked(url, status, f"{reason}: the site keeps rate-limiting us"), retry_after
@@ -603,7 +596,7 @@ class Fetcher:
         if status in BLOCK_STATUSES or (status >= 400 and challenge):
             what = "a bot-challenge page" if challenge else "the site refuses us"
             raise Blocked(url, status, f"{reason}: {what}")
-        if status in (408, 500, 502, 503, 504):
+        if status_is_retryable(status):
             raise RetryableAnswer(HTTPStatusError(url, status, reason), retry_after)
         if 300 <= status < 400:
             raise HTTPStatusError(url, status, f"{reason} without a usable Location header")

@@ -33,7 +33,9 @@ from crawler.errors import ConnectionFailed, FetchError, HTTPStatusError, Timeou
 
 log = logging.getLogger(__name__)
 
+# The one table of answers worth another try, and of those whose Retry-After also pauses the host.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 RETRY_AFTER_CAP = 120.0
 T = TypeVar("T")
 

@@ -20,11 +20,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from protego import Protego
-
 from crawler.errors import FetchError, HTTPStatusError
+
+if TYPE_CHECKING:
+    from protego import Protego
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ def interpret(answer: RobotsAnswer, *, ttl: float, error_ttl: float) -> RobotsRu
         return RobotsRules(
             None, f"not a robots file ({ctype or 'HTML'} at {where}): allow all", now + ttl
         )
+    from protego import Protego  # only sources that respect robots.txt need it
+
     return RobotsRules(Protego.parse(answer.text), "parsed", now + ttl)
 
 

@@ -59,7 +59,6 @@ ALLOWED_TAGS: frozenset[str] = frozenset(
         "caption", "img", "figure", "figcaption",
     }
 )  # fmt: skip
-VOID_TAGS: frozenset[str] = frozenset({"br", "hr", "img"})
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 _IMG_SCHEMES = frozenset({"http", "https"})
 
@@ -199,11 +198,6 @@ def _split_paragraphs(html: str) -> list[str]:
         if part:
             paragraphs.append(part)
     return paragraphs
-
-
-def paragraphs_of(html: str) -> tuple[str, ...]:
-    """The paragraphs of serialized (lexbor) HTML, whitespace-normalized, chrome labels dropped."""
-    return tuple(p for p in _split_paragraphs(html) if not is_chrome_phrase(p))
 
 
 def _drop_chrome_blocks(html: str) -> str:

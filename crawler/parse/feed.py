@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import Listing, Source
@@ -86,6 +85,8 @@ def parse_feed(page: Page, source: Source, listing: Listing) -> ListingPage:
     """The items of one RSS/Atom document (feeds have no next page)."""
     soft_errors.check(page)
     url = page.url
+    import feedparser  # only feed sources need it: an html crawl does not import it
+
     parsed = feedparser.parse(
         page.raw.body,
         response_headers={

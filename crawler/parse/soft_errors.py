@@ -30,7 +30,9 @@ class Signature:
     `title` is a regex searched in the page's cleaned, case-folded `<title>`; `path` a regex on
     the final URL's path; `any_markers` exact strings of which one must appear in the head of the
     page; `all_markers` strings that must all appear; `max_chars` limits the signature to pages
-    no longer than that (challenge pages are small, articles are not).
+    no longer than that (challenge pages are small, articles are not). `error_markers` are
+    enough on their own in an error answer (4xx/5xx), where a refusal is likely already, but
+    too common in ordinary pages to count on a 200 (`challenge_in_error_answer`).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Signature:
     any_markers: tuple[str, ...] = ()
     all_markers: tuple[str, ...] = ()
     max_chars: int | None = None
+    error_markers: tuple[str, ...] = ()
 
 
 SIGNATURES: tuple[Signature, ...] = (
@@ -87,6 +90,7 @@ SIGNATURES: tuple[Signature, ...] = (
         blocked=True,
         all_markers=('window["bobcmn"]', "/TSPD/"),
         max_chars=60_000,
+        error_markers=('window["bobcmn"]', "/TSPD/"),
     ),
     # Cloudflare interstitials. /cdn-cgi/challenge-platform/ alone is no sign: Cloudflare injects
     # it into normal pages too; `_cf_chl_opt` is only set on the challenge itself.
@@ -96,6 +100,7 @@ SIGNATURES: tuple[Signature, ...] = (
         blocked=True,
         title=r"^(?:just a moment\.\.\.|attention required! \| cloudflare)$",
         any_markers=("window._cf_chl_opt", "cf-browser-verification"),
+        error_markers=("cf-chl", "cf_chl_opt", "challenge-platform", "Just a moment..."),
     ),
     # Generic CAPTCHA and access walls (PerimeterX, Distil, Akamai "Access Denied").
     Signature(
@@ -104,6 +109,7 @@ SIGNATURES: tuple[Signature, ...] = (
         blocked=True,
         title=r"(?:captcha|^are you a robot|^verify you are (?:a )?human|^human verification|^access denied$|^request rejected$)",
         any_markers=('id="px-captcha"', "distil_r_captcha", "/_Incapsula_Resource"),
+        error_markers=("captcha",),
     ),
 )
 
@@ -115,6 +121,25 @@ _COMPILED = tuple(
     )
     for sig in SIGNATURES
 )
+
+
+# What makes an error answer a bot challenge: any marker of a wall's signature, as bytes (the
+# answer is not decoded), looked for in its first `ERROR_HEAD_BYTES`.
+ERROR_HEAD_BYTES = 65_536
+_ERROR_MARKERS = tuple(
+    dict.fromkeys(
+        m.encode()
+        for sig in SIGNATURES
+        if sig.blocked
+        for m in (*sig.error_markers, *sig.any_markers, *sig.all_markers)
+    )
+)
+
+
+def challenge_in_error_answer(body: bytes) -> bool:
+    """Whether an error answer's (4xx/5xx) body is a bot challenge or wall, by its markers."""
+    head = body[:ERROR_HEAD_BYTES]
+    return any(m in head for m in _ERROR_MARKERS)
 
 
 def page_title(head: str) -> str:

@@ -12,7 +12,7 @@ import unicodedata
 # Characters that render as nothing but break equality and search: zero-width space/joiners,
 # word joiner and the invisible operators, BOM used as ZWNBSP, soft hyphen, the Mongolian vowel
 # separator, and the bidi marks some CMSs sprinkle in. A superset of `storage.normalize.INVISIBLE`,
-# so that the body text extracted is already in storage's normal form (see `crawler.prepare`).
+# so that the body text extracted is already in storage's normal form (see `crawler.workers.prepare`).
 _INVISIBLE = re.compile(
     "[\u200b\u200c\u200d\u2060-\u2064\ufeff\u00ad\u180e\u200e\u200f\u202a-\u202e]"
 )

@@ -9,7 +9,6 @@ deletions in changed passages are marked wdiff-style: `{+added+}` and `[-removed
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -34,8 +33,7 @@ _KIND_STYLE = {
 
 
 def _want_colour() -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
+    # NO_COLOR is the application's to read: it passes `color=False` then.
     return sys.stdout.isatty()
 
 

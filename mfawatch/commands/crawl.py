@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from crawler.config import Source
-from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
-from crawler.workers import ParsePool
+if TYPE_CHECKING:
+    from crawler.config import Source
+    from crawler.context import SourceResult
+
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.bootstrap import crawl_once
+from mfawatch.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.gc_tuning import tune_for_crawling
-from mfawatch.health import record_health
 from mfawatch.terminal import echo, one_line
 
 
@@ -51,48 +51,37 @@ def summary_line(results: Sequence[SourceResult]) -> str:
 async def run_crawl(
     app: App, selected: list[Source], *, recheck: bool, show_progress: bool
 ) -> list[SourceResult]:
-    """Build the fetcher, parse workers and pipeline context, crawl, record each source's health
-    (as the daemon does after a poll), and close everything."""
-    results = await _crawl(app, selected, recheck=recheck, show_progress=show_progress)
-    for source, result in zip(selected, results, strict=True):
-        record_health(app.db, source, result, at=datetime.now(UTC))
-    return results
+    """Crawl once (`mfawatch.bootstrap.crawl_once`), with a progress display on a terminal."""
+    if not show_progress:
+        return await crawl_once(app, selected, recheck=recheck)
+    from rich.console import Console  # only on a terminal
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-
-async def _crawl(
-    app: App, selected: list[Source], *, recheck: bool, show_progress: bool
-) -> list[SourceResult]:
-    async with (
-        Fetcher(app.settings.http) as fetcher,
-        ParsePool.from_settings(app.settings.parse) as pool,
-    ):
-        ctx = CrawlContext(db=app.db, fetcher=fetcher, parse_pool=pool)
-        if not show_progress:
-            return await crawl_sources(ctx, selected, recheck=recheck)
-        from rich.console import Console  # only on a terminal
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        tasks = {
+            "listing": progress.add_task("listing pages", total=None),
+            "article": progress.add_task("articles", total=None),
+        }
+        return await crawl_once(
+            app,
+            selected,
+            recheck=recheck,
+            progress=lambda what, n: progress.advance(tasks[what], n),
         )
-
-        console = Console(stderr=True)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            tasks = {
-                "listing": progress.add_task("listing pages", total=None),
-                "article": progress.add_task("articles", total=None),
-            }
-            ctx.progress = lambda what, n: progress.advance(tasks[what], n)
-            return await crawl_sources(ctx, selected, recheck=recheck)
 
 
 @click.command(options_metavar="--once [OPTIONS]")

@@ -13,9 +13,9 @@ from digest.formats import FORMATS, STREAMING, render, stream
 from digest.report import ReportFilterError, build_report, stream_report
 from digest.since import SinceError, parse_until
 from mfawatch.app import App
-from mfawatch.cli import handle_errors
+from mfawatch.exits import handle_errors
 from mfawatch.filters import check_filters, known_sources
-from mfawatch.terminal import echo
+from mfawatch.terminal import color_choice, echo
 
 KINDS = ("new", "changed", "removed", "restored", "returned")
 
@@ -111,7 +111,7 @@ def _digest(
             streamed = stream_report(session, since=start, **window)
             report = streamed.head
             last = ""
-            for piece in stream(report, streamed.items, fmt):
+            for piece in stream(report, streamed.items, fmt, color=color_choice()):
                 if piece:
                     sys.stdout.write(piece)
                     last = piece
@@ -120,7 +120,7 @@ def _digest(
         else:
             report = build_report(session, since=start, **window)
     if fmt not in STREAMING:
-        text = render(report, fmt)
+        text = render(report, fmt, color=color_choice())
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if mark_reviewed:
         with app.db.session() as session:

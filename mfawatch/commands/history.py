@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from crawler.dedupe.urls import canonical_url
+from crawler.urls import canonical_url
 from mfawatch.app import App
-from mfawatch.cli import handle_errors
-from mfawatch.terminal import clean, echo, echo_json
+from mfawatch.exits import handle_errors
+from mfawatch.terminal import clean, echo, echo_json, no_color
 from storage import queries
 from storage.articles import find_article_id
 
@@ -196,5 +196,5 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
     console.print(
         Text(f"#{h.article.id} {clean(h.article.title)}: v{from_v} -> v{to_v}{note}", style="bold")
     )
-    console.print(to_terminal(pair.diff))
+    console.print(to_terminal(pair.diff, markers=True if no_color() else None))
     sys.stdout.flush()

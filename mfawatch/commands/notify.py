@@ -15,7 +15,7 @@ import sys
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
 
 

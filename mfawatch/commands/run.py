@@ -8,8 +8,8 @@ import sys
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.daemon import DaemonOptions, run_daemon
+from mfawatch.exits import EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.lock import AlreadyRunning, DaemonLock, sqlite_file
 from mfawatch.terminal import echo
 

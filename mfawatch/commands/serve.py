@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def build_web(
     app: App, host: str, token: str | None, allow_hosts: tuple[str, ...] = ()
 ) -> Starlette:
     """The review UI's ASGI app for this installation (what `serve` runs)."""
-    from crawler.dedupe.urls import canonical_url
+    from crawler.urls import canonical_url
     from digest.web import create_app
     from mfawatch.checknow import BackgroundChecks
     from mfawatch.commands.digest import alert_rules

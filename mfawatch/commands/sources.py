@@ -15,16 +15,15 @@ import click
 from crawler.config import Source
 from crawler.model import Page
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, handle_errors
 from mfawatch.commands.sources_add import add
 from mfawatch.effective import effective_lines
+from mfawatch.exits import EXIT_FAILED, handle_errors
+from mfawatch.previews import show_article, show_items
 from mfawatch.terminal import echo
 from storage.model import RawResponse
 
 if TYPE_CHECKING:
     from crawler.preview import Preview
-
-BODY_LINES = 2
 
 
 @click.group()
@@ -36,7 +35,7 @@ sources.add_command(add)
 
 
 def _page_from_file(path: Path, url: str) -> Page:
-    from crawler.fetch.charset import decode
+    from crawler.parse.charset import decode
 
     body = path.read_bytes()
     text, charset, rule = decode(body, None)
@@ -46,43 +45,17 @@ def _page_from_file(path: Path, url: str) -> Page:
     return Page(raw=raw, text=text, charset=charset, charset_rule=rule)
 
 
-def _show_article(preview: Preview) -> None:
-    art = preview.article
-    if art is None:
-        return
-    echo(f"  title:   {art.title}")
-    echo(f"  date:    {art.date.describe() if art.date else '(none)'}")
-    echo(f"  section: {art.section or '(none)'}")
-    echo(f"  language: {art.language or '(none)'}")
-    paras = art.paragraphs
-    echo(f"  body:    {len(paras)} paragraph(s), {len(art.body_text)} characters")
-    for line in paras[:BODY_LINES]:
-        echo(f"    | {line}")
-    if len(paras) > BODY_LINES:
-        echo("    | ...")
-        echo(f"    | {paras[-1]}")
-
-
-def _show_items(preview: Preview) -> None:
-    echo(f"  listing items: {len(preview.items)}")
-    for item in preview.items[:5]:
-        date = item.date.describe() if item.date else "no date"
-        echo(f"    - {item.title}  [{date}]  {item.url}")
-    if len(preview.items) > 5:
-        echo(f"    ... {len(preview.items) - 5} more")
-
-
 def _show_effective(source: Source) -> None:
     for line in effective_lines(source):
         echo(line)
 
 
 async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
-    from crawler.fetch import Fetcher
     from crawler.preview import preview_article, preview_listing
+    from mfawatch.bootstrap import open_fetcher
 
     listing = source.listings[0]
-    async with Fetcher(app.settings.http) as fetcher:
+    async with open_fetcher(app.settings.http) as fetcher:
         page = await fetcher.fetch(url or str(listing.url), source)
         items = preview_listing(page, source, listing)
         if url is not None and not items.items:
@@ -131,10 +104,10 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
             items.warnings = []  # an article page: it is not expected to list items
     else:
         items, article = asyncio.run(_live(app, source, url))
-    _show_items(items)
+    show_items(items)
     if article is not None:
         echo("  first article:" if html_file is None else "  as an article:")
-        _show_article(article)
+        show_article(article)
     # The listing and the article preview may see the same problem (a soft 404, a selector):
     # each warning is said once.
     for w in dict.fromkeys(items.warnings + (article.warnings if article else [])):

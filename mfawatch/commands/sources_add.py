@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mfawatch.app import App
-from mfawatch.cli import EXIT_FAILED, EXIT_USAGE, handle_errors
+from mfawatch.exits import EXIT_FAILED, EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _flow(mapping: dict[str, Any]) -> Any:
 
 def _probe_settings(data: Any, yaml: Any, url: str) -> Any:
     """Settings with only a probe source for `url`, under the file's `defaults:` and `http:`."""
-    from crawler.config_loader import parse_config
+    from mfawatch.settings.loader import parse_config
 
     probe: dict[str, Any] = {
         key: data[key] for key in ("defaults", "http") if key in data and data[key] is not None
@@ -105,22 +105,22 @@ def _probe_settings(data: Any, yaml: Any, url: str) -> Any:
 
 
 async def _fetch(settings: Any, url: str) -> Page:
-    from crawler.fetch import Fetcher
+    from mfawatch.bootstrap import open_fetcher
 
-    async with Fetcher(settings.http) as fetcher:
+    async with open_fetcher(settings.http) as fetcher:
         return await fetcher.fetch(url, settings.source(PROBE_KEY))
 
 
 async def _preview(settings: Any, key: str, page: Page) -> tuple[Preview, Preview | None]:
-    from crawler.fetch import Fetcher
     from crawler.preview import preview_article, preview_listing
+    from mfawatch.bootstrap import open_fetcher
 
     source = settings.source(key)
     items = preview_listing(page, source, source.listings[0])
     if not items.items or (source.type == "feed" and source.article is None):
         return items, None
     first = items.items[0]
-    async with Fetcher(settings.http) as fetcher:
+    async with open_fetcher(settings.http) as fetcher:
         article_page = await fetcher.fetch(first.url, source)
     return items, preview_article(article_page, source, first)
 
@@ -180,11 +180,11 @@ def add(
     assume_yes: bool,
 ) -> None:
     """Fetch URL, propose a source (feed or listing), show what it extracts, append it to the config."""
-    from crawler.config_loader import parse_config
     from crawler.errors import ConfigError
     from digest._text import one_line
-    from mfawatch.commands.sources import _show_article, _show_items
     from mfawatch.guess import country_of, key_for
+    from mfawatch.previews import show_article, show_items
+    from mfawatch.settings.loader import parse_config
 
     if not url.lower().startswith(("http://", "https://")):
         raise click.UsageError("URL must be an http(s) URL")
@@ -228,10 +228,10 @@ def add(
     _echo(f"proposed source ({'feed' if source.get('type') == 'feed' else 'HTML listing'}):")
     _echo(_dump(yaml, {"sources": [entry]}).split("\n", 1)[1].rstrip())
     items, article = asyncio.run(_preview(settings, key, page))
-    _show_items(items)
+    show_items(items)
     if article is not None:
         echo("  first article:")
-        _show_article(article)
+        show_article(article)
     for warning in items.warnings + (article.warnings if article else []):
         _echo(f"  warning: {warning}")
     if not items.items:

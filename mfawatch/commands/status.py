@@ -23,11 +23,12 @@ from typing import Any
 
 import click
 
-from crawler.config import Settings, Source
+from crawler.config import Source
 from crawler.schedule import describe, next_run_after
 from mfawatch.app import App
-from mfawatch.cli import handle_errors
+from mfawatch.exits import handle_errors
 from mfawatch.lock import holder_pid, sqlite_file
+from mfawatch.settings.models import Settings
 from mfawatch.terminal import echo, echo_json, one_line
 from storage.queries import SourceStatus, source_status
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config_loader import parse_config
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
+from mfawatch.settings.loader import parse_config
 from storage import queries
 from storage.engine import Database, open_db
 from tests.site import Site

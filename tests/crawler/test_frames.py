@@ -6,10 +6,10 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from crawler import frames
 from crawler.errors import SoftErrorPage
 from crawler.model import ListingItem, Page
-from crawler.prepare import Prepared
+from crawler.workers import frames
+from crawler.workers.prepare import Prepared
 from storage.codecs import pack
 from storage.model import Article, ArticleDate, DatePrecision, DateSource, RawResponse
 

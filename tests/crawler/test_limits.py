@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.context import SourceResult
 from crawler.limits import MAX_TITLE_CHARS, TRUNCATED_MARK
-from crawler.pipeline import SourceResult
 from storage import runs
 from storage.engine import Database, open_db
 from tests.crawler.test_pipeline import crawl, stored

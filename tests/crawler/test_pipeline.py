@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config_loader import load_config
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
-from crawler.workers import ParsePool
+from crawler.pipeline import crawl_sources
+from crawler.workers.pool import ParsePool
+from mfawatch.settings.loader import load_config
 from storage import queries
 from storage.engine import Database, open_db
 from tests.site import Site

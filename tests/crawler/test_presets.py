@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
-from crawler.config import Listing, Settings, Source
-from crawler.config_loader import load_config
-from crawler.fetch.charset import decode
+from crawler.config import Listing, Source
 from crawler.model import ListingItem, ListingPage, Page
 from crawler.parse.article import parse_article
+from crawler.parse.charset import decode
 from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.listing import parse_listing
+from mfawatch.settings.loader import load_config
+from mfawatch.settings.models import Settings
 from storage.model import Article, ArticleDate, RawResponse
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config_loader import load_config
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
+from mfawatch.settings.loader import load_config
 from storage import queries
 from storage.engine import Database, open_db
 from tests.site import Site
@@ -267,7 +268,7 @@ def test_listing_title_truncation_is_not_a_change(h: Harness) -> None:
 
 def test_identical_bytes_are_unchanged_without_parsing(h: Harness, tmp_path: Path) -> None:
     """A recheck answered with the exact bytes of the current version is unchanged even if parsing would now fail."""
-    from crawler.config_loader import parse_config
+    from mfawatch.settings.loader import parse_config
 
     broken = CONFIG.replace('body: "div#body"', 'body: "div.no-such-body"')
     h.settings = parse_config(broken.format(base=h.site.url("/").rstrip("/")))

@@ -7,7 +7,6 @@ import pickle
 
 import pytest
 
-from crawler import workers
 from crawler.config import ParseSettings
 from crawler.errors import (
     Blocked,
@@ -18,8 +17,9 @@ from crawler.errors import (
     SelectorMatchedNothing,
     SoftErrorPage,
 )
-from crawler.prepare import Prepared, prepare_article
-from crawler.workers import ParsePool
+from crawler.workers import pool as workers
+from crawler.workers.pool import ParsePool
+from crawler.workers.prepare import Prepared, prepare_article
 from storage.codecs import CODECS
 from tests.crawler.parse.support import real_page, source_for, source_url
 
@@ -74,6 +74,23 @@ def test_zero_workers_parse_in_process_and_start_nothing() -> None:
         prepare_article(real_page(n), source_for(n), None, source_url(n)).article.title
         for n in ARTICLES[:2]
     ]
+
+
+def test_a_pool_starts_its_workers_only_when_there_is_a_page_to_parse() -> None:
+    """Entering a pool starts nothing (a crawl with nothing new pays for no worker); `warm`
+    starts the workers in the background, and closing waits for one still starting."""
+
+    async def go() -> tuple[int, int]:
+        async with ParsePool(1) as pool:
+            await asyncio.sleep(0.05)
+            idle = len(pool._workers)
+            pool.warm()
+            pool.warm()  # once is enough
+            assert pool._warming is not None
+            await pool._warming
+            return idle, len(pool._workers)
+
+    assert asyncio.run(go()) == (0, 1)
 
 
 def test_parse_errors_come_back_as_the_same_exception() -> None:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.dedupe.urls import canonical_url
+from crawler.urls import canonical_url
 from digest.cursors import get_cursor
 from digest.web import COOKIE, SECURITY_HEADERS, create_app, feed_key, token_cookie
 from tests.digest.conftest import DigestDB

@@ -206,7 +206,7 @@ def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site
 
 def test_summary_says_what_run_bounds_left_for_the_next_run() -> None:
     """A partial run's deferred articles are in the summary line, with the number of sources."""
-    from crawler.pipeline import SourceResult
+    from crawler.context import SourceResult
     from mfawatch.commands.crawl import summary_line
 
     done = SourceResult("a", new=2)

@@ -19,8 +19,8 @@ from aiosmtpd.smtp import AuthResult
 from apscheduler.triggers.interval import IntervalTrigger
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.config import DigestSettings
-from mfawatch.delivery import digest_trigger
+from mfawatch.scheduled_delivery import digest_trigger
+from mfawatch.settings.models import DigestSettings
 from tests.mfawatch.daemon_support import (
     DaemonProcess,
     Ministry,

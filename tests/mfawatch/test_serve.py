@@ -14,7 +14,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config import Source
-from crawler.pipeline import SourceResult
+from crawler.context import SourceResult
 from digest.web import create_app
 from mfawatch.app import App
 from mfawatch.checknow import BackgroundChecks, crawl_one

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawler.config_loader import load_config
+from mfawatch.settings.loader import load_config
 from tests.site import Site
 
 CONFIG = """\

@@ -139,3 +139,13 @@ def test_log_lines_carry_no_escapes(fmt: str, monkeypatch: pytest.MonkeyPatch) -
     line = out.getvalue()
     assert "listing failed: title" in line and "/x" in line
     assert not _TERMINAL_CONTROLS.findall(line), repr(line)
+
+
+def test_no_color_is_read_at_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR is read by mfawatch, which hands the digest `color=False` and the diff markers."""
+    from mfawatch.terminal import color_choice, no_color
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert (no_color(), color_choice()) == (False, None)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert (no_color(), color_choice()) == (True, False)

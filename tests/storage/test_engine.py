@@ -184,9 +184,11 @@ def test_resolve_db_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.delenv("MFAWATCH_DB", raising=False)
     assert resolve_db_url(None) == default_db_url()
     assert default_db_url().startswith("sqlite:///")
-    monkeypatch.setenv("MFAWATCH_DB", "sqlite:///from-env.sqlite3")
-    assert resolve_db_url(None) == "sqlite:///from-env.sqlite3"
-    assert resolve_db_url("sqlite:///from-cli.sqlite3") == "sqlite:///from-cli.sqlite3"
+    assert resolve_db_url(None, "sqlite:///from-env.sqlite3") == "sqlite:///from-env.sqlite3"
+    assert (
+        resolve_db_url("sqlite:///from-cli.sqlite3", "sqlite:///from-env.sqlite3")
+        == "sqlite:///from-cli.sqlite3"
+    )
 
 
 def test_default_db_lives_in_the_user_data_dir(

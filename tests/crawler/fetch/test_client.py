@@ -21,7 +21,8 @@ from crawler.errors import (
     Timeout,
     TooLarge,
 )
-from crawler.fetch import Fetcher, Validators, with_text
+from crawler.fetch import Fetcher, Validators
+from crawler.parse.charset import with_text
 from tests.crawler.fetch.conftest import MakeSource, quiet_slots
 from tests.site import GB18030_TEXT, Site
 
@@ -122,8 +123,7 @@ async def test_etag_round_trip_transfers_no_body(
     first = await fetcher.fetch(site.url("/listing"), source)
     etag = first.raw.header("ETag")
     assert etag and not first.not_modified
-    validators = Validators.from_response(first.raw)
-    assert validators is not None and validators.etag == etag
+    validators = Validators(etag, first.raw.header("Last-Modified"))
     second = await fetcher.fetch(site.url("/listing"), source, validators=validators)
     assert (second.status, second.not_modified, second.text, second.raw.body) == (
         304,
@@ -239,6 +239,19 @@ async def test_walls_are_blocked(fetcher: Fetcher, site: Site, source: Source, p
         await fetcher.fetch(site.url(path), source)
     assert err.value.kind == "blocked"
     assert site.url(path) in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["incapsula", "cf-verify", "captcha"])
+async def test_walls_named_by_the_soft_error_table_are_blocked(
+    fetcher: Fetcher, site: Site, source: Source, kind: str
+) -> None:
+    """An error answer carrying any bot-wall marker of the soft-error table is Blocked, not
+    retried as a server error: the client and the parse step share one marker table."""
+    path = f"/wall/{kind}"
+    with pytest.raises(Blocked) as err:
+        await fetcher.fetch(site.url(path), source)
+    assert err.value.kind == "blocked"
+    assert len(site.requests_to(path)) == 1
 
 
 async def test_plain_521_is_down_not_blocked(fetcher: Fetcher, site: Site, source: Source) -> None:

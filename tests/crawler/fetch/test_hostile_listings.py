@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from crawler.config import HttpSettings, Source
+from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlContext, SourceResult, crawl_sources
+from crawler.pipeline import crawl_sources
 from mfawatch.commands.crawl import summary_line
 from storage import queries
 from storage.engine import Database, open_db

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Source
-from crawler.fetch.charset import decode
 from crawler.model import Page
+from crawler.parse.charset import decode
 from storage.model import RawResponse
 
 REAL = Path(__file__).parents[2] / "fixtures" / "real-pages"

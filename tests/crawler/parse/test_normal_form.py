@@ -1,6 +1,6 @@
 """The body text the parser extracts is in storage's normal form (but for HTML entities).
 
-`crawler.prepare` fingerprints articles with `normal_body=True`, which skips normalizing a body
+`crawler.workers.prepare` fingerprints articles with `normal_body=True`, which skips normalizing a body
 without `&`: these tests are what that rests on. Should body extraction ever produce text that
 `normalize_text` would still change, they fail, and the fingerprints would be wrong.
 """
@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.parse.article import parse_article
 from crawler.parse.body import extract_body
-from crawler.prepare import prepare_article
+from crawler.workers.prepare import prepare_article
 from storage.model import Article
 from storage.normalize import INVISIBLE, article_fingerprint, normalize_text
 from tests.crawler.parse.support import real_names, real_page, source_for

@@ -132,3 +132,42 @@ def test_signature_table_is_well_formed() -> None:
     assert len(names) == len(set(names))
     for sig in soft_errors.SIGNATURES:
         assert sig.reason and (sig.title or sig.path or sig.any_markers or sig.all_markers)
+
+
+# Every marker the fetch client and the soft-error table each caught before they became one table.
+ERROR_ANSWER_MARKERS = [
+    'window["bobcmn"]',
+    "/TSPD/",
+    "cf-chl",
+    "challenge-platform",
+    "cf_chl_opt",
+    "captcha",
+    "Just a moment...",
+    "window._cf_chl_opt",
+    "cf-browser-verification",
+    'id="px-captcha"',
+    "distil_r_captcha",
+    "/_Incapsula_Resource",
+]
+
+
+@pytest.mark.parametrize("marker", ERROR_ANSWER_MARKERS)
+def test_error_answers_are_walls_by_any_marker_of_the_union(marker: str) -> None:
+    """An error answer's body with any one marker (of the union of both old tables) is a wall."""
+    body = f"<html><head><title>Error</title></head><body>{marker}</body></html>".encode()
+    assert soft_errors.challenge_in_error_answer(body)
+
+
+def test_error_answer_without_a_marker_is_not_a_wall() -> None:
+    """A plain error page (a 503 'Service Unavailable') carries no wall marker."""
+    body = b"<html><head><title>503 Service Unavailable</title></head><body>later</body></html>"
+    assert not soft_errors.challenge_in_error_answer(body)
+
+
+@pytest.mark.parametrize("marker", ["captcha", "challenge-platform", "/TSPD/"])
+def test_loose_error_markers_do_not_flag_an_ordinary_200_page(marker: str) -> None:
+    """Markers that only count in error answers never make an ordinary 200 article a wall."""
+    html = f"<html><head><title>Statement</title></head><body>{ARTICLE_BODY}<p>{marker}</p></body></html>"
+    assert (
+        soft_errors.classify(build_page(html.encode(), "https://example.org/news/1.html")) is None
+    )

@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from crawler.config import Settings
 from crawler.errors import ConfigProblem
+from mfawatch.settings.models import Settings
 
 Path_ = tuple[str | int, ...]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fetch.charset import decode, header_charset, meta_charset, normalize_charset
+from crawler.parse.charset import decode, header_charset, meta_charset, normalize_charset
 
 REAL = Path(__file__).parents[2] / "fixtures" / "real-pages"
 HTML_PAGES = sorted(p.name for p in REAL.glob("*.html"))

@@ -1,12 +1,13 @@
 """Parse worker processes: `prepare_article` run beside the event loop, so a crawl uses every core.
 
 The crawler's own process fetches and stores on one event loop; parsing a page is pure CPU work
-that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers`)
-when entered (or on first use) and talks to each over its stdin and stdout: one frame per page
-(`crawler.frames`), answered in order. Each page goes to the worker with the fewest pages in
-flight, and at most `IN_FLIGHT` wait per worker: the others wait here, not in a growing pipe
-buffer. A source is sent to a worker once, then named by a number. The worker packs the raw
-body too (`prepare_article`), so the crawler's core is left with fetching and storing.
+that would hold that same core. `ParsePool(n)` starts n workers (`python -m crawler.workers.pool`)
+when a crawl has a first article to fetch (`warm`), or on first use, and talks to each over its
+stdin and stdout: one frame per page (`crawler.workers.frames`), answered in order. Each page goes
+to the worker with the fewest pages in flight, and at most `IN_FLIGHT` wait per worker: the others
+wait here, not in a growing pipe buffer. A source is sent to a worker once, then named by a number.
+The worker packs the raw body too (`prepare_article`), so the crawler's core is left with fetching
+and storing.
 
 - Errors raised while parsing (a soft error page, a selector that matched nothing) come back as
   the same exception; an unexpected one carries the worker's traceback as a note.
@@ -36,12 +37,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from crawler import frames
 from crawler.config import ParseSettings, Source
 from crawler.errors import ParseError
-from crawler.fetch.charset import with_text
 from crawler.model import ListingItem, Page
-from crawler.prepare import Prepared, prepare_article
+from crawler.parse.charset import with_text
+from crawler.workers import frames
+from crawler.workers.prepare import Prepared, prepare_article
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,7 @@ class ParsePool:
         self._slots = asyncio.Semaphore(max(1, workers) * IN_FLIGHT)
         self._reaping: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._warming: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: ParseSettings) -> ParsePool:
@@ -246,9 +248,15 @@ class ParsePool:
         return cls(auto_workers() if settings.workers == "auto" else settings.workers)
 
     async def __aenter__(self) -> ParsePool:
-        # Started now, a worker imports the parser while the crawler reads its first listings.
-        await self._ensure_workers()
+        # Nothing is started yet: a crawl that finds nothing new to parse never pays for a worker.
         return self
+
+    def warm(self) -> None:
+        """Start the workers in the background, if they are not running: the crawl calls it when
+        it has a first article to fetch, so that a worker imports the parser meanwhile."""
+        if self.in_process or self._warming is not None:
+            return
+        self._warming = asyncio.create_task(self._ensure_workers())
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
@@ -326,12 +334,14 @@ class ParsePool:
     async def aclose(self) -> None:
         """Stop every worker (each finishes the pages it has first)."""
         self._closed = True
+        if self._warming is not None:  # a worker still starting joins the others, then stops
+            await asyncio.gather(self._warming, return_exceptions=True)
         workers, self._workers = self._workers, []
         await asyncio.gather(*(w.close() for w in workers), *self._reaping)
 
 
 # The worker imports `crawler` from wherever this process did (installed or a checkout).
-_ROOT = str(Path(__file__).resolve().parents[1])
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 async def _start_worker() -> _Worker:
@@ -341,7 +351,7 @@ async def _start_worker() -> _Worker:
         _Worker,
         sys.executable,
         "-m",
-        "crawler.workers",
+        "crawler.workers.pool",
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None,
@@ -407,7 +417,7 @@ def _widen_pipe(fd: int) -> None:
 
 
 def main() -> None:
-    """Entry point of `python -m crawler.workers` (started by `ParsePool`)."""
+    """Entry point of `python -m crawler.workers.pool` (started by `ParsePool`)."""
     # Ctrl-C reaches the whole process group: the crawler decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for stream in (sys.stdin, sys.stdout):

@@ -23,8 +23,6 @@ import codecs
 import re
 from dataclasses import replace
 
-from charset_normalizer import from_bytes
-
 from crawler.model import Page
 
 META_WINDOW = 8192
@@ -153,6 +151,8 @@ def _detect(body: bytes, utf8: _Utf8) -> tuple[str, str]:
     text = utf8.text()
     if text is not None:
         return text, "utf-8"
+    from charset_normalizer import from_bytes  # rarely reached: imported then
+
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         codec = normalize_charset(best.encoding) or "utf-8"

@@ -30,12 +30,13 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from crawler.config import DigestSettings, Schedule, Settings
-from crawler.pipeline import SourceResult
+from crawler.config import Schedule
+from crawler.context import SourceResult
 from crawler.schedule import build_trigger, describe
 from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.delivery import send_alerts, send_scheduled_digest
 from digest.notify import NotifyError, mask
+from mfawatch.settings.models import DigestSettings, Settings
 from storage.engine import Database
 
 log = logging.getLogger("mfawatch.daemon")

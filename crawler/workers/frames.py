@@ -7,7 +7,7 @@ call and a class reference). The other side rebuilds the values through the mode
 constructors, so they are validated as any new value is.
 
 A page travels without its decoded text (the worker decodes the raw bytes again, with the same
-`fetch.charset.decode`): half the bytes to copy. A failure travels as the exception itself.
+`parse.charset.decode`): half the bytes to copy. A failure travels as the exception itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pickle
 from typing import Any, NamedTuple
 
 from crawler.model import ListingItem, Page
-from crawler.prepare import Prepared
+from crawler.workers.prepare import Prepared
 from storage.codecs import PackedBody
 from storage.model import Article, ArticleDate, DatePrecision, DateSource, RawResponse
 

@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import (
-    Alert,
     ArticleSelectors,
-    Defaults,
-    DigestSettings,
     HttpSettings,
     Limits,
     Listing,
@@ -27,11 +24,11 @@ from crawler.config import (
     Politeness,
     RevisitPlan,
     Schedule,
-    Settings,
     Source,
 )
-from crawler.config_loader import load_config, parse_config
 from crawler.errors import ConfigError, ConfigProblem
+from mfawatch.settings.loader import load_config, parse_config
+from mfawatch.settings.models import Alert, Defaults, DigestSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
@@ -394,7 +391,7 @@ def test_alias_bomb_is_refused() -> None:
 
 def test_config_file_over_the_size_limit_is_refused_unparsed(tmp_path: Path) -> None:
     """A file over MAX_CONFIG_BYTES (here: comments only) is refused before parsing, naming it."""
-    from crawler.config_loader import MAX_CONFIG_BYTES
+    from mfawatch.settings.loader import MAX_CONFIG_BYTES
 
     path = tmp_path / "huge.yaml"
     path.write_text(("# " + "x" * 78 + "\n") * (MAX_CONFIG_BYTES // 80 + 10) + "sources: []\n")

@@ -2,7 +2,7 @@
 
 Precedence of every setting, lowest first (each layer overrides the ones before it):
 
-    1. built-in default      the field defaults declared in `crawler.config`
+    1. built-in default      the field defaults declared in `crawler.config` and `.models`
     2. YAML `defaults:`      merged into each source that does not set the key itself; mappings
                              (`limits`, `politeness`, `revisit`, `schedule`) merge key by key,
                              where `schedule.every` and `schedule.cron` replace each other
@@ -30,9 +30,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from crawler.config import Defaults, Settings
-from crawler.config_problems import Origin, Path_, display_path, ordered, to_problem
 from crawler.errors import ConfigError, ConfigProblem
+from mfawatch.settings.models import Defaults, Settings
+from mfawatch.settings.problems import Origin, Path_, display_path, ordered, to_problem
 
 # Settings a user may override outside the YAML: dotted target -> environment variable.
 # `user_agent` applies to every source; `http.*` to the shared client.

@@ -1,6 +1,6 @@
 """A fetched article page to what storage records: the parsed article, its fingerprint, its packed body.
 
-All three are CPU work on one page, with no I/O and no shared state: what `crawler.workers` runs
+All three are CPU work on one page, with no I/O and no shared state: what `crawler.workers.pool` runs
 in other processes so that parsing does not hold the core the event loop (fetching, storing)
 runs on. Parsed in the crawler's own process, a page is not packed here: compressing and hashing
 release the GIL, so storage packs it in the writer thread, beside the event loop.

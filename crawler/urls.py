@@ -95,8 +95,3 @@ def canonical_url(url: str) -> str:
         ]
         query = urlencode(sorted(pairs), doseq=True)
     return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def same_article(a: str, b: str) -> bool:
-    """True when two URLs name the same article."""
-    return canonical_url(a) == canonical_url(b)

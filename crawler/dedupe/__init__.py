@@ -1,1 +1,0 @@
-"""Deciding when two URLs or two pages are the same release."""
