@@ -53,13 +53,13 @@ from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.prepare import Prepared, prepare_article
 from crawler.revisit import listing_item, next_check_at
 from crawler.workers import ParsePool
-from crawler.writer import BatchWriter
-from storage import articles, blobs, listings, queries, runs, sources, validators, versions
+from storage import articles, blobs, http_validators, listings, queries, runs, sources, versions
 from storage.engine import Database
 from storage.errors import DiskFull
 from storage.model import RawResponse
-from storage.new_articles import FirstFetch, record_new
-from storage.unchanged import Unchanged, record_unchanged
+from storage.versions.new_articles import FirstFetch, record_new
+from storage.versions.unchanged import Unchanged, record_unchanged
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         # releases behind pages whose first items are now known: walk every page this time.
         full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
         # The first page of each listing is fetched on every poll: read their ETags in one query.
-        first_pages = validators.get_many(s, [str(listing.url) for listing in source.listings])
+        first_pages = http_validators.get_many(s, [str(listing.url) for listing in source.listings])
         run_id = runs.start_run(s, source.key, started)
     listing_validators: list[_ListingValidators] = []
     try:
@@ -313,7 +313,7 @@ def _save_listing_validators(ctx: CrawlContext, pending: list[_ListingValidators
         return
     with ctx.db.session() as s:
         for url, etag, modified in pending:
-            validators.set_validators(s, url, etag, modified)
+            http_validators.set_validators(s, url, etag, modified)
 
 
 async def _read_listings(
@@ -492,7 +492,7 @@ async def _fetch_listing_page(
         etag, modified = known.get(url, (None, None))  # prefetched with the source's first pages
     elif conditional:
         with ctx.db.session(readonly=True) as s:
-            etag, modified = validators.get_validators(s, url)
+            etag, modified = http_validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
         url, source, validators=Validators(etag, modified) if etag or modified else None
     )
@@ -638,7 +638,7 @@ def _due_revisits(
             s, now=now + timedelta(days=36500) if recheck else now, sources=[source.key], limit=None
         )
         due = [d for d in due if d.url not in exclude]
-        known = validators.get_many(s, [d.url for d in due])
+        known = http_validators.get_many(s, [d.url for d in due])
         raw_hashes = queries.current_raw_hashes(s, [d.id for d in due if d.status == "live"])
     return [
         _Job(
@@ -828,7 +828,9 @@ async def _process(
             job.validators.etag if job.validators else None,
             job.validators.last_modified if job.validators else None,
         ):
-            validators.set_validators(s, key, etag, modified)  # revisits fetch the canonical URL
+            http_validators.set_validators(
+                s, key, etag, modified
+            )  # revisits fetch the canonical URL
         return outcome
 
     _count(result, (await writer.submit(store)).kind)
@@ -920,7 +922,9 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
                 packed=e.packed,
             )
         done.append(outcome)
-    validators.set_many(s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators])
+    http_validators.set_many(
+        s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators]
+    )
     return done
 
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from digest.alerts import AlertRule
-from digest.cursors import get_cursor, set_cursor
 from digest.notify import Delivery, deliver, deliver_alerts
 from digest.report import build_report
+from digest.window import get_cursor, set_cursor
 from storage.engine import Database
 
 SCHEDULED_CURSOR = "scheduled"

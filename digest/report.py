@@ -159,7 +159,7 @@ def _segments(op: Mapping[str, Any]) -> list[Segment]:
 
 
 def passages_from_diff(diff: Mapping[str, Any], limit: int = MAX_PASSAGES) -> tuple[Passage, ...]:
-    """The changed passages of a stored diff (`storage.diffs` schema 1), with context."""
+    """The changed passages of a stored diff (`storage.stored_diffs` schema 1), with context."""
     ops: Sequence[Mapping[str, Any]] = diff.get("body") or []
     out: list[Passage] = []
     k = 0

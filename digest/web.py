@@ -43,12 +43,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digest import highlight
 from digest._text import one_line
 from digest.alerts import AlertRule
-from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
 from digest.formats import atom
 from digest.model import Item, ItemKind
 from digest.report import ReportFilterError, build_report
-from digest.since import SinceError
 from digest.templating import environment
+from digest.window import (
+    DEFAULT_CURSOR,
+    CursorNameError,
+    SinceError,
+    check_name,
+    resolve_since,
+    set_cursor,
+)
 from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound

@@ -48,7 +48,6 @@ from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlContext, SourceResult, crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
 from crawler.workers import ParsePool
-from crawler.writer import BatchWriter
 from mfawatch.delivery import DIGEST_JOB, Deliveries
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
@@ -56,6 +55,7 @@ from mfawatch.lock import LocalSourceClaim, SourceClaim
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError
+from storage.writer import BatchWriter
 
 log = logging.getLogger("mfawatch.daemon")
 

@@ -49,12 +49,20 @@ class DateSource(StrEnum):
 
 
 class ArticleStatus(StrEnum):
-    """Lifecycle of an article as seen by the crawler."""
+    """Lifecycle of an article as seen by the crawler (`articles.status`)."""
 
     LIVE = "live"
     MISSING = "missing"  # failed recent checks, not yet confirmed removed
     REMOVED = "removed"
-    REDIRECTED = "redirected"
+
+
+class VersionKind(StrEnum):
+    """Why a stored version exists (`versions.kind`)."""
+
+    NEW = "new"  # the first content of an article
+    CHANGED = "changed"  # its normalized content changed
+    RESTORED = "restored"  # a removed article answered again
+    REMOVED = "removed"  # confirmed gone; carries the evidence, no content
 
 
 _Date = date  # `Article.date` (a field) shadows `datetime.date` inside the class body

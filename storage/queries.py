@@ -333,8 +333,8 @@ def return_in_force(
 
 def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> VersionPair:
     """Two versions and the diff between them (the stored one when it exists, else computed)."""
-    from storage.diffs import diff_versions
-    from storage.versions import diff_input
+    from storage.stored_diffs import diff_versions
+    from storage.versions.rows import diff_input
 
     rows = {
         v.number: v

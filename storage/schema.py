@@ -155,7 +155,7 @@ class VersionRow(Base):
 
 
 class DiffRow(Base):
-    """The structured diff (from `storage.diffs.diff_versions`) of a version from `from_number`."""
+    """The structured diff (from `storage.stored_diffs.diff_versions`) of a version from `from_number`."""
 
     __tablename__ = "diffs"
     version_id: Mapped[int] = mapped_column(

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from storage import articles, versions
 from storage.engine import Database
+from storage.http_validators import get_validators, set_validators
 from storage.schema import SightingRow, SourceRow, ValidatorRow
 from storage.sources import SourceInfo, sync_sources
-from storage.validators import get_validators, set_validators
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
 
 URL = "https://mfa.example/news/1.html"

@@ -1,4 +1,4 @@
-"""Tests of storage.diffs: each real kind of edit shows exactly that edit, transcripts name turns."""
+"""Tests of storage.stored_diffs: each real kind of edit shows exactly that edit, transcripts name turns."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from storage.diffs import (
+from storage.errors import StorageError
+from storage.stored_diffs import (
     DiffInputError,
     count_words,
     diff_versions,
@@ -20,7 +21,6 @@ from storage.diffs import (
     split_paragraphs,
     summarize,
 )
-from storage.errors import StorageError
 from storage.turns import group_turns, looks_like_transcript, speaker_label
 
 PARAGRAPHS = [
