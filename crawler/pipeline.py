@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from crawler.config import Listing, Source, host_matches
 from crawler.dedupe.urls import canonical_url
 from crawler.errors import (
+    CrawlerError,
     FetchError,
     MfawatchError,
     ParseError,
@@ -223,7 +224,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                 runner.put(job)
         if not result.errors and not result.partial:  # else a 304 could hide what is left
             _save_listing_validators(ctx, listing_validators)
-    except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
+    except CrawlerError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
     except asyncio.CancelledError:  # the daemon is stopping: close the run as such, then go
         with ctx.db.session() as s:

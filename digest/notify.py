@@ -26,6 +26,7 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
 
 from digest._text import one_line
 from digest.alerts import AlertRule
+from digest.errors import DigestError
 from digest.formats import get_format
 from digest.formats import text as text_format
 from digest.model import Group, Report
@@ -39,7 +40,7 @@ _USERINFO = re.compile(r"(?<=://)[^/@?#]*@")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:pass|password|token|key|secret|apikey)=)[^&]*")
 
 
-class NotifyError(RuntimeError):
+class NotifyError(DigestError):
     """A channel URL apprise does not understand, or a channel that did not accept the message."""
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from digest._text import lead
 from digest.alerts import AlertRule, match_item
+from digest.errors import DigestError
 from digest.model import (
     Change,
     FieldChange,
@@ -82,7 +83,7 @@ _DATE_COLUMNS = (
 _WORD_TAG = {"eq": "equal", "ins": "insert", "del": "delete"}
 
 
-class ReportFilterError(ValueError):
+class ReportFilterError(DigestError):
     """A filter value the report cannot use (unknown kind, empty query ...)."""
 
 

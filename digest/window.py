@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from digest.errors import DigestError
 from storage import queries
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -24,7 +25,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-class SinceError(ValueError):
+class SinceError(DigestError):
     """A `--since`/`--until` value that is neither a duration nor an ISO date/date-time."""
 
 
@@ -70,7 +71,7 @@ DEFAULT_WINDOW = timedelta(days=1)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-class CursorNameError(ValueError):
+class CursorNameError(DigestError):
     """A cursor name that is empty, too long or has characters other than letters, digits . _ -."""
 
 

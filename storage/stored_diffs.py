@@ -45,7 +45,7 @@ _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _TURN_RE = re.compile(r"turn (\d+) (changed|removed|added)")
 
 
-class DiffInputError(StorageError, ValueError):
+class DiffInputError(StorageError):
     """The versions given to `diff_versions`, or a stored diff, are not in the expected shape."""
 
 
