@@ -29,7 +29,6 @@ from hashlib import sha256
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -59,7 +58,7 @@ from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.queries import history, version_pair
-from storage.schema import SourceRow
+from storage.sources import list_sources
 
 log = logging.getLogger(__name__)
 
@@ -344,11 +343,7 @@ def create_app(
                     limit=page_size,
                     offset=(page - 1) * page_size,
                 )
-                sources = session.execute(
-                    sa.select(SourceRow.key, SourceRow.name, SourceRow.country).order_by(
-                        SourceRow.country, SourceRow.key
-                    )
-                ).all()
+                sources = [(x.key, x.name, x.country) for x in list_sources(session)]
         except (SinceError, ReportFilterError, CursorNameError, ValueError) as exc:
             return _message(request, 400, "Bad filter", str(exc))
         keep = [(k, v) for k, v in q.multi_items() if k not in ("page", "checked", "check") and v]
