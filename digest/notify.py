@@ -68,18 +68,6 @@ def _channel(url: str) -> apprise.Apprise:
     return ap
 
 
-def check_channels(channels: Sequence[str]) -> None:
-    """Raise NotifyError naming every channel URL apprise cannot parse (nothing is sent)."""
-    bad = []
-    for url in channels:
-        try:
-            _channel(url)
-        except NotifyError:
-            bad.append(mask(url))
-    if bad:
-        raise NotifyError(f"invalid notification channel(s): {', '.join(bad)}")
-
-
 def send(channels: Sequence[str], *, title: str, body: str, fmt: str = "html") -> int:
     """Send one message to each channel; return how many accepted it, or raise NotifyError."""
     if fmt not in _BODY_FORMAT:

@@ -57,6 +57,7 @@ from digest.window import (
 from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
+from storage.model import VersionKind
 from storage.queries import history, version_pair
 from storage.sources import list_sources
 
@@ -402,7 +403,7 @@ def create_app(
         try:
             with db.session(readonly=True) as session:
                 hist = history(session, raw_id)
-                content = [v for v in hist.versions if v.kind != "removed"]
+                content = [v for v in hist.versions if v.kind != VersionKind.REMOVED]
                 to_v = wanted["to"] or (content[-1].number if content else None)
                 from_v = wanted["from"]
                 if from_v is None and to_v is not None:

@@ -94,10 +94,6 @@ class ArticleDate:
         if self.precision is DatePrecision.DAY and self.published_at is not None:
             raise ValueError("day precision must not carry published_at")
 
-    def with_source(self, source: DateSource) -> ArticleDate:
-        """The same date, attributed to another source."""
-        return ArticleDate(self.published_date, self.precision, source, self.published_at)
-
     def describe(self) -> str:
         """Human form, e.g. `2021-11-13 14:12 +08:00 (minute, page)` or `2020-07-03 (day, title)`."""
         if self.published_at is not None:

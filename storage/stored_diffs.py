@@ -89,12 +89,6 @@ def diff_versions(
     return diff
 
 
-def inline_ops(old_text: str, new_text: str) -> list[tuple[str, str]]:
-    """Word-level ops (`eq`/`ins`/`del`, text) turning `old_text` into `new_text`."""
-    ops, _, _ = word_ops(old_text, new_text)
-    return [(tag, text) for tag, text in ops]
-
-
 def split_paragraphs(body_text: str | None) -> list[str]:
     """The non-empty paragraphs of a body (separated by blank lines), stripped."""
     if not body_text:

@@ -9,10 +9,9 @@ is cleaned of control characters and of the code points XML 1.0 forbids.
 
 from __future__ import annotations
 
-from digest.model import Item, Report
+from digest.model import Report
 from digest.templating import environment
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_PREFIX = "tag:mfawatch,2026:"
 _VERBS = {
     "new": "New",
@@ -26,11 +25,6 @@ _VERBS = {
 def feed_id(report: Report) -> str:
     """The feed's id: one per review cursor (or the plain digest)."""
     return TAG_PREFIX + (f"digest/as/{report.cursor}" if report.cursor else "digest")
-
-
-def entry_id(item: Item) -> str:
-    """The entry's stable tag URI."""
-    return TAG_PREFIX + item.event_key
 
 
 def render(report: Report) -> str:

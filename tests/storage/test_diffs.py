@@ -16,11 +16,11 @@ from storage.stored_diffs import (
     DiffInputError,
     count_words,
     diff_versions,
-    inline_ops,
     is_empty,
     split_paragraphs,
     summarize,
 )
+from storage.textdiff import word_ops
 from storage.turns import group_turns, looks_like_transcript, speaker_label
 
 PARAGRAPHS = [
@@ -401,3 +401,9 @@ def test_inserted_word_is_marked_from_its_first_letter() -> None:
         ("ins", " and Taiwan"),
         ("eq", "."),
     ]
+
+
+def inline_ops(old_text: str, new_text: str) -> list[tuple[str, str]]:
+    """Word-level ops (`eq`/`ins`/`del`, text) turning `old_text` into `new_text`."""
+    ops, _, _ = word_ops(old_text, new_text)
+    return [(tag, text) for tag, text in ops]
