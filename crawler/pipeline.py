@@ -58,6 +58,7 @@ from storage import articles, blobs, http_validators, listings, queries, runs, s
 from storage.engine import Database
 from storage.errors import DiskFull
 from storage.model import RawResponse
+from storage.versions.changes import Refetch, record_refetches
 from storage.versions.new_articles import FirstFetch, record_new
 from storage.versions.unchanged import Unchanged, record_unchanged
 from storage.writer import BatchWriter
@@ -810,31 +811,22 @@ async def _process(
         _count(result, (await writer.submit_grouped(_store_first_fetches, first)).kind)
         return
 
-    restart = _plan(source, now, now, key)
-
-    def store(s: Session) -> versions.Outcome:
-        outcome = versions.record_fetch(
-            s,
+    sent = (job.validators.etag, job.validators.last_modified) if job.validators else (None, None)
+    refetch = _Refetch(
+        Refetch(
             prepared.article,
             page.raw,
-            now=now,
-            next_check_at=next_check,
-            aliases=aliases,
-            digest=prepared.digest,
-            packed=prepared.packed,
-        )
-        if outcome.kind in ("changed", "reverted", "restored"):
-            versions.set_next_check(s, outcome.article_id, restart)  # a change restarts the plan
-        if (etag or modified) and (etag, modified) != (
-            job.validators.etag if job.validators else None,
-            job.validators.last_modified if job.validators else None,
-        ):
-            http_validators.set_validators(
-                s, key, etag, modified
-            )  # revisits fetch the canonical URL
-        return outcome
-
-    _count(result, (await writer.submit(store)).kind)
+            prepared.digest,
+            prepared.packed,
+            now,
+            next_check,
+            _plan(source, now, now, key),  # a change restarts the plan
+            aliases,
+        ),
+        # Revisits fetch the canonical URL: its validators are kept when they changed.
+        (key, etag, modified) if (etag or modified) and (etag, modified) != sent else None,
+    )
+    _count(result, (await writer.submit_grouped(_store_refetches, refetch)).kind)
 
 
 async def _whole_page(
@@ -927,6 +919,19 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
         s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators]
     )
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class _Refetch:
+    entry: Refetch
+    validators: tuple[str, str | None, str | None] | None  # (URL, ETag, Last-Modified) to keep
+
+
+def _store_refetches(s: Session, refetches: list[_Refetch]) -> list[versions.Outcome]:
+    """Known articles fetched again: changes stored in bulk, the rest compared one by one."""
+    outcomes = record_refetches(s, [r.entry for r in refetches])
+    http_validators.set_many(s, [r.validators for r in refetches if r.validators])
+    return outcomes
 
 
 def _warn_capped(url: str, capped: Sequence[str]) -> None:

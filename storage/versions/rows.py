@@ -8,13 +8,13 @@ store exactly the same columns. The row readers (`find_row`, `content_row`) lock
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.model import Article, ArticleStatus, VersionKind
-from storage.normalize import content_fields, normalize_line
+from storage.normalize import Content, content_fields, normalize_line
 from storage.schema import AliasRow, ArticleRow, VersionRow
 from storage.types import offset_minutes, with_offset
 
@@ -118,7 +118,16 @@ def display_date(
     return f"{published_date.isoformat()} ({precision})" if published_date else ""
 
 
-def diff_input(row: VersionRow) -> dict[str, str | None]:
+class VersionContent(Content, Protocol):
+    """The content columns a diff is built from: a version row, or a row read with them."""
+
+    @property
+    def published_offset(self) -> int | None: ...
+    @property
+    def section(self) -> str | None: ...
+
+
+def diff_input(row: VersionContent) -> dict[str, str | None]:
     """The normalized fields of a stored version in the shape `storage.stored_diffs` expects."""
     fields = content_fields(row)
     return {
