@@ -1,5 +1,8 @@
 """Building the digest `Report` from storage: one item per version recorded in the window.
 
+The rows come from storage's read side (`storage.changes`, which holds the SQL and the order);
+this module turns them into items, groups and notes.
+
 An item is a `versions` row whose `seen_at` falls in (since, until]: new, changed, removed or
 restored; or a `reverts` row whose latest return (`last_at`) does: `returned`, the article's
 content went back to an earlier version's (a return adds no version, so without these items the

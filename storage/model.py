@@ -57,7 +57,7 @@ class ArticleStatus(StrEnum):
 
 
 class VersionKind(StrEnum):
-    """Why a stored version exists (`versions.kind`)."""
+    """Why a stored version exists (the `kind` column of the versions table)."""
 
     NEW = "new"  # the first content of an article
     CHANGED = "changed"  # its normalized content changed
