@@ -1,4 +1,4 @@
-"""How long `storage.diffs.diff_versions` takes on a 10,000-word article (issue 3: under 50 ms).
+"""How long `storage.stored_diffs.diff_versions` takes on a 10,000-word article (issue 3: under 50 ms).
 
 Scenarios: 5 scattered edits (the target), every paragraph edited (worst realistic case), the
 whole body rewritten, the same 5 edits in one 10,000-word paragraph, a 10,000-character Chinese
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.diffs import diff_versions  # noqa: E402
+from storage.stored_diffs import diff_versions  # noqa: E402
 
 TARGET_MS = 50.0
 WORDS = 10_000

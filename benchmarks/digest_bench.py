@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest.formats import FORMATS, STREAMING, render, stream  # noqa: E402
 from digest.report import build_report, stream_report  # noqa: E402
 from digest.web import create_app  # noqa: E402
-from storage.diffs import diff_versions  # noqa: E402
 from storage.engine import Database, open_db  # noqa: E402
 from storage.schema import ArticleRow, DiffRow, SourceRow, VersionRow  # noqa: E402
+from storage.stored_diffs import diff_versions  # noqa: E402
 
 SOURCES = [("cn-mfa-en", "CN"), ("cn-mfa-zh", "CN"), ("ru-mid", "RU"), ("jp-mofa", "JP"),
            ("in-mea", "IN"), ("uk-fcdo", "GB"), ("de-aa", "DE"), ("fr-diplo", "FR"),

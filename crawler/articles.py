@@ -40,10 +40,11 @@ from crawler.model import ListingItem, Page
 from crawler.parse.charset import with_text
 from crawler.revisit import listing_item, next_check_at
 from crawler.workers.prepare import Prepared, prepare_article
-from crawler.writer import BatchWriter
-from storage import blobs, queries, validators, versions
-from storage.new_articles import FirstFetch, record_new
-from storage.unchanged import Unchanged, record_unchanged
+from storage import blobs, http_validators, queries, versions
+from storage.versions.changes import Refetch, record_refetches
+from storage.versions.new_articles import FirstFetch, record_new
+from storage.versions.unchanged import Unchanged, record_unchanged
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def due_revisits(
             s, now=now + timedelta(days=36500) if recheck else now, sources=[source.key], limit=None
         )
         due = [d for d in due if d.url not in exclude]
-        known = validators.get_many(s, [d.url for d in due])
+        known = http_validators.get_many(s, [d.url for d in due])
         raw_hashes = queries.current_raw_hashes(s, [d.id for d in due if d.status == "live"])
     return [
         ArticleJob(
@@ -231,29 +232,22 @@ async def _process(
         count(result, (await writer.submit_grouped(_store_first_fetches, first)).kind)
         return
 
-    restart = _plan(source, now, now, key)
-
-    def store(s: Session) -> versions.Outcome:
-        outcome = versions.record_fetch(
-            s,
+    sent = (job.validators.etag, job.validators.last_modified) if job.validators else (None, None)
+    refetch = _Refetch(
+        Refetch(
             prepared.article,
             page.raw,
-            now=now,
-            next_check_at=next_check,
-            aliases=aliases,
-            digest=prepared.digest,
-            packed=prepared.packed,
-        )
-        if outcome.kind in ("changed", "reverted", "restored"):
-            versions.set_next_check(s, outcome.article_id, restart)  # a change restarts the plan
-        if (etag or modified) and (etag, modified) != (
-            job.validators.etag if job.validators else None,
-            job.validators.last_modified if job.validators else None,
-        ):
-            validators.set_validators(s, key, etag, modified)  # revisits fetch the canonical URL
-        return outcome
-
-    count(result, (await writer.submit(store)).kind)
+            prepared.digest,
+            prepared.packed,
+            now,
+            next_check,
+            _plan(source, now, now, key),  # a change restarts the plan
+            aliases,
+        ),
+        # Revisits fetch the canonical URL: its validators are kept when they changed.
+        (key, etag, modified) if (etag or modified) and (etag, modified) != sent else None,
+    )
+    count(result, (await writer.submit_grouped(_store_refetches, refetch)).kind)
 
 
 async def _whole_page(
@@ -342,8 +336,23 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
                 packed=e.packed,
             )
         done.append(outcome)
-    validators.set_many(s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators])
+    http_validators.set_many(
+        s, [(f.entry.article.url, *f.validators) for f in firsts if f.validators]
+    )
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class _Refetch:
+    entry: Refetch
+    validators: tuple[str, str | None, str | None] | None  # (URL, ETag, Last-Modified) to keep
+
+
+def _store_refetches(s: Session, refetches: list[_Refetch]) -> list[versions.Outcome]:
+    """Known articles fetched again: changes stored in bulk, the rest compared one by one."""
+    outcomes = record_refetches(s, [r.entry for r in refetches])
+    http_validators.set_many(s, [r.validators for r in refetches if r.validators])
+    return outcomes
 
 
 def _plan(source: Source, anchor: datetime, now: datetime, key: str) -> datetime:

@@ -17,8 +17,8 @@ from crawler.errors import MfawatchError, SelectorMatchedNothing, SoftErrorPage
 from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem
 from crawler.workers.pool import ParsePool
-from crawler.writer import BatchWriter
 from storage.engine import Database
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 

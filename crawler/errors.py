@@ -1,45 +1,34 @@
 """The exception tree of mfawatch. Every message names what went wrong, where, and the fix.
 
-    MfawatchError
-    ├── ConfigError                 a YAML file is invalid; carries every problem (file:line field)
-    ├── FetchError                  a URL could not be fetched (url, reason)
-    │   ├── RobotsDisallowed        robots.txt forbids the URL
-    │   ├── TooLarge                body or decompressed body over the limit
-    │   ├── HTTPStatusError         a 4xx/5xx answer (status); `Blocked` for walls
-    │   │   └── Blocked             403/412/429/521 challenge or bot wall
-    │   ├── Timeout                 connect/read/total time exceeded
-    │   ├── RedirectError           too many redirects, a loop, or a redirect to a private address
-    │   ├── AddressRefused          a source's fetch would reach an address class it may not
-    │   └── ConnectionFailed        refused, reset, DNS, TLS, an answer that is not HTTP
-    ├── ParseError                  a page could not be turned into items or an article (url)
-    │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
-    │   └── SoftErrorPage           an HTTP-200 error page or bot challenge (reason); `blocked` flag
+    MfawatchError                   the root (`storage.errors`, where the whole tree is drawn)
+    └── CrawlerError                what the crawler raises
+        ├── ConfigError             a YAML file is invalid; carries every problem (file:line field)
+        ├── FetchError              a URL could not be fetched (url, reason)
+        │   ├── RobotsDisallowed    robots.txt forbids the URL
+        │   ├── TooLarge            body or decompressed body over the limit
+        │   ├── HTTPStatusError     a 4xx/5xx answer (status); `Blocked` for walls
+        │   │   └── Blocked         403/412/429/521 challenge or bot wall
+        │   ├── Timeout             connect/read/total time exceeded
+        │   ├── RedirectError       too many redirects, a loop, or a redirect to a private address
+        │   ├── AddressRefused      a source's fetch would reach an address class it may not
+        │   └── ConnectionFailed    refused, reset, DNS, TLS, an answer that is not HTTP
+        ├── ParseError              a page could not be turned into items or an article (url)
+        │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
+        │   └── SoftErrorPage       an HTTP-200 error page or bot challenge (reason); `blocked` flag
 
-Storage has its own tree (`storage.errors.StorageError`), since storage imports nothing of the
-crawler. The CLI turns both into messages and exit codes; nothing below the CLI prints.
+The root lives in `storage.errors`, the lowest package, so storage's and the digest's errors
+share it. The CLI turns both into messages and exit codes; nothing below the CLI prints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-class MfawatchError(Exception):
-    """Base of every error mfawatch raises on purpose."""
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Pickled as their state, not their __init__ arguments: a parse worker process sends its
-        # errors back to the crawler, and most subclasses take other arguments than `args`.
-        return (_rebuild, (type(self), self.args, self.__dict__))
+from storage.errors import MfawatchError as MfawatchError  # the root, re-exported
 
 
-def _rebuild(
-    cls: type[MfawatchError], args: tuple[object, ...], state: dict[str, object]
-) -> MfawatchError:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
+class CrawlerError(MfawatchError):
+    """Base of every error the crawler raises on purpose (not storage's: see `storage.errors`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +45,7 @@ class ConfigProblem:
         return f"{where}: {self.field}: {self.message}"
 
 
-class ConfigError(MfawatchError):
+class ConfigError(CrawlerError):
     """A config file is invalid; `problems` lists all of them."""
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
@@ -65,7 +54,7 @@ class ConfigError(MfawatchError):
         super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
 
 
-class FetchError(MfawatchError):
+class FetchError(CrawlerError):
     """A URL could not be fetched.
 
     `permanent` marks a failure that another try within the same run would only repeat (an
@@ -124,7 +113,7 @@ class ConnectionFailed(FetchError):
     """The connection could not be made or was cut."""
 
 
-class ParseError(MfawatchError):
+class ParseError(CrawlerError):
     """A page could not be parsed."""
 
     def __init__(self, url: str, reason: str) -> None:

@@ -38,7 +38,7 @@ from crawler.parse.feed import article_from_feed_item, parse_feed
 from crawler.parse.links import link_problem
 from crawler.parse.listing import page_count, page_urls, parse_listing
 from crawler.urls import canonical_url
-from storage import articles, listings, validators, versions
+from storage import articles, http_validators, listings, versions
 from storage.model import RawResponse
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def save_listing_validators(ctx: CrawlContext, pending: list[ListingValidators])
         return
     with ctx.db.session() as s:
         for url, etag, modified in pending:
-            validators.set_validators(s, url, etag, modified)
+            http_validators.set_validators(s, url, etag, modified)
 
 
 async def read_listings(
@@ -227,7 +227,7 @@ async def _fetch_listing_page(
         etag, modified = known.get(url, (None, None))  # prefetched with the source's first pages
     elif conditional:
         with ctx.db.session(readonly=True) as s:
-            etag, modified = validators.get_validators(s, url)
+            etag, modified = http_validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
         url, source, validators=Validators(etag, modified) if etag or modified else None
     )

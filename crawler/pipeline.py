@@ -3,7 +3,7 @@
 `crawl_source` opens a run, reads the source's listings (`crawler.listings`), fetching the articles
 not yet known as soon as their listing page is read, while the later pages are read, then the known
 ones whose revisit is due (`crawler.articles`), and closes the run with its counts. Sightings and
-articles are stored through the crawl's one writer (`crawler.writer`). Failures are collected per
+articles are stored through the crawl's one writer (`storage.writer`). Failures are collected per
 source and never stop the others. The steps read and write `storage` themselves (the listing step
 its sightings and ETags, the article step the versions); this module registers the sources, opens
 and closes each run, and reads the first listing pages' ETags in one query.
@@ -25,12 +25,12 @@ from datetime import timedelta
 from crawler.articles import ArticleRunner, due_revisits
 from crawler.config import Source
 from crawler.context import CrawlContext, SourceResult
-from crawler.errors import MfawatchError
+from crawler.errors import CrawlerError
 from crawler.limits import RunBudget
 from crawler.listings import ListingValidators, read_listings, save_listing_validators
-from crawler.writer import BatchWriter
-from storage import runs, sources, validators
+from storage import http_validators, runs, sources
 from storage.errors import DiskFull
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         # releases behind pages whose first items are now known: walk every page this time.
         full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
         # The first page of each listing is fetched on every poll: read their ETags in one query.
-        first_pages = validators.get_many(s, [str(listing.url) for listing in source.listings])
+        first_pages = http_validators.get_many(s, [str(listing.url) for listing in source.listings])
         run_id = runs.start_run(s, source.key, started)
     listing_validators: list[ListingValidators] = []
     try:
@@ -97,7 +97,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                 runner.put(job)
         if not result.errors and not result.partial:  # else a 304 could hide what is left
             save_listing_validators(ctx, listing_validators)
-    except MfawatchError as exc:  # a failure of the source as a whole (e.g. every listing down)
+    except CrawlerError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
     except asyncio.CancelledError:  # the daemon is stopping: close the run as such, then go
         with ctx.db.session() as s:

@@ -16,10 +16,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from digest.errors import DigestError
 from digest.model import AlertHit, Item, ItemKind
 
 
-class AlertRuleError(ValueError):
+class AlertRuleError(DigestError):
     """A rule that cannot be compiled (bad regex, empty keyword); the message names the rule."""
 
 

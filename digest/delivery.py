@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from digest.alerts import AlertRule
-from digest.cursors import get_cursor, set_cursor
+from digest.model import ItemKind
 from digest.notify import Delivery, deliver, deliver_alerts
 from digest.report import build_report
+from digest.window import get_cursor, set_cursor
 from storage.engine import Database
 
 SCHEDULED_CURSOR = "scheduled"
@@ -69,4 +70,6 @@ def send_alerts(
     return results
 
 
-ALERT_KINDS = ("new", "changed", "restored", "returned")
+ALERT_KINDS = tuple(
+    k.value for k in (ItemKind.NEW, ItemKind.CHANGED, ItemKind.RESTORED, ItemKind.RETURNED)
+)

@@ -1,4 +1,4 @@
-"""A stored diff (`storage.diffs` schema 1) rendered for people: inline and side-by-side HTML with
+"""A stored diff (`storage.stored_diffs` schema 1) rendered for people: inline and side-by-side HTML with
 `<ins>`/`<del>`, and coloured terminal text.
 
 Every piece of text in a diff came from a foreign web site. HTML output escapes all of it (after
@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from rich.text import Text
 
 from digest._text import clean
-from storage.diffs import DiffInputError, check_schema
+from storage.stored_diffs import DiffInputError, check_schema
 
 STYLE = """\
 .diff-fields { margin: 0 0 8px; }

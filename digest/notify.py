@@ -26,6 +26,7 @@ with warnings.catch_warnings(), contextlib.suppress(ImportError):
 
 from digest._text import one_line
 from digest.alerts import AlertRule
+from digest.errors import DigestError
 from digest.formats import get_format
 from digest.formats import text as text_format
 from digest.model import Group, Report
@@ -39,7 +40,7 @@ _USERINFO = re.compile(r"(?<=://)[^/@?#]*@")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:pass|password|token|key|secret|apikey)=)[^&]*")
 
 
-class NotifyError(RuntimeError):
+class NotifyError(DigestError):
     """A channel URL apprise does not understand, or a channel that did not accept the message."""
 
 
@@ -65,18 +66,6 @@ def _channel(url: str) -> apprise.Apprise:
             "(see https://github.com/caronc/apprise/wiki for the URL of each service)"
         )
     return ap
-
-
-def check_channels(channels: Sequence[str]) -> None:
-    """Raise NotifyError naming every channel URL apprise cannot parse (nothing is sent)."""
-    bad = []
-    for url in channels:
-        try:
-            _channel(url)
-        except NotifyError:
-            bad.append(mask(url))
-    if bad:
-        raise NotifyError(f"invalid notification channel(s): {', '.join(bad)}")
 
 
 def send(channels: Sequence[str], *, title: str, body: str, fmt: str = "html") -> int:

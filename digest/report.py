@@ -1,5 +1,8 @@
 """Building the digest `Report` from storage: one item per version recorded in the window.
 
+The rows come from storage's read side (`storage.changes`, which holds the SQL and the order);
+this module turns them into items, groups and notes.
+
 An item is a `versions` row whose `seen_at` falls in (since, until]: new, changed, removed or
 restored; or a `reverts` row whose latest return (`last_at`) does: `returned`, the article's
 content went back to an earlier version's (a return adds no version, so without these items the
@@ -24,11 +27,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from digest._text import lead
 from digest.alerts import AlertRule, match_item
+from digest.errors import DigestError
 from digest.model import (
     Change,
     FieldChange,
@@ -41,19 +44,16 @@ from digest.model import (
     SourceHealth,
 )
 from digest.templating import fmt_time
+from storage.changes import (
+    ChangeFilters,
+    ChangeRow,
+    count_changes,
+    health_changes,
+    iter_changes,
+)
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
-from storage.schema import (
-    ArticleRow,
-    DiffRow,
-    HealthRow,
-    RevertRow,
-    RunRow,
-    SourceRow,
-    VersionRow,
-)
-from storage.types import UTCDateTime
 
 __all__ = [
     "Group",
@@ -71,18 +71,10 @@ MAX_PASSAGES = 6
 STREAM_BATCH = 500  # rows fetched at a time by `stream_report`
 CONTEXT_CHARS = 160
 _LONG_EQUAL = 320
-_LEAD_SOURCE = 1200  # characters of body fetched to cut a ~300-character lead from
-_DATE_COLUMNS = (
-    "published_at",
-    "published_offset",
-    "published_date",
-    "date_precision",
-    "date_source",
-)
 _WORD_TAG = {"eq": "equal", "ins": "insert", "del": "delete"}
 
 
-class ReportFilterError(ValueError):
+class ReportFilterError(DigestError):
     """A filter value the report cannot use (unknown kind, empty query ...)."""
 
 
@@ -159,7 +151,7 @@ def _segments(op: Mapping[str, Any]) -> list[Segment]:
 
 
 def passages_from_diff(diff: Mapping[str, Any], limit: int = MAX_PASSAGES) -> tuple[Passage, ...]:
-    """The changed passages of a stored diff (`storage.diffs` schema 1), with context."""
+    """The changed passages of a stored diff (`storage.stored_diffs` schema 1), with context."""
     ops: Sequence[Mapping[str, Any]] = diff.get("body") or []
     out: list[Passage] = []
     k = 0
@@ -189,7 +181,7 @@ def passages_from_diff(diff: Mapping[str, Any], limit: int = MAX_PASSAGES) -> tu
     return tuple(out)
 
 
-def _change(row: Any, diff: Mapping[str, Any] | None) -> Change | None:
+def _change(row: ChangeRow, diff: Mapping[str, Any] | None) -> Change | None:
     if row.diff_from is None or diff is None:
         return None
     fields = tuple(
@@ -223,208 +215,37 @@ def _removal_note(evidence: Mapping[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class _Filters:
-    since: datetime
-    until: datetime
-    kinds: tuple[str, ...]
-    sources: Sequence[str] | None
-    countries: Sequence[str] | None
-    text: str | None
-
-    @property
-    def version_kinds(self) -> list[str]:
-        """The kinds wanted that are versions rows (all but `returned`)."""
-        return [k for k in self.kinds if k != ItemKind.RETURNED.value]
-
-    @property
-    def returns(self) -> bool:
-        """Whether returns to an earlier version are wanted."""
-        return ItemKind.RETURNED.value in self.kinds
-
-    def apply(self, q: Any) -> Any:
-        """Join the article and source to a query over versions, and apply every filter."""
-        v, a = VersionRow, ArticleRow
-        q = q.join(a, a.id == v.article_id).where(
-            v.seen_at > self.since, v.seen_at <= self.until, v.kind.in_(self.version_kinds)
-        )
-        return self._common(q)
-
-    def apply_returns(self, q: Any) -> Any:
-        """The same for a query over reverts: the version returned to, its article and source."""
-        r, v, a = RevertRow, VersionRow, ArticleRow
-        q = (
-            q.join(v, sa.and_(v.article_id == r.article_id, v.number == r.to_number))
-            .join(a, a.id == r.article_id)
-            .where(r.last_at > self.since, r.last_at <= self.until)
-        )
-        return self._common(q)
-
-    def _common(self, q: Any) -> Any:
-        v, a, s = VersionRow, ArticleRow, SourceRow
-        cv = aliased(VersionRow)
-        q = q.outerjoin(s, s.key == a.source)
-        if self.sources:
-            q = q.where(a.source.in_(list(self.sources)))
-        if self.countries:
-            q = q.where(sa.func.upper(s.country).in_([c.upper() for c in self.countries]))
-        if self.text:
-            title = sa.func.coalesce(v.title, a.title)
-            # A removal has no body of its own: search the article's current content instead.
-            current = (
-                sa.select(cv.body_text)
-                .where(cv.article_id == a.id, cv.number == a.content_version)
-                .scalar_subquery()
-            )
-            body = sa.func.coalesce(v.body_text, current)
-            q = q.where(
-                sa.or_(
-                    title.icontains(self.text, autoescape=True),
-                    body.icontains(self.text, autoescape=True),
-                )
-            )
-        return q
+def _totals(session: Session, f: ChangeFilters) -> dict[str, int]:
+    found = count_changes(session, f)
+    return {k.value: found.get(k.value, 0) for k in ItemKind}
 
 
-def _items_query(f: _Filters, full_body: bool) -> Any:
-    v, a, s = VersionRow, ArticleRow, SourceRow
-    parts = []
-    if f.version_kinds:
-        q = sa.select(
-            v.id.label("version_id"),
-            v.number,
-            v.kind,
-            v.seen_at,
-            sa.func.coalesce(v.title, a.title).label("title"),
-            sa.func.coalesce(v.section, a.section).label("section"),
-            sa.func.coalesce(v.language, a.language).label("language"),
-            *(
-                # A removal row has no content of its own: show the article's.
-                sa.case((v.kind == "removed", getattr(a, col)), else_=getattr(v, col)).label(col)
-                for col in _DATE_COLUMNS
-            ),
-            # The lead needs only the start of the body; alert rules need all of it.
-            _body(full_body),
-            v.diff_from,
-            v.diff_summary,
-            v.words_added,
-            v.words_removed,
-            v.evidence,
-            a.id.label("article_id"),
-            a.source,
-            a.url,
-            a.first_seen_at,
-            s.name.label("source_name"),
-            s.country,
-            DiffRow.data.label("diff"),
-            sa.cast(sa.null(), sa.Integer).label("returns"),
-            sa.cast(sa.null(), UTCDateTime()).label("first_return_at"),
-        ).select_from(v)
-        parts.append(f.apply(q).outerjoin(DiffRow, DiffRow.version_id == v.id))
-    if f.returns:
-        parts.append(_returns_query(f, full_body))
-    # Within a source: newest publication first (the day, then the minute when known), undated
-    # items last; the events of one article in the order they were seen.
-    if len(parts) == 1:
-        q = parts[0]
-        c = q.selected_columns
-        return q.order_by(
-            s.country.is_(None),
-            s.country,
-            a.source,
-            *_by_publication(c),
-            c.seen_at,
-            c.version_id,
-        )
-    u = sa.union_all(*parts).subquery()
-    return sa.select(u).order_by(
-        u.c.country.is_(None),
-        u.c.country,
-        u.c.source,
-        *_by_publication(u.c),
-        u.c.seen_at,
-        u.c.version_id,
-        u.c.kind,
-    )
-
-
-def _by_publication(c: Any) -> tuple[Any, ...]:
-    """Order terms: newest publication day first, then minute when known; undated last."""
-    day, minute = c.published_date, c.published_at
-    return (day.is_(None), day.desc(), minute.is_(None), minute.desc())
-
-
-def _body(full_body: bool) -> Any:
-    v = VersionRow
-    return (v.body_text if full_body else sa.func.substr(v.body_text, 1, _LEAD_SOURCE)).label(
-        "body"
-    )
-
-
-def _returns_query(f: _Filters, full_body: bool) -> Any:
-    """Returns to an earlier content in the window, in the columns of the versions query."""
-    r, v, a, s = RevertRow, VersionRow, ArticleRow, SourceRow
-    q = sa.select(
-        v.id.label("version_id"),
-        r.to_number.label("number"),
-        sa.literal(ItemKind.RETURNED.value, sa.String(16)).label("kind"),
-        r.last_at.label("seen_at"),
-        sa.func.coalesce(v.title, a.title).label("title"),
-        sa.func.coalesce(v.section, a.section).label("section"),
-        sa.func.coalesce(v.language, a.language).label("language"),
-        *(getattr(v, col).label(col) for col in _DATE_COLUMNS),
-        _body(full_body),
-        r.from_number.label("diff_from"),
-        sa.cast(sa.null(), sa.Text).label("diff_summary"),
-        sa.cast(sa.null(), sa.Integer).label("words_added"),
-        sa.cast(sa.null(), sa.Integer).label("words_removed"),
-        sa.cast(sa.null(), sa.JSON).label("evidence"),
-        a.id.label("article_id"),
-        a.source,
-        a.url,
-        a.first_seen_at,
-        s.name.label("source_name"),
-        s.country,
-        sa.cast(sa.null(), sa.JSON).label("diff"),
-        r.count.label("returns"),
-        r.first_at.label("first_return_at"),
-    ).select_from(r)
-    return f.apply_returns(q)
-
-
-def _totals(session: Session, f: _Filters) -> dict[str, int]:
-    found: dict[str, int] = {}
-    if f.version_kinds:
-        q = f.apply(sa.select(VersionRow.kind, sa.func.count()).select_from(VersionRow))
-        found.update({kind: n for kind, n in session.execute(q.group_by(VersionRow.kind))})
-    if f.returns:
-        q = f.apply_returns(sa.select(sa.func.count()).select_from(RevertRow))
-        found[ItemKind.RETURNED.value] = session.execute(q).scalar_one()
-    return {k.value: int(found.get(k.value, 0)) for k in ItemKind}
-
-
-def _return_note(row: Any) -> str:
+def _return_note(row: ChangeRow) -> str:
     note = f"returned to version {row.number} from version {row.diff_from}"
     if row.returns and row.returns > 1:
         note += f" ({row.returns} returns since {fmt_time(row.first_return_at)})"
     return note
 
 
-def _row_item(session: Session, row: Any, rules: Sequence[AlertRule]) -> Item:
-    """The digest item of one row of `_items_query` (a return's diff is computed here)."""
+def _row_item(session: Session, row: ChangeRow, rules: Sequence[AlertRule]) -> Item:
+    """The digest item of one recorded change (a return's diff is computed here)."""
     returned = row.kind == ItemKind.RETURNED.value
     return _item(row, rules, _return_diff(session, row) if returned else None)
 
 
-def _return_diff(session: Session, row: Any) -> dict[str, Any] | None:
+def _return_diff(session: Session, row: ChangeRow) -> dict[str, Any] | None:
     """The diff of a return: from the version left to the one returned to (None: not computable)."""
+    if row.diff_from is None:  # a return always names the version it left
+        return None
     try:
-        return version_pair(session, int(row.article_id), int(row.diff_from), int(row.number)).diff
+        return version_pair(session, row.article_id, row.diff_from, row.number).diff
     except VersionNotFound:
         return None
 
 
-def _item(row: Any, rules: Sequence[AlertRule], diff: Mapping[str, Any] | None = None) -> Item:
+def _item(
+    row: ChangeRow, rules: Sequence[AlertRule], diff: Mapping[str, Any] | None = None
+) -> Item:
     kind = ItemKind(row.kind)
     published = _published(
         row.published_at,
@@ -465,43 +286,19 @@ def _health(
     countries: Sequence[str] | None,
 ) -> tuple[SourceHealth, ...]:
     """Sources whose health changed in the window (started failing, or recovered)."""
-    last_run = (
-        sa.select(RunRow.source, sa.func.max(RunRow.started_at).label("last_run"))
-        .group_by(RunRow.source)
-        .subquery()
-    )
-    q = (
-        sa.select(HealthRow, SourceRow.name, SourceRow.country, last_run.c.last_run)
-        .outerjoin(SourceRow, SourceRow.key == HealthRow.source)
-        .outerjoin(last_run, last_run.c.source == HealthRow.source)
-        .where(HealthRow.changed_at > since, HealthRow.changed_at <= until)
-        # A first healthy observation also sets changed_at; only an ok source that has failed
-        # before (it keeps its last error) has "recovered".
-        .where(sa.or_(HealthRow.state != "ok", HealthRow.last_error.is_not(None)))
-        .order_by(SourceRow.country.is_(None), SourceRow.country, HealthRow.source)
-    )
-    if sources:
-        q = q.where(HealthRow.source.in_(list(sources)))
-    if countries:
-        q = q.where(sa.func.upper(SourceRow.country).in_([c.upper() for c in countries]))
-    out = []
-    for health, name, country, last_run_at in session.execute(q):
-        state = health.state
-        if state == "ok":
-            state = "recovered"
-        out.append(
-            SourceHealth(
-                source=health.source,
-                state=state,
-                name=name,
-                country=country,
-                last_run_at=last_run_at,
-                last_error=health.last_error if health.state != "ok" else None,
-                failures=health.consecutive_failures,
-                changed_at=health.changed_at,
-            )
+    return tuple(
+        SourceHealth(
+            source=h.source,
+            state="recovered" if h.state == "ok" else h.state,
+            name=h.name,
+            country=h.country,
+            last_run_at=h.last_run_at,
+            last_error=h.last_error if h.state != "ok" else None,
+            failures=h.consecutive_failures,
+            changed_at=h.changed_at,
         )
-    return tuple(out)
+        for h in health_changes(session, since, until, sources, countries)
+    )
 
 
 # (country, source key, source name): what items of one group share.
@@ -529,14 +326,14 @@ def _window(
     countries: Sequence[str] | None,
     kinds: Iterable[str] | None,
     query: str | None,
-) -> tuple[_Filters, dict[str, tuple[str, ...] | str], tuple[SourceHealth, ...]]:
+) -> tuple[ChangeFilters, dict[str, tuple[str, ...] | str], tuple[SourceHealth, ...]]:
     """The filters of a digest window, as applied and as shown, and its source-health notes."""
     if since.tzinfo is None:
         raise ReportFilterError("since must be tz-aware")
     until = until or datetime.now(UTC)
     wanted = _kinds(kinds)
     text = query.strip() if query else None
-    f = _Filters(since, until, wanted, sources, countries, text)
+    f = ChangeFilters(since, until, wanted, sources, countries, text)
     filters: dict[str, tuple[str, ...] | str] = {}
     if sources:
         filters["source"] = tuple(sources)
@@ -570,13 +367,11 @@ def build_report(
     `Report.counts` still gives the totals of the whole window (the web UI pages this way).
     """
     f, filters, health = _window(session, since, until, sources, countries, kinds, query)
-    q = _items_query(f, full_body=bool(alerts))
-    if limit is not None:
-        q = q.limit(max(limit, 0)).offset(max(offset, 0))
+    rows = iter_changes(session, f, full_body=bool(alerts), limit=limit, offset=offset)
     groups: list[Group] = []
     current: list[Item] = []
     key: GroupKey | None = None
-    for row in session.execute(q):
+    for row in rows:
         row_key = (row.country, row.source, row.source_name)
         if row_key != key:
             if key is not None:
@@ -619,10 +414,10 @@ def stream_report(
         cursor=cursor,
         totals=_totals(session, f),
     )
-    q = _items_query(f, full_body=bool(alerts)).execution_options(yield_per=STREAM_BATCH)
 
     def items() -> Iterator[tuple[GroupKey, Item]]:
-        for row in session.execute(q):
+        rows = iter_changes(session, f, full_body=bool(alerts), yield_per=STREAM_BATCH)
+        for row in rows:
             yield (row.country, row.source, row.source_name), _row_item(session, row, alerts)
 
     return StreamedReport(head, items())

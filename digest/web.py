@@ -29,7 +29,6 @@ from hashlib import sha256
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -43,17 +42,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digest import highlight
 from digest._text import one_line
 from digest.alerts import AlertRule
-from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
 from digest.formats import atom
 from digest.model import Item, ItemKind
 from digest.report import ReportFilterError, build_report
-from digest.since import SinceError
 from digest.templating import environment
+from digest.window import (
+    DEFAULT_CURSOR,
+    CursorNameError,
+    SinceError,
+    check_name,
+    resolve_since,
+    set_cursor,
+)
 from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
+from storage.model import VersionKind
 from storage.queries import history, version_pair
-from storage.schema import SourceRow
+from storage.sources import list_sources
 
 log = logging.getLogger(__name__)
 
@@ -338,11 +344,7 @@ def create_app(
                     limit=page_size,
                     offset=(page - 1) * page_size,
                 )
-                sources = session.execute(
-                    sa.select(SourceRow.key, SourceRow.name, SourceRow.country).order_by(
-                        SourceRow.country, SourceRow.key
-                    )
-                ).all()
+                sources = [(x.key, x.name, x.country) for x in list_sources(session)]
         except (SinceError, ReportFilterError, CursorNameError, ValueError) as exc:
             return _message(request, 400, "Bad filter", str(exc))
         keep = [(k, v) for k, v in q.multi_items() if k not in ("page", "checked", "check") and v]
@@ -401,7 +403,7 @@ def create_app(
         try:
             with db.session(readonly=True) as session:
                 hist = history(session, raw_id)
-                content = [v for v in hist.versions if v.kind != "removed"]
+                content = [v for v in hist.versions if v.kind != VersionKind.REMOVED]
                 to_v = wanted["to"] or (content[-1].number if content else None)
                 from_v = wanted["from"]
                 if from_v is None and to_v is not None:

@@ -56,7 +56,7 @@ async def crawl_context(
         if not shared_writer:
             yield ctx
             return
-        from crawler.writer import BatchWriter
+        from storage.writer import BatchWriter
 
         async with BatchWriter(db) as writer:
             ctx.writer = writer

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import make_url
 
-from crawler.errors import MfawatchError
+from storage.errors import MfawatchError
 
 DEFAULT_CLAIM_TTL = timedelta(minutes=30)
 

@@ -45,11 +45,6 @@ def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
     return known
 
 
-def add_alias(session: Session, article_id: int, alias: str) -> None:
-    """Record another URL of an article (a no-op when it is known, or is a canonical URL)."""
-    add_aliases(session, article_id, [alias])
-
-
 def add_aliases(session: Session, article_id: int, aliases: Iterable[str]) -> None:
     """Record several aliases of one article; already-known URLs are skipped."""
     add_alias_pairs(session, [(article_id, a) for a in aliases])
@@ -72,25 +67,6 @@ def add_alias_pairs(session: Session, pairs: Iterable[tuple[int, str]]) -> None:
     insert_ignore(session, AliasRow.__table__, rows)  # type: ignore[arg-type]
 
 
-def record_sighting(
-    session: Session,
-    *,
-    source: str,
-    listing_url: str,
-    article_url: str,
-    listing_title: str,
-    seen_at: datetime,
-) -> None:
-    """Note that `article_url` appeared on `listing_url` at `seen_at` (first/last seen, title)."""
-    record_sightings(
-        session,
-        source=source,
-        listing_url=listing_url,
-        items=[(article_url, listing_title)],
-        seen_at=seen_at,
-    )
-
-
 def sightings(session: Session, article_url: str) -> list[SightingRow]:
     """Every listing sighting of an article URL, earliest first."""
     return list(
@@ -110,7 +86,10 @@ def record_sightings(
     items: Sequence[tuple[str, str]],
     seen_at: datetime,
 ) -> None:
-    """`record_sighting` for every (article_url, listing_title) of one listing page, in 3 statements."""
+    """Note each (article_url, listing_title) seen on `listing_url` at `seen_at`, in 3 statements.
+
+    A sighting keeps when the URL was first and last seen there, how often, and the title shown.
+    """
     titles = dict(items)  # one row per article URL; the last title on the page wins
     if not titles:
         return

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.codecs import CODECS, DEFAULT_CODEC, PackedBody, pack
+from storage.codecs import CODECS, PackedBody, pack
 from storage.model import RawResponse
 from storage.schema import ArticleRow, BlobRow, ResponseRow, insert_ignore
 
@@ -64,13 +64,6 @@ def put_packed(session: Session, packed: list[PackedBody]) -> None:
         BlobRow.__table__,  # type: ignore[arg-type]
         [{"sha256": p.sha256, "size": p.size, "codec": p.codec, "data": p.data} for p in packed],
     )
-
-
-def put_blob(session: Session, body: bytes, *, codec: str = DEFAULT_CODEC) -> str:
-    """Store a body unless a blob with its hash exists; return the hash."""
-    packed = pack(body, codec=codec)
-    put_packed(session, [packed])
-    return packed.sha256
 
 
 def get_blob(session: Session, sha: str) -> bytes | None:

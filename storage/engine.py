@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from storage.errors import DatabaseUnavailable, DiskFull
+from storage.schema_lock import PG_LOCK_KEY
 
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
@@ -204,9 +205,6 @@ def _at_head(engine: Engine) -> bool:
     except DBAPIError:  # no such table yet (or no database): let the migration say what is wrong
         return False
     return [tuple(r) for r in found] == [(SCHEMA_REVISION,)]
-
-
-PG_LOCK_KEY = 0x6D666177  # "mfaw": the advisory lock that serializes schema changes
 
 
 def _create_if_empty(engine: Engine) -> bool:

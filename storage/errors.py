@@ -1,20 +1,53 @@
-"""The storage error tree. Every message names what failed, where, and what to do about it.
+"""The one error tree of mfawatch, rooted in the lowest package. Every message names what failed,
+where, and what to do about it.
 
-    StorageError                    the database refused or failed
-    ├── DatabaseUnavailable         the database URL is invalid or the server cannot be reached
-    ├── DiskFull                    a write failed because the database's disk (or quota) is full
-    ├── MigrationError              the schema could not be brought up to date
-    ├── ArticleNotFound             no stored article has this URL, alias or id
-    └── VersionNotFound             the article has no such version (or it has no content)
+    MfawatchError                       every error mfawatch raises on purpose (this module)
+    ├── StorageError                    the database refused or failed (this module)
+    │   ├── DatabaseUnavailable         the database URL is invalid or the server cannot be reached
+    │   ├── DiskFull                    a write failed because the database's disk (or quota) is full
+    │   ├── MigrationError              the schema could not be brought up to date
+    │   ├── ArticleNotFound             no stored article has this URL, alias or id
+    │   ├── VersionNotFound             the article has no such version (or it has no content)
+    │   └── DiffInputError              a diff's input or a stored diff is malformed (stored_diffs)
+    ├── CrawlerError                    what the crawler raises (`crawler.errors`)
+    │   ├── ConfigError                 a YAML file is invalid; carries every problem
+    │   ├── FetchError                  a URL could not be fetched (and its subclasses)
+    │   └── ParseError                  a page could not be turned into items or an article
+    ├── DigestError                     what the digest raises (`digest.errors`)
+    │   ├── SinceError                  a --since/--until value that is not a time (digest.window)
+    │   ├── CursorNameError             an invalid reviewer name (digest.window)
+    │   ├── ReportFilterError           a digest filter that cannot be applied (digest.report)
+    │   ├── AlertRuleError              an invalid watchlist rule (digest.alerts)
+    │   ├── UnknownFormatError          a digest format that does not exist (digest.formats)
+    │   └── NotifyError                 a channel refused or could not be parsed (digest.notify)
+    └── AlreadyRunning, LockUnavailable the daemon lock (`mfawatch.lock`)
 
-`storage` imports neither `crawler` nor `mfawatch`, so this tree stands alone; the CLI maps it
-to messages and exit codes alongside `crawler.errors`.
+Every package imports this root from here, since storage imports nothing of ours. The CLI
+turns the tree into messages and exit codes; nothing below the CLI prints.
 """
 
 from __future__ import annotations
 
 
-class StorageError(Exception):
+class MfawatchError(Exception):
+    """Base of every error mfawatch raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as their state, not their __init__ arguments: a parse worker process sends its
+        # errors back to the crawler, and most subclasses take other arguments than `args`.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[MfawatchError], args: tuple[object, ...], state: dict[str, object]
+) -> MfawatchError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class StorageError(MfawatchError):
     """Base of every error the storage package raises on purpose."""
 
 

@@ -18,8 +18,8 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy.engine import Engine
 
-from storage.engine import PG_LOCK_KEY
 from storage.errors import MigrationError
+from storage.schema_lock import PG_LOCK_KEY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

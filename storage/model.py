@@ -49,12 +49,20 @@ class DateSource(StrEnum):
 
 
 class ArticleStatus(StrEnum):
-    """Lifecycle of an article as seen by the crawler."""
+    """Lifecycle of an article as seen by the crawler (`articles.status`)."""
 
     LIVE = "live"
     MISSING = "missing"  # failed recent checks, not yet confirmed removed
     REMOVED = "removed"
-    REDIRECTED = "redirected"
+
+
+class VersionKind(StrEnum):
+    """Why a stored version exists (the `kind` column of the versions table)."""
+
+    NEW = "new"  # the first content of an article
+    CHANGED = "changed"  # its normalized content changed
+    RESTORED = "restored"  # a removed article answered again
+    REMOVED = "removed"  # confirmed gone; carries the evidence, no content
 
 
 _Date = date  # `Article.date` (a field) shadows `datetime.date` inside the class body
@@ -85,10 +93,6 @@ class ArticleDate:
             raise ValueError("minute precision needs published_at")
         if self.precision is DatePrecision.DAY and self.published_at is not None:
             raise ValueError("day precision must not carry published_at")
-
-    def with_source(self, source: DateSource) -> ArticleDate:
-        """The same date, attributed to another source."""
-        return ArticleDate(self.published_date, self.precision, source, self.published_at)
 
     def describe(self) -> str:
         """Human form, e.g. `2021-11-13 14:12 +08:00 (minute, page)` or `2020-07-03 (day, title)`."""

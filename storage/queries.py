@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import find_article_id, sightings
 from storage.errors import ArticleNotFound, VersionNotFound
-from storage.model import ArticleDate, DatePrecision, DateSource
+from storage.model import ArticleDate, DatePrecision, DateSource, VersionKind
 from storage.schema import (
     ArticleRow,
     CursorRow,
@@ -206,7 +206,7 @@ def _stored(row: ArticleRow, body_text: str | None, body_html: str | None) -> St
 
 def _version_info(v: VersionRow) -> VersionInfo:
     fields = None
-    if v.kind != "removed":
+    if v.kind != VersionKind.REMOVED:
         fields = {
             "title": v.title,
             "published_at": with_offset(v.published_at, v.published_offset),
@@ -326,15 +326,15 @@ def return_in_force(
     latest = max(reverts, key=lambda r: r.last_at)
     if latest.to_number != content_version:
         return None
-    if any(v.kind != "removed" and v.seen_at > latest.last_at for v in versions):
+    if any(v.kind != VersionKind.REMOVED and v.seen_at > latest.last_at for v in versions):
         return None
     return latest
 
 
 def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> VersionPair:
     """Two versions and the diff between them (the stored one when it exists, else computed)."""
-    from storage.diffs import diff_versions
-    from storage.versions import diff_input
+    from storage.stored_diffs import diff_versions
+    from storage.versions.rows import diff_input
 
     rows = {
         v.number: v
@@ -347,7 +347,7 @@ def version_pair(session: Session, article_id: int, from_v: int, to_v: int) -> V
     for number in (from_v, to_v):
         if number not in rows:
             raise VersionNotFound(article_id, number)
-        if rows[number].kind == "removed":
+        if rows[number].kind == VersionKind.REMOVED:
             raise VersionNotFound(article_id, number, "records a removal and has no content")
     old, new = rows[from_v], rows[to_v]
     stored = None

@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from storage.model import ArticleStatus
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -70,7 +71,7 @@ class ArticleRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(sa.ForeignKey("sources.key"), index=True)
     url: Mapped[str] = mapped_column(sa.Text, unique=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="live")
+    status: Mapped[str] = mapped_column(sa.String(16), default=ArticleStatus.LIVE.value)
     version: Mapped[int]  # number of the latest version row
     content_version: Mapped[int]  # number of the version whose content is current
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
@@ -155,7 +156,7 @@ class VersionRow(Base):
 
 
 class DiffRow(Base):
-    """The structured diff (from `storage.diffs.diff_versions`) of a version from `from_number`."""
+    """The structured diff (from `storage.stored_diffs.diff_versions`) of a version from `from_number`."""
 
     __tablename__ = "diffs"
     version_id: Mapped[int] = mapped_column(

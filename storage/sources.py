@@ -69,3 +69,13 @@ def stored_sources(session: Session) -> list[SourceInfo]:
     """Every source the database knows (configured now or once), by key."""
     rows = session.execute(sa.select(SourceRow).order_by(SourceRow.key)).scalars()
     return [SourceInfo(r.key, r.name, r.country, r.language, r.timezone) for r in rows]
+
+
+def list_sources(session: Session) -> list[SourceInfo]:
+    """Every stored source (key, name, country), by country then key (the digest's filter list)."""
+    rows = session.execute(
+        sa.select(SourceRow.key, SourceRow.name, SourceRow.country).order_by(
+            SourceRow.country, SourceRow.key
+        )
+    )
+    return [SourceInfo(key, name, country) for key, name, country in rows]

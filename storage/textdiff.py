@@ -4,7 +4,7 @@ Tokens are Latin-script words (with inner apostrophes, dots, hyphens), single CJ
 (Chinese and Japanese have no spaces between words) and single punctuation marks, each carrying
 the whitespace before it, so joining tokens gives back the text exactly. `word_ops` returns
 `[tag, text]` chunks (`eq`/`del`/`ins`); long passages are compared sentence by sentence first so
-the word-level work stays proportional to what changed. Pure functions, used by storage.diffs.
+the word-level work stays proportional to what changed. Pure functions, used by storage.stored_diffs.
 """
 
 from __future__ import annotations

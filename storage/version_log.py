@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.model import ArticleStatus
 from storage.schema import ArticleRow, VersionRow
 from storage.types import iso, with_offset
 
@@ -102,7 +103,7 @@ def iter_versions(
             number=v.number,
             kind=v.kind,
             seen_at=v.seen_at,
-            current=v.number == content_version and status != "removed",
+            current=v.number == content_version and status != ArticleStatus.REMOVED,
             content_hash=v.content_hash,
             raw_sha256=v.raw_sha256,
             title=v.title,

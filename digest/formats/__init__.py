@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from digest.errors import DigestError
 from digest.formats import atom, html, json, markdown, text
 from digest.model import Item, Report
 
@@ -40,7 +41,7 @@ FORMATS: dict[str, Renderer] = {
 }
 
 
-class UnknownFormatError(ValueError):
+class UnknownFormatError(DigestError):
     """A format name that is not in `FORMATS`; the message lists the valid ones."""
 
 

@@ -19,7 +19,6 @@ from digest.templating import environment
 if TYPE_CHECKING:
     from digest.report import GroupKey
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_PREFIX = "tag:mfawatch,2026:"
 _VERBS = {
     "new": "New",
@@ -33,11 +32,6 @@ _VERBS = {
 def feed_id(report: Report) -> str:
     """The feed's id: one per review cursor (or the plain digest)."""
     return TAG_PREFIX + (f"digest/as/{report.cursor}" if report.cursor else "digest")
-
-
-def entry_id(item: Item) -> str:
-    """The entry's stable tag URI."""
-    return TAG_PREFIX + item.event_key
 
 
 def _generate(report: Report, items: Iterable[Item], updated: datetime) -> Iterator[str]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digest._text import clean, md_escape, one_line, safe_url
-from digest.model import Item, Passage, Report
+from digest.model import Item, ItemKind, Passage, Report
 from digest.templating import fmt_published, fmt_time
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _item(item: Item) -> list[str]:
         meta.append(md_escape(one_line(item.section)))
     meta.append(f"published {md_escape(fmt_published(item.published))}")
     meta.append(f"first seen {fmt_time(item.first_seen_at)}")
-    if item.kind.value != "new":
+    if item.kind is not ItemKind.NEW:
         meta.append(f"{item.kind.value} {fmt_time(item.event_at)}")
     lines.append("  " + " · ".join(meta))
     for hit in item.alerts:

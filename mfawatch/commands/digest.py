@@ -8,10 +8,17 @@ from typing import Any
 import click
 
 from digest.alerts import AlertRule, AlertRuleError, rules_from
-from digest.cursors import DEFAULT_CURSOR, CursorNameError, check_name, resolve_since, set_cursor
 from digest.formats import FORMATS, STREAMING, render, stream
 from digest.report import ReportFilterError, build_report, stream_report
-from digest.since import SinceError, parse_until
+from digest.window import (
+    DEFAULT_CURSOR,
+    CursorNameError,
+    SinceError,
+    check_name,
+    parse_until,
+    resolve_since,
+    set_cursor,
+)
 from mfawatch.app import App
 from mfawatch.exits import handle_errors
 from mfawatch.filters import check_filters, known_sources

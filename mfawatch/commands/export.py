@@ -7,7 +7,7 @@ import sys
 import click
 
 from digest.export import export_jsonl, export_warc
-from digest.since import SinceError, parse_since
+from digest.window import SinceError, parse_since
 from mfawatch.app import App
 from mfawatch.exits import handle_errors
 from mfawatch.filters import check_source

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from digest.cursors import CursorNameError, get_cursor, resolve_since, set_cursor
 from digest.report import build_report
+from digest.window import CursorNameError, get_cursor, resolve_since, set_cursor
 from tests.digest.conftest import DigestDB
 
 

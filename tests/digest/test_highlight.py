@@ -10,7 +10,7 @@ from rich.console import Console
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from digest.highlight import STYLE, to_html_inline, to_html_side_by_side, to_terminal
-from storage.diffs import DiffInputError, diff_versions
+from storage.stored_diffs import DiffInputError, diff_versions
 
 PARAGRAPHS = [f"Paragraph {k}: the spokesperson answered question {k}." for k in range(30)]
 ALLOWED_TAGS = {"div", "dl", "dt", "dd", "p", "span", "ins", "del", "br"}

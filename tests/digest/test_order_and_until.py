@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.report import build_report
-from digest.since import SinceError, parse_until
+from digest.window import SinceError, parse_until
 from storage.engine import open_db
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.sources import SourceInfo, sync_sources

@@ -9,8 +9,8 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from digest.alerts import AlertRule
-from digest.cursors import get_cursor
 from digest.web import create_app
+from digest.window import get_cursor
 from tests.digest.conftest import HOSTILE_TITLE, DigestDB
 
 BASE = "http://127.0.0.1:8080"

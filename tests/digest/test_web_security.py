@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.urls import canonical_url
-from digest.cursors import get_cursor
 from digest.web import COOKIE, SECURITY_HEADERS, create_app, feed_key, token_cookie
+from digest.window import get_cursor
 from tests.digest.conftest import DigestDB
 
 BASE = "http://127.0.0.1:8080"

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from storage import articles, versions
 from storage.engine import Database
+from storage.http_validators import get_validators, set_validators
 from storage.schema import SightingRow, SourceRow, ValidatorRow
 from storage.sources import SourceInfo, sync_sources
-from storage.validators import get_validators, set_validators
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
 
 URL = "https://mfa.example/news/1.html"
@@ -28,9 +28,9 @@ def test_find_article_by_url_and_alias(db: Database) -> None:
     """find_article_id resolves the canonical URL and any alias, and None for an unknown URL."""
     article_id = _store(db)
     with db.session() as s:
-        articles.add_alias(s, article_id, URL + "?utm_source=feed")
-        articles.add_alias(s, article_id, URL + "?utm_source=feed")  # twice: no error, one row
-        articles.add_alias(s, article_id, URL)  # the canonical URL itself is not an alias
+        articles.add_aliases(s, article_id, [URL + "?utm_source=feed"])
+        articles.add_aliases(s, article_id, [URL + "?utm_source=feed"])  # twice: no error, one row
+        articles.add_aliases(s, article_id, [URL])  # the canonical URL itself is not an alias
     with db.session() as s:
         assert articles.find_article_id(s, URL) == article_id
         assert articles.find_article_id(s, URL + "?utm_source=feed") == article_id
@@ -42,7 +42,7 @@ def test_known_urls(db: Database) -> None:
     """known_urls returns exactly the given URLs stored as canonical URLs or aliases."""
     article_id = _store(db)
     with db.session() as s:
-        articles.add_alias(s, article_id, "https://mfa.example/old/1.html")
+        articles.add_aliases(s, article_id, ["https://mfa.example/old/1.html"])
     many = [f"https://mfa.example/unknown/{i}" for i in range(1200)]  # over one IN chunk
     with db.session() as s:
         known = articles.known_urls(s, [URL, "https://mfa.example/old/1.html", *many])
@@ -57,21 +57,19 @@ def test_sightings_record_first_and_last_seen(db: Database) -> None:
         (1, "x"),
     ):
         with db.session() as s:
-            articles.record_sighting(
+            articles.record_sightings(
                 s,
                 source="cn-mfa-en",
                 listing_url=LISTING,
-                article_url=URL,
-                listing_title=title,
+                items=[(URL, title)],
                 seen_at=T0 + timedelta(hours=hours),
             )
     with db.session() as s:
-        articles.record_sighting(
+        articles.record_sightings(
             s,
             source="cn-mfa-en",
             listing_url=LISTING + "?page=2",
-            article_url=URL,
-            listing_title="t",
+            items=[(URL, "t")],
             seen_at=T0,
         )
     with db.session() as s:
@@ -86,12 +84,11 @@ def test_listing_title_differing_from_article_title_is_not_a_change(db: Database
     """A truncated listing title is stored as a sighting fact and creates no version."""
     _store(db)
     with db.session() as s:
-        articles.record_sighting(
+        articles.record_sightings(
             s,
             source="cn-mfa-en",
             listing_url=LISTING,
-            article_url=URL,
-            listing_title="Wang Yi Holds Tal...",
+            items=[(URL, "Wang Yi Holds Tal...")],
             seen_at=T0,
         )
     with db.session() as s:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 import zstandard
+from sqlalchemy.orm import Session
 
 from storage import blobs, codecs, versions
 from storage.engine import Database
@@ -31,8 +32,8 @@ def test_same_bytes_are_stored_once(db: Database) -> None:
 def test_blobs_are_compressed_and_read_back_exactly(db: Database) -> None:
     """A stored body is zstd-compressed on disk and comes back byte for byte; zlib blobs still read."""
     with db.session() as s:
-        sha = blobs.put_blob(s, BODY)
-        old = blobs.put_blob(s, BODY + b"old", codec="zlib")
+        sha = _put_blob(s, BODY)
+        old = _put_blob(s, BODY + b"old", codec="zlib")
     with db.session() as s:
         row = s.get(BlobRow, sha)
         assert row is not None and row.codec == "zstd" and row.size == len(BODY)
@@ -112,7 +113,7 @@ def test_iter_responses_gives_a_fetch_stored_twice_once(db: Database) -> None:
     feed = make_raw("https://mfa.example/feed.xml", BODY)
     other = make_raw("https://mfa.example/other.html", BODY)
     with db.session() as s:
-        sha = blobs.put_blob(s, BODY)
+        sha = _put_blob(s, BODY)
         rows = [blobs.response_values(feed, None, sha) for _ in range(3)]
         rows.append(blobs.response_values(other, None, sha))  # same time and bytes, other URL
         s.execute(sa.insert(ResponseRow), rows)
@@ -139,3 +140,10 @@ def test_iter_responses_since_and_listing_records_by_source(db: Database) -> Non
             (b"list", "https://mfa.example/list.html")
         ]
         assert list(blobs.iter_responses(s, source="us-state")) == []
+
+
+def _put_blob(s: Session, body: bytes, *, codec: str = codecs.DEFAULT_CODEC) -> str:
+    """Store one body the way a crawl does (`put_packed`); its hash."""
+    packed = codecs.pack(body, codec=codec)
+    blobs.put_packed(s, [packed])
+    return packed.sha256

@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage import new_articles, queries, versions
+from storage import queries, versions
 from storage.codecs import pack
 from storage.engine import Database
 from storage.normalize import article_fingerprint
+from storage.versions import new_articles
 from tests.storage.conftest import BODY, T0, make_article, make_raw
 
 NEXT = T0 + timedelta(days=1)

@@ -1,4 +1,4 @@
-"""Tests of storage.diffs: each real kind of edit shows exactly that edit, transcripts name turns."""
+"""Tests of storage.stored_diffs: each real kind of edit shows exactly that edit, transcripts name turns."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from storage.diffs import (
+from storage.errors import StorageError
+from storage.stored_diffs import (
     DiffInputError,
     count_words,
     diff_versions,
-    inline_ops,
     is_empty,
     split_paragraphs,
     summarize,
 )
-from storage.errors import StorageError
+from storage.textdiff import word_ops
 from storage.turns import group_turns, looks_like_transcript, speaker_label
 
 PARAGRAPHS = [
@@ -401,3 +401,9 @@ def test_inserted_word_is_marked_from_its_first_letter() -> None:
         ("ins", " and Taiwan"),
         ("eq", "."),
     ]
+
+
+def inline_ops(old_text: str, new_text: str) -> list[tuple[str, str]]:
+    """Word-level ops (`eq`/`ins`/`del`, text) turning `old_text` into `new_text`."""
+    ops, _, _ = word_ops(old_text, new_text)
+    return [(tag, text) for tag, text in ops]

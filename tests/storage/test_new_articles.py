@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from storage import new_articles, queries, validators, versions
+from storage import http_validators, queries, versions
 from storage.codecs import pack
 from storage.engine import Database
 from storage.model import Article, RawResponse
 from storage.normalize import article_fingerprint
 from storage.schema import AliasRow, ArticleRow, ResponseRow, VersionRow
+from storage.versions import new_articles
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
 
 NEXT = T0 + timedelta(hours=1)
@@ -123,11 +124,11 @@ def test_identical_bodies_share_one_blob(db: Database) -> None:
 def test_validators_set_many(db: Database) -> None:
     """Insert new, update changed, forget (None, None), leave equal ones alone."""
     with db.session() as s:
-        validators.set_validators(s, "https://a/1", '"old"', None)
-        validators.set_validators(s, "https://a/2", '"same"', None)
-        validators.set_validators(s, "https://a/3", '"gone"', None)
+        http_validators.set_validators(s, "https://a/1", '"old"', None)
+        http_validators.set_validators(s, "https://a/2", '"same"', None)
+        http_validators.set_validators(s, "https://a/3", '"gone"', None)
     with db.session() as s:
-        validators.set_many(
+        http_validators.set_many(
             s,
             [
                 ("https://a/1", '"new"', "Mon, 01 Jan 2024 00:00:00 GMT"),
@@ -137,7 +138,9 @@ def test_validators_set_many(db: Database) -> None:
             ],
         )
     with db.session(readonly=True) as s:
-        got = validators.get_many(s, ["https://a/1", "https://a/2", "https://a/3", "https://a/4"])
+        got = http_validators.get_many(
+            s, ["https://a/1", "https://a/2", "https://a/3", "https://a/4"]
+        )
     assert got == {
         "https://a/1": ('"new"', "Mon, 01 Jan 2024 00:00:00 GMT"),
         "https://a/2": ('"same"', None),

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from storage import unchanged, versions
+from storage import versions
 from storage.engine import Database
 from storage.errors import ArticleNotFound
 from storage.schema import ArticleRow
+from storage.versions import unchanged
 from tests.storage.conftest import T0, make_article, make_raw, row_counts
 
 H = timedelta(hours=1)

@@ -1,7 +1,7 @@
 """First fetches of many articles at once: the bulk path of a first crawl.
 
 A first crawl stores thousands of articles that the listing already showed to be unknown. One by
-one, `versions.record_fetch` costs about seven statements each (look up, insert the article, its
+one, `content.record_fetch` costs about seven statements each (look up, insert the article, its
 blob, response and version, ...); here a batch costs seven statements in all, whatever its size.
 What is stored is exactly what `record_fetch` stores for a new article: the article row, version
 1 (`new`), the raw response and its blob, aliases, and the source row if it is missing.
@@ -29,8 +29,8 @@ from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
 from storage.sources import ensure_source
-from storage.versions import (
-    Outcome,
+from storage.versions.outcomes import Outcome, OutcomeKind
+from storage.versions.rows import (
     article_values,
     first_version_row,
     new_article_row,
@@ -120,5 +120,5 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
         [(aid, alias) for e, aid in zip(todo, article_ids, strict=True) for alias in e.aliases],
     )
     for i, aid in zip(fresh, article_ids, strict=True):
-        outcomes[i] = Outcome("new", int(aid), 1)
+        outcomes[i] = Outcome(OutcomeKind.NEW, int(aid), 1)
     return outcomes

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crawler.writer import BatchWriter
-from storage import validators
+from storage import http_validators
 from storage.engine import Database, open_db
 from storage.schema import ValidatorRow
+from storage.writer import BatchWriter
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_writes_are_batched_and_all_land(db: Database) -> None:
             await asyncio.gather(
                 *(
                     writer.submit(
-                        lambda s, i=i: validators.set_validators(
+                        lambda s, i=i: http_validators.set_validators(
                             s, f"https://a.example/{i}", f'"e{i}"', None
                         )
                     )
@@ -53,14 +53,14 @@ def test_a_failing_record_is_isolated(db: Database) -> None:
     """A record that raises gets its own error; the others in its batch are still committed."""
 
     def boom(s: Session) -> None:
-        validators.set_validators(s, "https://a.example/bad", '"x"', None)
+        http_validators.set_validators(s, "https://a.example/bad", '"x"', None)
         raise ValueError("broken record")
 
     async def go() -> list[object]:
         async with BatchWriter(db) as writer:
             works = [
                 writer.submit(
-                    lambda s, i=i: validators.set_validators(
+                    lambda s, i=i: http_validators.set_validators(
                         s, f"https://a.example/{i}", '"e"', None
                     )
                 )
@@ -91,7 +91,7 @@ def test_grouped_items_are_written_by_one_call_per_batch(db: Database) -> None:
 
     def bulk(s: Session, urls: list[str]) -> list[str]:
         calls.append(len(urls))
-        validators.set_many(s, [(u, '"e"', None) for u in urls])
+        http_validators.set_many(s, [(u, '"e"', None) for u in urls])
         return [u.upper() for u in urls]
 
     async def go() -> list[str]:
@@ -113,9 +113,9 @@ def test_a_failing_grouped_item_is_isolated(db: Database) -> None:
 
     def bulk(s: Session, urls: list[str]) -> list[str]:
         if any("bad" in u for u in urls):
-            validators.set_many(s, [(u, '"e"', None) for u in urls])
+            http_validators.set_many(s, [(u, '"e"', None) for u in urls])
             raise ValueError("bad item in the batch")
-        validators.set_many(s, [(u, '"e"', None) for u in urls])
+        http_validators.set_many(s, [(u, '"e"', None) for u in urls])
         return urls
 
     async def go() -> list[object]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from digest.since import EPOCH, SinceError, parse_since
+from digest.window import EPOCH, SinceError, parse_since
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 

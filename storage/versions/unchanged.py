@@ -1,6 +1,6 @@
 """Unchanged rechecks in bulk: the common answer of a recheck (304, or the very same bytes).
 
-`versions.record_not_modified` costs one UPDATE .. RETURNING per article. A recheck of thousands
+`liveness.record_not_modified` costs one UPDATE .. RETURNING per article. A recheck of thousands
 of articles that mostly did not change sends them here in batches instead: one SELECT finds
 which of them are live articles, one executemany UPDATE touches those (check time, next check,
 check count: no new rows), and the rest (missing, removed, or not stored) go through
@@ -16,8 +16,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.model import ArticleStatus
 from storage.schema import ArticleRow
-from storage.versions import TOUCH_VALUES, Outcome, record_not_modified, require_aware
+from storage.versions.liveness import record_not_modified
+from storage.versions.outcomes import Outcome, OutcomeKind
+from storage.versions.rows import TOUCH_VALUES, require_aware
 
 _TABLE: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 _CHUNK = 500  # bound on IN (...) list sizes (SQLite's variable limit)
@@ -42,7 +45,7 @@ def record_unchanged(session: Session, entries: Sequence[Unchanged]) -> list[Out
     for i in range(0, len(urls), _CHUNK):
         rows = session.execute(
             sa.select(_TABLE.c.url, _TABLE.c.id, _TABLE.c.version).where(
-                _TABLE.c.url.in_(urls[i : i + _CHUNK]), _TABLE.c.status == "live"
+                _TABLE.c.url.in_(urls[i : i + _CHUNK]), _TABLE.c.status == ArticleStatus.LIVE.value
             )
         )
         live.update({r.url: (r.id, r.version) for r in rows})
@@ -54,7 +57,7 @@ def record_unchanged(session: Session, entries: Sequence[Unchanged]) -> list[Out
             seen.add(e.url)
             article_id, version = live[e.url]
             touch.append({"i": article_id, "now": e.now, "next": e.next_check_at})
-            outcomes[n] = Outcome("unchanged", article_id, version)
+            outcomes[n] = Outcome(OutcomeKind.UNCHANGED, article_id, version)
     if touch:
         session.execute(_TOUCH, touch)
     for n, e in enumerate(entries):

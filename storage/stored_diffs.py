@@ -45,7 +45,7 @@ _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _TURN_RE = re.compile(r"turn (\d+) (changed|removed|added)")
 
 
-class DiffInputError(StorageError, ValueError):
+class DiffInputError(StorageError):
     """The versions given to `diff_versions`, or a stored diff, are not in the expected shape."""
 
 
@@ -87,12 +87,6 @@ def diff_versions(
     }
     diff["summary"] = summarize(diff)
     return diff
-
-
-def inline_ops(old_text: str, new_text: str) -> list[tuple[str, str]]:
-    """Word-level ops (`eq`/`ins`/`del`, text) turning `old_text` into `new_text`."""
-    ops, _, _ = word_ops(old_text, new_text)
-    return [(tag, text) for tag, text in ops]
 
 
 def split_paragraphs(body_text: str | None) -> list[str]:

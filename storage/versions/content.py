@@ -1,0 +1,235 @@
+"""A fetched article page recorded: new, unchanged, changed, reverted, or restored.
+
+- A new version only when the fingerprint of the normalized title, date and body changes
+  (`storage.normalize`); its diff from the version it replaces is stored with it.
+- Returning to an earlier content (A -> B -> A, e.g. two load-balanced servers) adds no version:
+  a `reverts` row per (from, to) pair counts the returns, so flip-flopping forever stays bounded.
+- A removed article that answers with its page again gets a `restored` version.
+- An unchanged recheck is one indexed UPDATE of the article row (times and counters): no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.articles import add_aliases
+from storage.blobs import store_response
+from storage.codecs import PackedBody
+from storage.model import Article, ArticleStatus, RawResponse, VersionKind
+from storage.normalize import article_fingerprint
+from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow, insert_ignore_returning
+from storage.sources import ensure_source
+from storage.versions.outcomes import Outcome, OutcomeKind
+from storage.versions.rows import (
+    ARTICLES,
+    INSERT_VERSION,
+    TOUCH_IF_SAME,
+    article_values,
+    clear_missing,
+    content_row,
+    diff_input,
+    find_row,
+    first_version_row,
+    new_article_row,
+    require_aware,
+    row_values,
+    touch,
+    version_fields,
+)
+
+
+def record_fetch(
+    session: Session,
+    article: Article,
+    raw: RawResponse,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    aliases: Sequence[str] = (),
+    digest: str | None = None,
+    packed: PackedBody | None = None,
+) -> Outcome:
+    """Store a successfully parsed article page and say what it was (new, changed, ...).
+
+    `digest` (`normalize.article_fingerprint(article)`) and `packed` (`codecs.pack(raw.body)`) may be passed when
+    the caller computed them already, e.g. in a parse worker process.
+    """
+    require_aware(now=now, next_check_at=next_check_at)
+    if digest is None:
+        digest = article_fingerprint(article)
+    hit = session.execute(
+        TOUCH_IF_SAME,
+        {"u": article.url, "h": digest, "now": now, "next": next_check_at},
+    ).first()
+    if hit is not None:
+        if aliases:
+            add_aliases(session, hit.id, aliases)
+        return Outcome(OutcomeKind.UNCHANGED, hit.id, hit.version)
+
+    row = find_row(session, article.url)
+    if row is None:
+        new = _new_article(session, article, raw, digest, now, next_check_at, aliases, packed)
+        if new is not None:
+            return new
+        row = find_row(session, article.url)  # another writer stored it meanwhile
+        assert row is not None
+    add_aliases(session, row.id, [*aliases, article.url])
+    touch(row, now, next_check_at)
+    if row.status == ArticleStatus.REMOVED:
+        return _restore(session, row, article, raw, digest, now, packed)
+    was_missing = clear_missing(row, now)
+    if row.content_hash == digest:
+        return Outcome(OutcomeKind.UNCHANGED, row.id, row.version, was_missing)
+    earlier = session.execute(
+        sa.select(VersionRow)
+        .where(VersionRow.article_id == row.id, VersionRow.content_hash == digest)
+        .order_by(VersionRow.number.desc())
+        .limit(1)
+    ).scalar()
+    if earlier is not None:
+        return _revert(session, row, earlier, raw, now, was_missing, packed)
+    version = _add_content_version(
+        session, row, VersionKind.CHANGED, article, raw, digest, now, packed
+    )
+    return Outcome(OutcomeKind.CHANGED, row.id, version, was_missing)
+
+
+def _new_article(
+    session: Session,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+    next_check_at: datetime,
+    aliases: Sequence[str],
+    packed: PackedBody | None,
+) -> Outcome | None:
+    """Version 1 of an unknown article; None when another writer inserted its URL meanwhile."""
+    # Core inserts, not ORM objects: this is the hot path of a first crawl.
+    ensure_source(session, article.source)
+    values = article_values(article)
+    article_id = session.execute(
+        insert_ignore_returning(session, ARTICLES, "id"),
+        new_article_row(article, digest, now, next_check_at, values),
+    ).scalar()
+    if article_id is None:
+        return None
+    response_id, raw_sha = store_response(session, raw, article_id, packed)
+    session.execute(
+        INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)
+    )
+    if aliases:
+        add_aliases(session, article_id, aliases)
+    return Outcome(OutcomeKind.NEW, article_id, 1)
+
+
+def _add_content_version(
+    session: Session,
+    row: ArticleRow,
+    kind: VersionKind,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+    packed: PackedBody | None = None,
+) -> int:
+    """Add a version with the fetched content (and its diff from the current content)."""
+    from storage.stored_diffs import diff_versions  # kept local: only needed here
+
+    values = article_values(article)
+    diff = None
+    if row.content_hash != digest:
+        new_version = VersionRow(**values)  # transient, only to build the diff input
+        diff = diff_versions(diff_input(content_row(session, row)), diff_input(new_version))
+    response_id, raw_sha = store_response(session, raw, row.id, packed)
+    number = row.version + 1
+    version = VersionRow(
+        article_id=row.id,
+        number=number,
+        kind=kind.value,
+        seen_at=now,
+        content_hash=digest,
+        response_id=response_id,
+        raw_sha256=raw_sha,
+        diff_from=row.content_version if diff is not None else None,
+        diff_summary=diff.get("summary") if diff is not None else None,
+        words_added=diff.get("words_added") if diff is not None else None,
+        words_removed=diff.get("words_removed") if diff is not None else None,
+        **values,
+    )
+    session.add(version)
+    session.flush()
+    if diff is not None:
+        session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))
+    for name, value in row_values(values).items():
+        setattr(row, name, value)
+    row.version = row.content_version = number
+    row.content_hash = digest
+    row.last_changed_at = now
+    session.flush()
+    return number
+
+
+def _restore(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    raw: RawResponse,
+    digest: str,
+    now: datetime,
+    packed: PackedBody | None,
+) -> Outcome:
+    clear_missing(row, now)
+    row.status, row.status_changed_at = ArticleStatus.LIVE.value, now
+    row.missing_since, row.missing_checks, row.missing_evidence = None, 0, None
+    number = _add_content_version(
+        session, row, VersionKind.RESTORED, article, raw, digest, now, packed
+    )
+    return Outcome(OutcomeKind.RESTORED, row.id, number)
+
+
+def _revert(
+    session: Session,
+    row: ArticleRow,
+    earlier: VersionRow,
+    raw: RawResponse,
+    now: datetime,
+    was_missing: bool,
+    packed: PackedBody | None,
+) -> Outcome:
+    pair = session.execute(
+        sa.select(RevertRow).where(
+            RevertRow.article_id == row.id,
+            RevertRow.from_number == row.content_version,
+            RevertRow.to_number == earlier.number,
+        )
+    ).scalar()
+    if pair is None:
+        # The first return of each (from, to) pair keeps its response as evidence; repeats only
+        # count, so an endless flip-flop does not grow the database.
+        response_id, _ = store_response(session, raw, row.id, packed)
+        session.add(
+            RevertRow(
+                article_id=row.id,
+                from_number=row.content_version,
+                to_number=earlier.number,
+                count=1,
+                first_at=now,
+                last_at=now,
+                response_id=response_id,
+            )
+        )
+    else:
+        pair.count += 1
+        pair.last_at = now
+    for name, value in row_values(version_fields(earlier)).items():
+        setattr(row, name, value)
+    row.content_version = earlier.number
+    row.content_hash = earlier.content_hash
+    row.last_changed_at = now
+    session.flush()
+    return Outcome(OutcomeKind.REVERTED, row.id, earlier.number, was_missing)
