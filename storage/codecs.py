@@ -34,8 +34,8 @@ def _zstd_decompress(data: bytes) -> bytes:
 
 
 # codec name -> (compress, decompress); the codec is stored per blob so it can change later.
-# zstd compresses a ministry page several times faster than zlib, and smaller, which matters
-# when every new version stores its response. zlib stays readable.
+# zstd compresses a ministry page several times faster than zlib (whose output is a little
+# smaller), which matters when every new version stores its response. zlib stays readable.
 CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
     "zstd": (_zstd_compress, _zstd_decompress),
     "zlib": (lambda b: zlib.compress(b, 6), zlib.decompress),
