@@ -2,11 +2,10 @@
 
 A crawl allocates a few hundred thousand short-lived containers per thousand articles (requests,
 header lists, parameter rows), almost none of them in reference cycles. With CPython's default
-thresholds (700, 10, 10) the collector took 0.34 s of the event loop's CPU in the crawl of
-benchmarks/crawl_bench.py's 10,000 articles (450 young passes, and three full passes over every
-object the libraries made at start-up); with these settings the whole run's collections took
-0.10 s, start-up and the one full pass before the crawl included. Garbage in cycles is still
-collected, only in larger steps.
+thresholds (700, 10, 10) the collector makes young passes far more often than that garbage needs,
+and its full passes walk every object the libraries made at start-up; freezing those objects and
+collecting young ones in larger steps saves those walks (kept for that: docs/benchmarks.md).
+Garbage in cycles is still collected, only in larger steps.
 """
 
 from __future__ import annotations

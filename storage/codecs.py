@@ -16,8 +16,8 @@ from typing import NamedTuple
 import zstandard
 
 _ZSTD = threading.local()  # zstd (de)compressor objects must not be shared between threads
-# Measured on the real pages of tests/fixtures: level 1 compresses them to 28.0 % in 75 us, level
-# 3 to 26.9 % in 98 us. Raw bodies are a tenth of the database; a new page is packed every time.
+# Level 1: on the real pages of tests/fixtures level 3 compresses barely smaller and is slower
+# (docs/benchmarks.md). Raw bodies are a tenth of the database; a new page is packed every time.
 ZSTD_LEVEL = 1
 
 
@@ -34,8 +34,8 @@ def _zstd_decompress(data: bytes) -> bytes:
 
 
 # codec name -> (compress, decompress); the codec is stored per blob so it can change later.
-# zstd compresses a 35 KB ministry page in a tenth of a millisecond (zlib -6: 1.1 ms, smaller),
-# which matters when every new version stores its response. zlib stays readable.
+# zstd compresses a ministry page several times faster than zlib (whose output is a little
+# smaller), which matters when every new version stores its response. zlib stays readable.
 CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
     "zstd": (_zstd_compress, _zstd_decompress),
     "zlib": (lambda b: zlib.compress(b, 6), zlib.decompress),

@@ -40,9 +40,9 @@ SCHEMA_REVISION = "0003"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page size of a new SQLite file. A stored version holds ~60 KB of body text and HTML, so rows
 # live mostly in overflow pages, and SQLite's work (a WAL frame, a checksum, two system calls,
-# then a checkpoint copy) is per page: on benchmarks/crawl_bench.py's 10,000 articles 16 KB
-# pages made 370 k pwrite calls where 4 KB pages made 850 k, for 4 % less CPU in the crawling
-# process, and a file 4 % larger. SQLite only applies it before the file's first write.
+# then a checkpoint copy) is per page: 16 KB pages halve the pwrite calls of a crawl, for a
+# little less CPU and a slightly larger file (docs/benchmarks.md). SQLite only applies it before
+# the file's first write.
 SQLITE_PAGE_SIZE = 16_384
 _SQLITE_FULL = 13  # sqlite3 extended error code of "database or disk is full"
 _PG_DISK_FULL = "53100"  # SQLSTATE disk_full

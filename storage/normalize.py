@@ -25,7 +25,7 @@ from storage.model import Article
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
 _INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")  # a regex: str.translate is slow on non-ASCII text
 _BLANK_LINES_RE = re.compile(r"\n\s*\n")  # \s is Unicode-aware: NBSP-only lines are blank
-# ASCII controls but the newline: bytes.translate deletes them 5x faster than a regex finds one.
+# ASCII controls but the newline: bytes.translate deletes them in one C pass, no regex search.
 _ASCII_CONTROL = bytes(range(0x0A)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 FINGERPRINT_FIELDS = ("title", "date", "body_text")

@@ -46,7 +46,7 @@ def count_words(text: str) -> int:
 
 
 def _maybe_cjk(text: str) -> bool:
-    # max() runs in C; scanning with the CJK character class is ten times slower.
+    # max() runs in C; scanning with the CJK character class is much slower.
     return not text.isascii() and max(text) >= _CJK_FIRST
 
 
@@ -74,7 +74,7 @@ def _count_words(toks: Sequence[str]) -> int:
 
 def signature(text: str) -> frozenset[str]:
     """What two passages are compared by: their words, plus character pairs of CJK runs."""
-    # str.split is ten times faster than the tokenizer, and word order does not matter here.
+    # str.split runs in C, unlike the tokenizer, and word order does not matter here.
     folded = text.casefold()
     words = set(folded.split())
     for run in _CJK_RUN_RE.findall(folded) if _maybe_cjk(folded) else ():

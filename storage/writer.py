@@ -32,8 +32,8 @@ MAX_BATCH = 64
 TRANSIENT_TRIES = 3  # tries of a record alone when the database aborted it for another writer
 # After the first grouped record of a batch, wait this long for more: a crawl hands its records
 # over one at a time, and a transaction per one or two records costs more than the records
-# themselves (measured: 2,000 first fetches took 1,125 transactions and 12.3 s of CPU at once,
-# 90 transactions and 8.1 s with 100 ms). A plain `submit` is written without waiting.
+# themselves (a short wait makes a tenth as many transactions; docs/benchmarks.md). A plain
+# `submit` is written without waiting.
 LINGER = 0.1
 
 Grouped = Callable[[Session, list[Any]], list[Any]]

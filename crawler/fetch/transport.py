@@ -1,7 +1,7 @@
 """httpx's transport API over aiohttp: httpx-aiohttp's transport with a lighter request path.
 
 `http.transport: aiohttp` (the default) keeps httpx's client and models and sends through
-aiohttp, whose connection pool costs a third of httpx's own CPU per request. httpx-aiohttp's
+aiohttp, whose connection pool costs far less CPU per request than httpx's own. httpx-aiohttp's
 transport spends about as much again around each aiohttp call as the call itself; this subclass
 of it changes only that path, and keeps its set-up (connector, TLS context, proxies, limits),
 its error mapping and its closing:
@@ -12,7 +12,8 @@ its error mapping and its closing:
 - the body streamed in the pieces aiohttp has (`iter_any`), not re-cut into 16 KB reads, each
   through an exception-mapping context manager.
 
-Measured on loopback (benchmarks/fetch_bench.py, 34 KB pages): about 0.03 ms less CPU per page.
+Kept because the library's per-request path costs the event loop, the crawl's busiest core, a
+measurable share of its work per page (docs/benchmarks.md).
 
 Its direct transport resolves through `PinnedResolver`, so it connects only to addresses the
 client's `AddressPolicy` allows (see pinning.py); proxy transports connect to the proxy.

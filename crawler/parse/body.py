@@ -14,7 +14,7 @@ lexbor; the rest is regular-expression passes over lexbor's own serialization of
 is well-formed (attributes always `name="value"`, `<`, `>`, `&` and `"` escaped), so a tag pattern
 is exact and one pass (`_Rewrite`) can rewrite every tag; HTML where it is not (raw text such
 as `<xmp>` keeps its `<`) takes four passes that are exact on any input. A Python walk over the
-nodes was 10x slower. Tag-name alternations are factored by first letter (`_alternation`), passes
+nodes was much slower. Tag-name alternations are factored by first letter (`_alternation`), passes
 that cannot match are skipped on a one-character test, and whitespace is collapsed without
 splitting every paragraph into words.
 """

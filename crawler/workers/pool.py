@@ -61,10 +61,9 @@ def auto_workers(cores: int | None = None) -> int:
     """Workers for `parse: {workers: auto}`: one per core beyond the first, at most 4; none on
     one core (the cores this process may run on, so `taskset` and CPU sets count).
 
-    Measured on a 10,000-article crawl (benchmarks/crawl_bench.py): on two cores a worker cut
-    the time from 22 s to 16 s; squeezed onto one core it cost 22 % (26.3 s against 21.6 s).
-    A machine whose two vCPUs share one core (two busy processes run only 1.1x as fast as one,
-    seen here once) is the one-core case, undetectable from inside: set `workers: 0` there.
+    A worker costs CPU of its own (frames, a second interpreter) and saves wall time only while
+    another core is idle (docs/benchmarks.md). A machine whose two vCPUs share one physical core
+    is the one-core case, undetectable from inside: set `workers: 0` there.
     """
     if cores is None:
         try:
@@ -294,7 +293,7 @@ class ParsePool:
         return prepare_article(with_text(page), source, item, url, pack_body=False)
 
     def _pickled(self, source: Source) -> tuple[int, bytes]:
-        """The number and pickle of `source`: made once per Source object (a pickle is ~0.2 ms)."""
+        """The number and pickle of `source`: made once per Source object, not once per page."""
         cached = self._sources.get(id(source))
         if cached is None or cached[0] is not source:
             if len(self._sources) >= _CACHE_LIMIT:

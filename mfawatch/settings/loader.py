@@ -49,9 +49,9 @@ _WHEN = ("every", "cron")
 _YAML_CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_YAML_CORE + t for t in ("map", "seq", "str"))
 _MAX_NODES = 50_000  # alias expansion guard ("billion laughs")
-# Refused before parsing: the YAML parser is pure Python, and a 52 MB file of comments kept it busy
-# for 15 CPU-minutes, a single 4 MB line for 380 s (its time grows with the square of a line's
-# length: 100,000 characters parse in 0.03 s, 1,000,000 in 16 s). Real configs are a few KB.
+# Refused before parsing: the YAML parser is pure Python, and its time grows with the square of a
+# line's length, so a huge file or one very long line keeps it busy for minutes (figures in
+# docs/benchmarks.md). Real configs are a few KB.
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 100_000
 # Mappings and lists nested deeper than this are refused (the composer recurses once per level,
