@@ -134,7 +134,7 @@ class SourceHealth:
     """A source whose health changed in the window: it started failing, or it recovered."""
 
     source: str
-    state: str  # "failing", "broken", "blocked" (storage.runs) or "recovered"
+    state: str  # "failing", "broken", "blocked", "quiet" (storage.runs) or "recovered"
     name: str | None = None
     country: str | None = None
     last_run_at: datetime | None = None

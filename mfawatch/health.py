@@ -3,8 +3,10 @@
 Health (`ok`, `failing`, `broken`, `blocked`) follows from the run's status: a `partial` run (a
 run bound left work for the next run) is healthy. A source becomes `broken` only when
 `broken_after` runs in a row found nothing (read from the runs table, so one-shot crawls count
-too): one odd page is not a redesign. A change of health is logged once, a warning when it
-worsens and info when it recovers.
+too): one odd page is not a redesign. A source whose crawl is healthy is `quiet` when no new item
+came for longer than its own rhythm makes likely (`storage.activity.quiet_verdict`, the model in
+`storage.rhythm`); the stored error is then the verdict's reason, and the next new item clears
+it. A change of health is logged once, a warning when it worsens and info when it recovers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from crawler.config import Source
 from crawler.context import SourceResult
 from storage import runs
+from storage.activity import quiet_verdict
 from storage.engine import Database
 
 log = logging.getLogger("mfawatch.health")
@@ -42,6 +45,10 @@ def record_health(db: Database, source: Source, result: SourceResult, *, at: dat
                 # Not yet `broken`: the source keeps its state until N runs in a row agree.
                 state = previous.state if previous else "ok"
                 error = error if state != "ok" else None
+        if state in runs.NOT_FAILING:  # a crawl that works: is the source silent too long?
+            verdict = quiet_verdict(s, source.key, source.zone, at)
+            if verdict.quiet:
+                state, error = "quiet", verdict.describe()
         changed = runs.update_health(s, source.key, state=state, error=error, at=at)
     if changed:
         was = previous.state if previous else "ok"

@@ -1,7 +1,8 @@
 """A log of every source run (start, end, status, counts, error) and each source's health.
 
 Health states: `ok`, `failing` (fetches fail: down, timeouts, 5xx), `broken` (the pages arrive
-but the selectors find nothing), `blocked` (bot walls, challenges). The caller decides the state
+but the selectors find nothing), `blocked` (bot walls, challenges), `quiet` (the crawl works but no
+new item came for longer than the source's rhythm makes likely: `storage.rhythm`). The caller decides the state
 from what it saw; `update_health` stores it, counts consecutive non-ok observations, and says
 whether the state changed, so each change is reported once and not on every poll.
 """
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from storage.schema import HealthRow, RunRow, insert_ignore
 
-HEALTH_STATES = ("ok", "failing", "broken", "blocked")
+HEALTH_STATES = ("ok", "failing", "broken", "blocked", "quiet")
+# States that are not failures: they leave `consecutive_failures` at 0.
+NOT_FAILING = ("ok", "quiet")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ def update_health(
         .execution_options(populate_existing=True)
     ).scalar_one()
     previous = row.state
-    failures = 0 if state == "ok" else row.consecutive_failures + 1
+    failures = 0 if state in NOT_FAILING else row.consecutive_failures + 1
     changed = previous != state
     row.state = state
     row.consecutive_failures = failures

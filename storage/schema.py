@@ -13,7 +13,7 @@
                        listing/feed fetch whose bytes differ from that listing's last stored one
     http_validators    ETag / Last-Modified per URL for conditional GET
     runs               one row per source run: times, status, counts, error
-    source_health      per source: ok | failing | broken | blocked, and since when
+    source_health      per source: ok | failing | broken | blocked | quiet, and since when
     review_cursors     named "reviewed up to" times for the digest
 
 Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migration in

@@ -277,7 +277,7 @@ def _passage(passage: Passage, colour: bool) -> _Line:
 
 
 def _health(s: SourceHealth) -> _Line:
-    style = {"failing": "bold red", "recovered": "green"}.get(s.state, "")
+    style = {"failing": "bold red", "quiet": "yellow", "recovered": "green"}.get(s.state, "")
     line = _Line(f"  {s.source}  ")
     line.append(s.state, style=style)
     line.append(f"  last run {fmt_time(s.last_run_at)}", style="dim")

@@ -73,6 +73,7 @@ def source_report(
         )
         if next_run is None and daemon.running:
             next_run = now  # never polled yet: the daemon polls it as soon as it can
+    quiet = stored is not None and stored.health == "quiet"
     last_run = None
     if stored is not None and stored.last_run_started_at is not None:
         last_run = {
@@ -93,7 +94,9 @@ def source_report(
         "last_run": last_run,
         "next_run": _iso(next_run),
         "articles": stored.articles if stored else 0,
-        "last_error": stored.last_error if stored else None,
+        # A quiet source's stored "error" is the rhythm's reason (storage.rhythm), not an error.
+        "last_error": stored.last_error if stored and not quiet else None,
+        "quiet_reason": stored.last_error if stored and quiet else None,
     }
 
 
@@ -158,6 +161,8 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
         lines.append(f"  articles:  {src['articles']}")
         if src["health"] != "ok" and src["health_since"]:
             lines.append(f"  {src['health']} since {_ago(src['health_since'], now)}")
+        if src["quiet_reason"]:
+            lines.append(f"  quiet:     {one_line(src['quiet_reason'])}")
         if src["last_error"]:
             lines.append(f"  last error: {one_line(src['last_error'])}")
     return "\n".join(lines)
