@@ -87,8 +87,8 @@ def hourly_rates(
     counts = [[0] * HOURS for _ in range(weeks)]
     used = 0
     for at in items:
-        if first <= at < end:
-            counts[int((at - first) / _WEEK)][_bucket(at, zone)] += 1
+        if first <= at <= end:  # the last item (at `end`) belongs to the last week
+            counts[min(int((at - first) / _WEEK), weeks - 1)][_bucket(at, zone)] += 1
             used += 1
     ranked = sorted(counts, key=sum)
     trim = max(1, weeks // 5) if weeks >= 3 else 0
