@@ -26,6 +26,8 @@ from storage.schema import ArticleRow
 
 BACKFILL = timedelta(hours=1)  # items first seen this soon after the first one are the backlog
 _LATE = timedelta(days=1)  # a date-only item seen more than a day after its date was found late
+_WINDOW = (WEEKS + 1) * timedelta(days=7)  # read back this far from the last new item
+MAX_ROWS = 20_000  # at most this many of a source's newest articles are read (300 a day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,31 +40,50 @@ class History:
 
 
 def publication_history(session: Session, source: str, zone: tzinfo) -> History:
-    """The item times of `source`'s last `WEEKS` weeks before its last new item (2 queries)."""
-    first, last = session.execute(
-        sa.select(sa.func.min(ArticleRow.first_seen_at), sa.func.max(ArticleRow.first_seen_at))
+    """The item times of `source`'s last `WEEKS` weeks before its last new item.
+
+    Reads the oldest article and then the newest ones, newest first, until they are older than
+    the rhythm's window: its cost follows the window, not the years of history (two queries on
+    the `source` index; ids follow first sightings, as a source's crawls are written in turn).
+    """
+    first = session.execute(
+        sa.select(ArticleRow.first_seen_at)
         .where(ArticleRow.source == source)
-    ).one()
-    if first is None or last is None:
+        .order_by(ArticleRow.id)
+        .limit(1)
+    ).scalar()
+    if first is None:
         return History((), None, None)
-    start = max(first, last - (WEEKS + 1) * timedelta(days=7))
-    rows = session.execute(
+    newest = session.execute(
         sa.select(
             ArticleRow.first_seen_at,
             ArticleRow.published_at,
             ArticleRow.published_date,
             ArticleRow.date_precision,
-        ).where(ArticleRow.source == source, ArticleRow.first_seen_at >= start)
+        )
+        .where(ArticleRow.source == source)
+        .order_by(ArticleRow.id.desc())
+        .limit(MAX_ROWS)
+        .execution_options(yield_per=256)
     )
     backlog_until = first + BACKFILL
     items = []
-    for seen, published_at, published_date, precision in rows:
-        if seen < backlog_until:
-            continue
-        if precision == "minute" and published_at is not None and published_at <= seen:
-            items.append(published_at)
-        elif published_date is None or published_date >= (seen - _LATE).astimezone(zone).date():
-            items.append(seen)
+    last: datetime | None = None
+    try:
+        for seen, published_at, published_date, precision in newest:
+            if last is None:
+                last = seen
+            elif seen < last - _WINDOW:
+                break
+            last = max(last, seen)
+            if seen < backlog_until:
+                continue
+            if precision == "minute" and published_at is not None and published_at <= seen:
+                items.append(published_at)
+            elif published_date is None or published_date >= (seen - _LATE).astimezone(zone).date():
+                items.append(seen)
+    finally:
+        newest.close()
     return History(tuple(items), first, last)
 
 

@@ -93,12 +93,12 @@ def hourly_rates(
     ranked = sorted(counts, key=sum)
     trim = max(1, weeks // 5) if weeks >= 3 else 0
     kept = ranked[trim : weeks - trim]
-    mean = [sum(week[b] for week in kept) / len(kept) for b in range(HOURS)]
+    n = len(kept)
+    mean = [sum(column) / n for column in zip(*kept, strict=True)]
     smooth = [
         0.25 * mean[(b - 1) % HOURS] + 0.5 * mean[b] + 0.25 * mean[(b + 1) % HOURS]
         for b in range(HOURS)
     ]
-    n = len(kept)
     rates = []
     for day in range(7):
         hours = smooth[day * 24 : day * 24 + 24]
@@ -143,7 +143,9 @@ def judge(
         return Verdict(False, False, f"not judged: {days:.0f} days of history (needs {MIN_DAYS})")
     rates, weeks, used = hourly_rates(items, start=observed_since, end=last_new, zone=zone)
     if used < MIN_ITEMS:
-        return Verdict(False, False, f"not judged: {used} items in {weeks} weeks (needs {MIN_ITEMS})")
+        return Verdict(
+            False, False, f"not judged: {used} items in {weeks} weeks (needs {MIN_ITEMS})"
+        )
     expected = expected_items(rates, last_new, now, zone)
     probability = math.exp(-expected)
     quiet = probability < THRESHOLD

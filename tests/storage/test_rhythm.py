@@ -97,6 +97,8 @@ def test_expected_items_prorates_hours_in_any_offset() -> None:
     india = ZoneInfo("Asia/Kolkata")
     monday = datetime(2026, 9, 7, 10, 0, tzinfo=india)
     assert expected_items(rates, monday, monday + timedelta(days=7), india) == pytest.approx(7)
-    assert expected_items(rates, monday, monday + timedelta(minutes=30), india) == pytest.approx(0.5)
+    assert expected_items(rates, monday, monday + timedelta(minutes=30), india) == pytest.approx(
+        0.5
+    )
     plus8 = timezone(timedelta(hours=8))
     assert expected_items(rates, monday, monday, plus8) == 0.0
