@@ -20,8 +20,8 @@ mails (or posts) the whole digest; a crawl that stored new or changed items is f
 watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
 stop.
 
-After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`) is stored; a change of
-health is logged once (a warning when it worsens, info when it recovers), not on every poll.
+After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`, `quiet`) is stored; a
+change of health is logged once (a warning when it worsens, info when it recovers), not on every poll.
 """
 
 from __future__ import annotations

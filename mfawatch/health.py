@@ -1,7 +1,7 @@
 """A source's health after a crawl, stored the same way by the daemon and by `crawl --once`.
 
-Health (`ok`, `failing`, `broken`, `blocked`) follows from the run's status: a `partial` run (a
-run bound left work for the next run) is healthy. A source becomes `broken` only when
+Health (`ok`, `failing`, `broken`, `blocked`; `quiet` below) follows from the run's status: a
+`partial` run (a run bound left work for the next run) is healthy. A source becomes `broken` only when
 `broken_after` runs in a row found nothing (read from the runs table, so one-shot crawls count
 too): one odd page is not a redesign. A source whose crawl is healthy is `quiet` when no new item
 came for longer than its own rhythm makes likely (`storage.activity.quiet_verdict`, the model in
