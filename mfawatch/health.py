@@ -47,8 +47,7 @@ def record_health(db: Database, source: Source, result: SourceResult, *, at: dat
                 error = error if state != "ok" else None
         if state in runs.NOT_FAILING:  # a crawl that works: is the source silent too long?
             verdict = quiet_verdict(s, source.key, source.zone, at)
-            if verdict.quiet:
-                state, error = "quiet", verdict.describe()
+            state, error = ("quiet", verdict.describe()) if verdict.quiet else ("ok", None)
         changed = runs.update_health(s, source.key, state=state, error=error, at=at)
     if changed:
         was = previous.state if previous else "ok"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,6 +56,15 @@ def polls(db: Database, *hours_after_last: float) -> list[str]:
     ]
 
 
+def new_item(db: Database, now: datetime) -> None:
+    """Store one new release first seen at `now`."""
+    url = "https://www.fmprc.gov.cn/eng/xw/new.html"
+    text = "A new release."
+    article = make_article(url, source=KEY, body_text=text, body_html=f"<p>{text}</p>")
+    with db.session() as s:
+        record_fetch(s, article, make_raw(url, at=now), now=now, next_check_at=now + POLL)
+
+
 def quiet_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "mfawatch.health"]
 
@@ -74,20 +83,22 @@ def test_a_quiet_source_is_reported_once_and_cleared_by_a_new_item(
         health = runs.get_health(s, KEY)
     assert health is not None and health.consecutive_failures == 0
     assert health.changed_at == LAST + timedelta(hours=72)
-    now = LAST + timedelta(hours=74)
-    url = "https://www.fmprc.gov.cn/eng/xw/new.html"
-    with db.session() as s:
-        record_fetch(
-            s,
-            make_article(
-                url, source=KEY, body_text="A new release.", body_html="<p>A new release.</p>"
-            ),
-            make_raw(url, at=now),
-            now=now,
-            next_check_at=now + POLL,
-        )
+    new_item(db, LAST + timedelta(hours=74))
     assert polls(db, 74, 75) == ["ok", "ok"]
     assert quiet_lines(caplog)[1:] == [f"source {KEY} recovered: quiet -> ok"]
+
+
+def test_a_new_item_clears_quiet_even_before_a_page_breaks(db: Database) -> None:
+    """A run that found nothing (not yet `broken`) keeps the last state unless the new item
+    came: then the source is no longer quiet, and the digest says it recovered."""
+    broke = SourceResult(source=KEY, listings=1, broken=True, errors=["selectors matched nothing"])
+    assert polls(db, 72) == ["quiet"]
+    assert record_health(db, SOURCE, broke, at=LAST + timedelta(hours=73)) == "quiet"
+    new_item(db, LAST + timedelta(hours=73, minutes=30))
+    assert record_health(db, SOURCE, broke, at=LAST + timedelta(hours=74)) == "ok"
+    with db.session(readonly=True) as s:
+        report = build_report(s, since=LAST, until=LAST + timedelta(hours=75))
+    assert [h.state for h in report.sources] == ["recovered"]
 
 
 def test_a_failing_crawl_is_failing_not_quiet(db: Database) -> None:
