@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from crawler.config import Source
 from crawler.context import SourceResult
+from digest.delivery import send_scheduled_digest
 from digest.formats import FORMATS
 from digest.report import build_report
 from mfawatch.cli import cli
@@ -21,6 +23,7 @@ from mfawatch.health import record_health
 from storage import runs
 from storage.engine import Database, open_db
 from storage.versions import record_fetch
+from tests.digest.test_notify import Inbox, _free_port, _html
 from tests.storage.conftest import make_article, make_raw
 from tests.storage.rhythm_history import POLL, START, china_weekdays, store_history
 
@@ -128,3 +131,25 @@ def test_status_and_every_digest_format_show_the_quiet_source(db: Database, tmp_
             continue
         out = render(report)
         assert "quiet" in out and "no new item for 3d 0h" in out, name
+
+
+def test_the_scheduled_digest_delivers_quiet_once(db: Database) -> None:
+    """Through the delivery of health changes (the scheduled digest, a real SMTP server on
+    127.0.0.1): the poll that finds the source quiet makes one mail naming it; later polls of the
+    same silence make none."""
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    url = f"mailto://127.0.0.1:{port}?from=mfawatch@example.org&to=analyst@example.org"
+    try:
+        send_scheduled_digest(db, [url], now=LAST + timedelta(hours=60))  # the cursor starts
+        polls(db, 72)
+        first = send_scheduled_digest(db, [url], now=LAST + timedelta(hours=72, minutes=5))
+        polls(db, 73, 74)
+        second = send_scheduled_digest(db, [url], now=LAST + timedelta(hours=75))
+    finally:
+        controller.stop()
+    assert first.sent and not second.sent and len(inbox.messages) == 1
+    body = _html(inbox.messages[0])
+    assert KEY in body and "quiet" in body and "no new item for 3d 0h" in body
