@@ -17,6 +17,9 @@ The model: new items arrive as a Poisson process whose rate depends on the hour 
 - The test: with E the sum of the expected rates over the hours elapsed since the last new item
   (partial hours prorated), the probability of seeing nothing is P = exp(-E). The source is
   `quiet` when P < `THRESHOLD` (1 %, i.e. E > 4.6 items expected and none came).
+- Never quiet before `MIN_SILENCE` (a day) without a new item: releases come in bursts (a
+  summit, a crisis), more bunched than a Poisson process, so over a few hours the model would be
+  too sure. A busy source silent for an afternoon is not reported; one silent for a working day is.
 - Never judged: less than `MIN_DAYS` (21) of history, or fewer than `MIN_ITEMS` (20) items in it.
 
 A weekday publisher silent over a weekend has E near 0 for Saturday and Sunday, so it is not
@@ -34,6 +37,7 @@ WEEKS = 8  # whole weeks of history the rates are learned from
 MIN_DAYS = 21  # a source observed for less is never judged
 MIN_ITEMS = 20  # ... nor one with fewer items in its history
 THRESHOLD = 0.01  # quiet when P(no item since the last one) is below this
+MIN_SILENCE = timedelta(hours=24)  # never quiet after less time than this without a new item
 PRIOR_WEEKS = 2.0  # weight of the weekday mean in each bucket's estimate, in weeks
 HOURS = 168
 _WEEK = timedelta(days=7)
@@ -148,7 +152,7 @@ def judge(
         )
     expected = expected_items(rates, last_new, now, zone)
     probability = math.exp(-expected)
-    quiet = probability < THRESHOLD
+    quiet = probability < THRESHOLD and silent >= MIN_SILENCE
     reason = (
         f"no new item for {_span(silent)}; its rhythm ({weeks} weeks, {used} items) expected "
         f"{expected:.1f}, P(none) = {probability:.2%}"

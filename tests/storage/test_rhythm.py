@@ -102,3 +102,26 @@ def test_expected_items_prorates_hours_in_any_offset() -> None:
     )
     plus8 = timezone(timedelta(hours=8))
     assert expected_items(rates, monday, monday, plus8) == 0.0
+
+
+def test_a_busy_source_silent_for_an_afternoon_is_not_quiet() -> None:
+    """Twenty releases a weekday (a State Department pace): six silent working hours are unlikely
+    under a Poisson process, but releases come in bursts, so nothing is reported before a day."""
+    new_york = ZoneInfo("America/New_York")
+    start = datetime(2026, 9, 7, tzinfo=new_york)
+    items = [
+        start + timedelta(days=d, hours=9, minutes=24 * i)
+        for d in range(56)
+        if (start + timedelta(days=d)).weekday() < 5
+        for i in range(20)
+    ]
+    last = max(item for item in items if item < start + timedelta(days=51, hours=10))
+    history = [item for item in items if item <= last]
+    afternoon = judge(
+        history, observed_since=start, last_new=last, now=last + timedelta(hours=6), zone=new_york
+    )
+    assert afternoon.judged and afternoon.probability < 0.01 and not afternoon.quiet
+    next_day = judge(
+        history, observed_since=start, last_new=last, now=last + timedelta(hours=25), zone=new_york
+    )
+    assert next_day.quiet, next_day.reason
