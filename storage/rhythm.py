@@ -13,7 +13,7 @@ The model: new items arrive as a Poisson process whose rate depends on the hour 
 - Smoothing and shrinkage: each bucket's mean over the kept weeks is smoothed with its neighbour
   hours (1/4, 1/2, 1/4: a release at 15:05 one day and 14:55 the next is one habit), then shrunk
   toward its weekday's mean hourly rate with `PRIOR_WEEKS` pseudo-weeks. A weekday night keeps a
-  small rate; a weekday on which the source never published keeps none (its mean is 0).
+  small rate; a day of the week on which the source never published keeps none (its mean is 0).
 - The test: with E the sum of the expected rates over the hours elapsed since the last new item
   (partial hours prorated), the probability of seeing nothing is P = exp(-E). The source is
   `quiet` when P < `THRESHOLD` (1 %, i.e. E > 4.6 items expected and none came).
