@@ -321,4 +321,3 @@ def _insert_ignore_statement(table: sa.Table, dialect: str) -> sa.Executable:
 
         return pg_insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"insert_ignore on {dialect} (only SQLite and PostgreSQL)")
-

@@ -43,9 +43,7 @@ def _minhash(values: bytes | None = None) -> MinHash:
 
     if values is None:
         return MinHash(num_perm=NUM_PERM, seed=_SEED)
-    return MinHash(
-        num_perm=NUM_PERM, seed=_SEED, hashvalues=np.frombuffer(values, dtype=np.uint32)
-    )
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, hashvalues=np.frombuffer(values, dtype=np.uint32))
 
 
 def signature(text: str) -> bytes:

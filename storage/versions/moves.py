@@ -1,0 +1,174 @@
+"""Moves: a "new" URL whose content is an article already known is that article, moved.
+
+A ministry that moves a section (China's /mfa_eng/ paths to /eng/), changes its CMS or serves a
+mirror makes the same release appear under another URL. Before the URL is stored as a new
+article, its content is matched against the known articles of the same source, or of any source
+of the same country:
+
+- the same normalized fingerprint (`normalize.article_fingerprint`: title, publication date and
+  body) as a known article's first content; or
+- the same publication date, the same title (case and spacing aside) and a body whose MinHash
+  signature (`storage.signatures`) is at least `signatures.THRESHOLD` (0.8 estimated Jaccard)
+  similar to the known article's first body: the same release with small edits. (The title is
+  required because several releases of one day can share most of a short body.)
+
+Such a URL is recorded as a **move**: the known article's URL becomes the new one, the old URL is
+kept as an alias (so a link to it, and the listing that still shows it, lead to the same
+article), a `moves` row keeps from, to, when and the evidence, and the fetched page is then
+compared with the article like any check (a small edit makes a `changed` version). The old URL
+is no longer checked, so its going 404 afterwards is not a removal. No `new` version is made.
+
+A **re-publication** is not a move: the same text released again on another day has another
+publication date, so its fingerprint differs and the near-duplicate rule (same date only) does
+not apply; it is a new article. Articles without a date match only by fingerprint. Articles
+stored before migration 0005 have no signature and are never matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.articles import add_aliases
+from storage.model import Article
+from storage.schema import ArticleRow, MoveRow, SignatureRow, SourceRow
+from storage.signatures import THRESHOLD, signature
+
+_SIGNATURES: sa.Table = SignatureRow.__table__  # type: ignore[assignment]
+_INSERT_SIGNATURES = sa.insert(_SIGNATURES)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A known article that a new URL's content matched, and how."""
+
+    article_id: int
+    url: str
+    by: str  # "fingerprint" | "minhash"
+    similarity: float
+
+    def evidence(self) -> dict[str, Any]:
+        return {"by": self.by, "similarity": round(self.similarity, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What a new article is matched by: its source, fingerprint, date and signature."""
+
+    source: str
+    url: str
+    digest: str
+    published_date: date | None
+    title: str
+    minhash: bytes
+
+
+def candidate(article: Article, digest: str) -> Candidate:
+    """The match keys of a fetched article (computes its signature)."""
+    return Candidate(
+        article.source,
+        article.url,
+        digest,
+        article.published_date,
+        _title_key(article.title),
+        signature(article.body_text),
+    )
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
+def signature_row(article_id: int, c: Candidate) -> dict[str, Any]:
+    """The `signatures` row of a new article."""
+    return {
+        "article_id": article_id,
+        "content_hash": c.digest,
+        "published_date": c.published_date,
+        "minhash": c.minhash,
+    }
+
+
+def store_signatures(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `signature_row`s (one statement)."""
+    if rows:
+        session.execute(_INSERT_SIGNATURES, list(rows))
+
+
+def _similarity(a: bytes, b: bytes) -> float:
+    # MinHash.jaccard: the share of equal hash values; compared here on the bytes directly (it
+    # spares building two MinHash objects per pair, the most of the cost).
+    if len(a) != len(b) or not a:
+        return 0.0
+    import numpy as np
+
+    x = np.frombuffer(a, dtype=np.uint32)
+    y = np.frombuffer(b, dtype=np.uint32)
+    return float(np.count_nonzero(x == y)) / len(x)
+
+
+def find_moves(session: Session, candidates: Sequence[Candidate]) -> list[Match | None]:
+    """For each candidate, the known article it is (see the module docstring), or None."""
+    found: list[Match | None] = [None] * len(candidates)
+    if not candidates:
+        return found
+    country = dict(session.execute(sa.select(SourceRow.key, SourceRow.country)).all())
+
+    def same_scope(a: str, b: str) -> bool:
+        return a == b or (country.get(a) is not None and country.get(a) == country.get(b))
+
+    cols = (SignatureRow.article_id, ArticleRow.url, ArticleRow.source)
+    joined = sa.select(*cols).join(ArticleRow, ArticleRow.id == SignatureRow.article_id)
+    digests = sorted({c.digest for c in candidates})
+    by_hash: dict[str, list[tuple[int, str, str]]] = {}
+    for aid, url, source, h in session.execute(
+        joined.add_columns(SignatureRow.content_hash).where(SignatureRow.content_hash.in_(digests))
+    ):
+        by_hash.setdefault(h, []).append((aid, url, source))
+    dates = sorted({c.published_date for c in candidates if c.published_date is not None})
+    by_date: dict[date, list[tuple[int, str, str, str, bytes]]] = {}
+    if dates:
+        for aid, url, source, d, title, mh in session.execute(
+            joined.add_columns(
+                SignatureRow.published_date, ArticleRow.title, SignatureRow.minhash
+            ).where(SignatureRow.published_date.in_(dates))
+        ):
+            by_date.setdefault(d, []).append((aid, url, source, _title_key(title or ""), mh))
+    for i, c in enumerate(candidates):
+        for aid, url, source in sorted(by_hash.get(c.digest, ())):
+            if url != c.url and same_scope(source, c.source):
+                found[i] = Match(aid, url, "fingerprint", 1.0)
+                break
+        if found[i] is not None or c.published_date is None:
+            continue
+        best: Match | None = None
+        for aid, url, source, title, mh in by_date.get(c.published_date, ()):
+            if url == c.url or title != c.title or not same_scope(source, c.source):
+                continue
+            s = _similarity(c.minhash, mh)
+            if s >= THRESHOLD and (best is None or s > best.similarity):
+                best = Match(aid, url, "minhash", s)
+        found[i] = best
+    return found
+
+
+def record_move(session: Session, match: Match, new_url: str, now: datetime) -> None:
+    """Make `new_url` the URL of the matched article; the old URL becomes an alias."""
+    row = session.execute(
+        sa.select(ArticleRow).where(ArticleRow.id == match.article_id).with_for_update()
+    ).scalar_one()
+    old_url = row.url
+    row.url = new_url
+    session.flush()
+    add_aliases(session, row.id, [old_url])
+    session.add(
+        MoveRow(
+            article_id=row.id, from_url=old_url, to_url=new_url, at=now, evidence=match.evidence()
+        )
+    )
+    session.flush()
