@@ -115,6 +115,14 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
                 style="magenta",
             )
         )
+    for m in h.moves:
+        how = "same text" if m.by == "fingerprint" else f"near-duplicate, {m.similarity:.2f}"
+        console.print(
+            Text(
+                f"moved {_when(m.at)} from {clean(m.from_url)} to {clean(m.to_url)} ({how})",
+                style="blue",
+            )
+        )
     if h.sightings:
         console.print()
         for s in h.sightings:

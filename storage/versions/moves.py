@@ -168,7 +168,11 @@ def record_move(session: Session, match: Match, new_url: str, now: datetime) -> 
     add_aliases(session, row.id, [old_url])
     session.add(
         MoveRow(
-            article_id=row.id, from_url=old_url, to_url=new_url, at=now, evidence=match.evidence()
+            article_id=row.id,
+            from_url=old_url,
+            to_url=new_url,
+            at=now,
+            evidence={**match.evidence(), "from_url": old_url},
         )
     )
     session.flush()
