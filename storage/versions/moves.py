@@ -37,10 +37,21 @@ from sqlalchemy.orm import Session
 from storage.articles import add_aliases
 from storage.model import Article
 from storage.schema import ArticleRow, MoveRow, SignatureRow, SourceRow
-from storage.signatures import THRESHOLD, signature
+from storage.signatures import THRESHOLD, signature, similarity
 
 _SIGNATURES: sa.Table = SignatureRow.__table__  # type: ignore[assignment]
 _INSERT_SIGNATURES = sa.insert(_SIGNATURES)
+# Built once: constructing a statement costs about as much as running it on this path.
+_COUNTRIES = sa.select(SourceRow.key, SourceRow.country)
+_KNOWN = sa.select(SignatureRow.article_id, ArticleRow.url, ArticleRow.source).join(
+    ArticleRow, ArticleRow.id == SignatureRow.article_id
+)
+_BY_HASH = _KNOWN.add_columns(SignatureRow.content_hash).where(
+    SignatureRow.content_hash.in_(sa.bindparam("hashes", expanding=True))
+)
+_BY_DATE = _KNOWN.add_columns(
+    SignatureRow.published_date, ArticleRow.title, SignatureRow.minhash
+).where(SignatureRow.published_date.in_(sa.bindparam("dates", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,44 +111,24 @@ def store_signatures(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(_INSERT_SIGNATURES, list(rows))
 
 
-def _similarity(a: bytes, b: bytes) -> float:
-    # MinHash.jaccard: the share of equal hash values; compared here on the bytes directly (it
-    # spares building two MinHash objects per pair, the most of the cost).
-    if len(a) != len(b) or not a:
-        return 0.0
-    import numpy as np
-
-    x = np.frombuffer(a, dtype=np.uint32)
-    y = np.frombuffer(b, dtype=np.uint32)
-    return float(np.count_nonzero(x == y)) / len(x)
-
-
 def find_moves(session: Session, candidates: Sequence[Candidate]) -> list[Match | None]:
     """For each candidate, the known article it is (see the module docstring), or None."""
     found: list[Match | None] = [None] * len(candidates)
     if not candidates:
         return found
-    country = dict(session.execute(sa.select(SourceRow.key, SourceRow.country)).all())
+    country = dict(session.execute(_COUNTRIES).all())
 
     def same_scope(a: str, b: str) -> bool:
         return a == b or (country.get(a) is not None and country.get(a) == country.get(b))
 
-    cols = (SignatureRow.article_id, ArticleRow.url, ArticleRow.source)
-    joined = sa.select(*cols).join(ArticleRow, ArticleRow.id == SignatureRow.article_id)
     digests = sorted({c.digest for c in candidates})
     by_hash: dict[str, list[tuple[int, str, str]]] = {}
-    for aid, url, source, h in session.execute(
-        joined.add_columns(SignatureRow.content_hash).where(SignatureRow.content_hash.in_(digests))
-    ):
+    for aid, url, source, h in session.execute(_BY_HASH, {"hashes": digests}):
         by_hash.setdefault(h, []).append((aid, url, source))
     dates = sorted({c.published_date for c in candidates if c.published_date is not None})
     by_date: dict[date, list[tuple[int, str, str, str, bytes]]] = {}
     if dates:
-        for aid, url, source, d, title, mh in session.execute(
-            joined.add_columns(
-                SignatureRow.published_date, ArticleRow.title, SignatureRow.minhash
-            ).where(SignatureRow.published_date.in_(dates))
-        ):
+        for aid, url, source, d, title, mh in session.execute(_BY_DATE, {"dates": dates}):
             by_date.setdefault(d, []).append((aid, url, source, _title_key(title or ""), mh))
     for i, c in enumerate(candidates):
         for aid, url, source in sorted(by_hash.get(c.digest, ())):
@@ -150,7 +141,7 @@ def find_moves(session: Session, candidates: Sequence[Candidate]) -> list[Match 
         for aid, url, source, title, mh in by_date.get(c.published_date, ()):
             if url == c.url or title != c.title or not same_scope(source, c.source):
                 continue
-            s = _similarity(c.minhash, mh)
+            s = similarity(c.minhash, mh)
             if s >= THRESHOLD and (best is None or s > best.similarity):
                 best = Match(aid, url, "minhash", s)
         found[i] = best

@@ -61,7 +61,9 @@ class Harness:
 
     def digest_kinds(self) -> list[str]:
         with self.db.session() as s:
-            report = build_report(s, since=self.clock.now - timedelta(days=30), until=self.clock.now)
+            report = build_report(
+                s, since=self.clock.now - timedelta(days=30), until=self.clock.now
+            )
         return [str(i.kind) for i in report.items]
 
 
