@@ -8,11 +8,16 @@ is read back through `history` and the digest.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from crawler.config import Source
@@ -21,6 +26,7 @@ from crawler.fetch import Fetcher
 from crawler.pipeline import crawl_sources
 from digest.formats import render
 from digest.report import build_report
+from digest.web import create_app
 from mfawatch.settings.loader import load_config
 from storage import queries
 from storage.engine import Database, open_db
@@ -39,9 +45,29 @@ def listing(*hrefs: str) -> str:
 class Harness:
     """The versioning fixture source, its listing and pages under test control."""
 
-    def __init__(self, site: Site, db: Database, config: Path) -> None:
-        self.site, self.db, self.clock = site, db, Clock()
+    def __init__(self, site: Site, db: Database, config: Path, db_url: str) -> None:
+        self.site, self.db, self.clock, self.db_url = site, db, Clock(), db_url
         self.settings = load_config(config)
+
+    def history_cli(self, url: str, *fmt: str) -> str:
+        """`mfawatch history URL` as a user runs it."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MFAWATCH_")}
+        cmd = [sys.executable, "-m", "mfawatch", "--db", self.db_url, "history", url, *fmt]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    def article_page(self, article_id: int) -> str:
+        """The web UI's article page."""
+
+        async def get() -> str:
+            transport = httpx.ASGITransport(app=create_app(self.db))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                r = await c.get(f"/article/{article_id}")
+                assert r.status_code == 200
+                return r.text
+
+        return asyncio.run(get())
 
     def crawl(self, *, recheck: bool = True) -> SourceResult:
         async def go() -> list[SourceResult]:
@@ -75,7 +101,7 @@ def h(site: Site, db_url: str, tmp_path: Path) -> Iterator[Harness]:
     site.add("/v/list.shtml", listing("./t1.shtml"), content_type=UTF8)
     site.add("/v/t1.shtml", page(), content_type=UTF8)
     db = open_db(db_url)
-    harness = Harness(site, db, config)
+    harness = Harness(site, db, config, db_url)
     first = harness.crawl(recheck=False)
     assert first.new == 1 and first.ok, first.errors
     yield harness
@@ -116,6 +142,12 @@ def test_a_section_moved_to_a_new_path_is_one_history(h: Harness, edited: bool) 
     for fmt in ("text", "md", "html", "json", "atom"):
         shown = render(report, fmt)
         assert "moved" in shown.lower() and old in shown, fmt
+    text = h.history_cli(old)
+    assert f"from {old} to {new}" in text and "moved" in text
+    data = json.loads(h.history_cli(new, "--format", "json"))
+    assert [(m["from_url"], m["to_url"]) for m in data["moves"]] == [(old, new)]
+    page_text = h.article_page(hist.article.id)
+    assert "Moved" in page_text and old in page_text
 
 
 def test_a_republication_with_a_new_date_is_a_new_article(h: Harness) -> None:
