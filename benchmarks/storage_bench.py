@@ -35,11 +35,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage import versions  # noqa: E402
-from storage.normalize import article_fingerprint  # noqa: E402
-from storage.versions import moves  # noqa: E402
 from storage.engine import Database, normalize_url, open_db  # noqa: E402
 from storage.model import Article, ArticleDate, DatePrecision, DateSource, RawResponse  # noqa: E402
+from storage.normalize import article_fingerprint  # noqa: E402
 from storage.schema import Base  # noqa: E402
+from storage.versions import moves  # noqa: E402
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 WORDS = (
