@@ -15,7 +15,7 @@
     runs               one row per source run: times, status, counts, error
     source_health      per source: ok | failing | broken | blocked, and since when
     review_cursors     named "reviewed up to" times for the digest
-    signatures         per article: its first content's fingerprint and MinHash signature, the
+    signatures         per article: its first content's fingerprint and publication date, the
                        keys by which a "new" URL is found to be a known article moved
     moves              an article found under another URL: from, to, when, and the evidence
 
@@ -270,7 +270,6 @@ class SignatureRow(Base):
     )
     content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     published_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
-    minhash: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class MoveRow(Base):

@@ -12,6 +12,12 @@ of the same country:
   similar to the known article's first body: the same release with small edits. (The title is
   required because several releases of one day can share most of a short body.)
 
+The `signatures` table keeps each article's first fingerprint and date (indexed), written with
+the article; MinHash signatures are computed only for a pair that already shares date and title
+(rare: a move, or a same-titled release of the same day), from the stored first version's body.
+Computing one for every new article would cost about 0.35 ms of CPU each, a sixth of a new
+article's whole cost in a cold crawl (docs/benchmarks.md), to serve the few that ever move.
+
 Such a URL is recorded as a **move**: the known article's URL becomes the new one, the old URL is
 kept as an alias (so a link to it, and the listing that still shows it, lead to the same
 article), a `moves` row keeps from, to, when and the evidence, and the fetched page is then
@@ -36,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import add_aliases
 from storage.model import Article
-from storage.schema import ArticleRow, MoveRow, SignatureRow, SourceRow
+from storage.schema import ArticleRow, MoveRow, SignatureRow, SourceRow, VersionRow
 from storage.signatures import THRESHOLD, signature, similarity
 
 _SIGNATURES: sa.Table = SignatureRow.__table__  # type: ignore[assignment]
@@ -49,9 +55,12 @@ _KNOWN = sa.select(SignatureRow.article_id, ArticleRow.url, ArticleRow.source).j
 _BY_HASH = _KNOWN.add_columns(SignatureRow.content_hash).where(
     SignatureRow.content_hash.in_(sa.bindparam("hashes", expanding=True))
 )
-_BY_DATE = _KNOWN.add_columns(
-    SignatureRow.published_date, ArticleRow.title, SignatureRow.minhash
-).where(SignatureRow.published_date.in_(sa.bindparam("dates", expanding=True)))
+_BY_DATE = _KNOWN.add_columns(SignatureRow.published_date, ArticleRow.title).where(
+    SignatureRow.published_date.in_(sa.bindparam("dates", expanding=True))
+)
+_FIRST_BODY = sa.select(VersionRow.body_text).where(
+    VersionRow.article_id == sa.bindparam("a"), VersionRow.number == 1
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +85,18 @@ class Candidate:
     digest: str
     published_date: date | None
     title: str
-    minhash: bytes
+    body: str  # its MinHash signature is computed only when a known article has its date and title
 
 
 def candidate(article: Article, digest: str) -> Candidate:
-    """The match keys of a fetched article (computes its signature)."""
+    """The match keys of a fetched article."""
     return Candidate(
         article.source,
         article.url,
         digest,
         article.published_date,
         _title_key(article.title),
-        signature(article.body_text),
+        article.body_text,
     )
 
 
@@ -101,7 +110,6 @@ def signature_row(article_id: int, c: Candidate) -> dict[str, Any]:
         "article_id": article_id,
         "content_hash": c.digest,
         "published_date": c.published_date,
-        "minhash": c.minhash,
     }
 
 
@@ -126,10 +134,10 @@ def find_moves(session: Session, candidates: Sequence[Candidate]) -> list[Match 
     for aid, url, source, h in session.execute(_BY_HASH, {"hashes": digests}):
         by_hash.setdefault(h, []).append((aid, url, source))
     dates = sorted({c.published_date for c in candidates if c.published_date is not None})
-    by_date: dict[date, list[tuple[int, str, str, str, bytes]]] = {}
+    by_date: dict[date, list[tuple[int, str, str, str]]] = {}
     if dates:
-        for aid, url, source, d, title, mh in session.execute(_BY_DATE, {"dates": dates}):
-            by_date.setdefault(d, []).append((aid, url, source, _title_key(title or ""), mh))
+        for aid, url, source, d, title in session.execute(_BY_DATE, {"dates": dates}):
+            by_date.setdefault(d, []).append((aid, url, source, _title_key(title or "")))
     for i, c in enumerate(candidates):
         for aid, url, source in sorted(by_hash.get(c.digest, ())):
             if url != c.url and same_scope(source, c.source):
@@ -138,14 +146,21 @@ def find_moves(session: Session, candidates: Sequence[Candidate]) -> list[Match 
         if found[i] is not None or c.published_date is None:
             continue
         best: Match | None = None
-        for aid, url, source, title, mh in by_date.get(c.published_date, ()):
+        mine: bytes | None = None
+        for aid, url, source, title in by_date.get(c.published_date, ()):
             if url == c.url or title != c.title or not same_scope(source, c.source):
                 continue
-            s = similarity(c.minhash, mh)
+            mine = mine if mine is not None else signature(c.body)
+            s = similarity(mine, signature(_first_body(session, aid)))
             if s >= THRESHOLD and (best is None or s > best.similarity):
                 best = Match(aid, url, "minhash", s)
         found[i] = best
     return found
+
+
+def _first_body(session: Session, article_id: int) -> str:
+    """The body text of an article's first version (its first content)."""
+    return session.execute(_FIRST_BODY, {"a": article_id}).scalar() or ""
 
 
 def record_move(session: Session, match: Match, new_url: str, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""Moves: `signatures` (each article's first content, to find it again under another URL) and
+"""Moves: `signatures` (each article's first fingerprint and date, to find it under another URL) and
 `moves` (an article found under another URL, with the evidence).
 
 Articles stored before this revision have no signature: a move of one of them is not detected
@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("published_date", sa.Date(), nullable=True),
-        sa.Column("minhash", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
