@@ -199,7 +199,7 @@ def as_proxy(site: Site, monkeypatch: pytest.MonkeyPatch) -> Site:
     return site
 
 
-def test_equivalent_hosts_serve_one_article(as_proxy: Site, db_url: str) -> None:
+def test_equivalent_hosts_serve_one_article(as_proxy: Site, db_url: str, tmp_path: Path) -> None:
     """`hosts: [ministry.example, mirror.example]`: a link to the mirror is admitted (the default
     `article_hosts` includes `hosts`) and stored under the first host, the mirror URL kept as an
     alias; the same article linked on the first host later is no new article."""
@@ -222,13 +222,35 @@ def test_equivalent_hosts_serve_one_article(as_proxy: Site, db_url: str) -> None
         with db.session() as s:
             assert {a.url for a in queries.iter_articles(s)} == {f"{PUBLIC}/a1.html"}
             assert queries.history(s, f"{MIRROR}/a1.html").article.url == f"{PUBLIC}/a1.html"
-        site.add("/list.html", f"<ul><li><a href='{PUBLIC}/a1.html'>A1</a></li></ul>")
+        site.add(
+            "/list.html",
+            f"<ul><li><a href='{PUBLIC}/a1.html'>A1</a></li><li><a href='{PUBLIC}/a2.html'>A2</a></li></ul>",
+        )
+        site.add("/a2.html", article("Another statement"))
         second = crawl()
-        assert second.new == 0, second.errors
+        assert second.new == 1, second.errors  # a2 only
         with db.session() as s:
-            assert len(list(queries.iter_articles(s))) == 1
+            assert len(list(queries.iter_articles(s))) == 2
     finally:
         db.dispose()
+    # `history` finds it by a mirror URL never fetched as such: the config's `hosts:` say so.
+    config = tmp_path / "mirrored.yaml"
+    config.write_text(
+        "sources:\n  - key: mirrored\n    name: Mirrored ministry\n    country: CN\n"
+        f"    listings: [{{url: '{PUBLIC}/list.html'}}]\n    list: {{item: li, link: a}}\n"
+        "    hosts: [ministry.example, mirror.example]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MFAWATCH_")}
+    cmd = [sys.executable, "-m", "mfawatch", "--db", db_url, "--config", str(config), "history"]
+    run = subprocess.run(
+        [*cmd, f"{MIRROR}/a2.html?utm_source=x#top", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["article"]["url"] == f"{PUBLIC}/a2.html"
 
 
 def load_config_http() -> Any:
