@@ -7,6 +7,9 @@ fresh database:
              counts of every table and the SQLite file size after a WAL checkpoint must not grow
   noise      the same N refetched with whitespace / nbsp / CRLF / zero-width noise (no versions)
   changed    5 % of the articles edited (one version + diff + blob + response each)
+  moved      5 % of the articles found under a new URL (a move: no new article, issue 20 §2)
+and, micro-measured, the cost of the move rule: the lookup of known articles with the same
+fingerprint or date that each unknown URL pays, and a MinHash signature (`storage.versions.moves`).
 
     python benchmarks/storage_bench.py                    # 10,000 articles, SQLite
     python benchmarks/storage_bench.py --n 2000 --db postgresql://postgres@127.0.0.1/test
@@ -35,6 +38,8 @@ from storage import versions  # noqa: E402
 from storage.engine import Database, normalize_url, open_db  # noqa: E402
 from storage.model import Article, ArticleDate, DatePrecision, DateSource, RawResponse  # noqa: E402
 from storage.schema import Base  # noqa: E402
+from storage.signatures import signature  # noqa: E402
+from storage.versions import moves  # noqa: E402
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 WORDS = (
@@ -126,6 +131,31 @@ def _run(
     return kinds
 
 
+def _move_rule_cost(db: Database, items: Sequence[Article]) -> None:
+    """Print the move rule's CPU cost in µs: the lookup every unknown URL pays (one by one, as
+    `record_fetch` does it; the bulk path pays it once per batch), and a MinHash signature, paid
+    twice per known article that shares the new one's date and title."""
+    sample = list(items[: min(len(items), 500)])
+    signature(sample[0].body_text)  # the first one imports datasketch (numpy, scipy)
+    keys = [
+        moves.candidate(replace(a, url=a.url + "?moved", title=a.title + " (2)"), "x" * 64)
+        for a in sample
+    ]
+    t = time.process_time()
+    with db.session(readonly=True) as s:
+        for k in keys:
+            moves.find_moves(s, [k])
+    look = (time.process_time() - t) / len(sample) * 1e6
+    t = time.process_time()
+    for a in sample:
+        signature(a.body_text)
+    sign = (time.process_time() - t) / len(sample) * 1e6
+    print(
+        f"move rule  lookup per unknown URL {look:6.0f} µs CPU; a signature {sign:6.0f} µs"
+        f" ({len(sample)} articles)"
+    )
+
+
 @contextlib.contextmanager
 def _fresh_pg_schema(url: str | None) -> Iterator[str | None]:
     """For a PostgreSQL URL, a throw-away schema in its search_path (dropped afterwards)."""
@@ -174,6 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db, "changed", edited, T0 + timedelta(hours=8), lambda a, at: _raw(a, at, "v2")
             )
             final = _counts(db)
+            moved_items = [
+                replace(a, url=a.url.replace("/news/", "/eng/news/"))
+                for a in rng.sample(items, max(1, n // 20))
+            ]
+            moved = _run(db, "moved", moved_items, T0 + timedelta(hours=9), _raw)
+            moved_rows = _counts(db)
+            _move_rule_cost(db, items)
         finally:
             db.dispose()
     grew = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
@@ -189,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         and unchanged == {"unchanged": n}
         and noise == {"unchanged": n}
         and changed == {"changed": len(edited)}
+        and sum(moved.values()) == len(moved_items)
+        and "new" not in moved
+        and moved_rows["articles"] == final["articles"]
     )
     print("OK" if ok else "FAILED: an unchanged recheck grew the database or a count is wrong")
     return 0 if ok else 1

@@ -268,6 +268,16 @@ def _check_host(host: str) -> str:
 ArticleHost = Annotated[str, AfterValidator(_check_host)]
 
 
+def _check_plain_host(host: str) -> str:
+    name = _check_host(host)
+    if name.startswith("*."):
+        raise ValueError(f"equivalent host {host!r} must be one host name, not a `*.` pattern")
+    return name
+
+
+PlainHost = Annotated[str, AfterValidator(_check_plain_host)]
+
+
 def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
     """Whether `host` is one of `patterns` (`*.example.org`: any subdomain of example.org)."""
     name = host.strip("[]").lower().rstrip(".")
@@ -295,8 +305,11 @@ class Source(_Model):
     listings: tuple[Listing, ...] = Field(min_length=1)
     list: ListSelectors | None = Field(default=None, validate_default=True)
     article: ArticleSelectors | None = None
+    # Hosts that serve the same articles (mirrors: www.fmprc.gov.cn and www.mfa.gov.cn): a URL
+    # on any of them is the article of the same URL on the first one (`canonical_url`).
+    hosts: tuple[PlainHost, ...] = ()
     # Hosts whose links on a listing or feed are this source's articles (`*.example.org` for
-    # its subdomains); default: the listings' own hosts. Other links are skipped and counted.
+    # its subdomains); default: the listings' own hosts and `hosts`. Other links are skipped.
     article_hosts: tuple[ArticleHost, ...] | None = None
     limits: Limits = Limits()
     politeness: Politeness = Politeness()
@@ -340,10 +353,16 @@ class Source(_Model):
 
     @property
     def effective_article_hosts(self) -> tuple[str, ...]:
-        """`article_hosts`, or by default the hosts of the source's listings."""
+        """`article_hosts`, or by default the hosts of the source's listings and its `hosts`."""
         if self.article_hosts is not None:
             return self.article_hosts
-        return tuple(dict.fromkeys((listing.url.host or "").lower() for listing in self.listings))
+        listed = ((listing.url.host or "").lower() for listing in self.listings)
+        return tuple(dict.fromkeys([*listed, *self.hosts]))
+
+    @property
+    def host_map(self) -> dict[str, str]:
+        """Each equivalent host (`hosts`) but the first, mapped to the first."""
+        return {host: self.hosts[0] for host in self.hosts[1:]}
 
 
 class HttpSettings(_Model):

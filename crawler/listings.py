@@ -270,7 +270,7 @@ async def _note_items(
     """
     now = ctx.clock()
     items = list(items)
-    canon = {item.url: canonical_url(item.url) for item in items}
+    canon = {item.url: canonical_url(item.url, source.host_map) for item in items}
     cap = budget.max_items_per_page
 
     def note(s: Session) -> tuple[set[str], list[ListingItem]]:
@@ -339,7 +339,7 @@ def _record_feed_items(
     """
     now = ctx.clock()
     for item in items:
-        key = canonical_url(item.url)
+        key = canonical_url(item.url, source.host_map)
         article, capped = cap_fields(replace(article_from_feed_item(item, source), url=key))
         warn_capped(key, capped)
         with ctx.db.session() as s:

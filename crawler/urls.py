@@ -4,10 +4,16 @@ Two URLs that differ only in scheme/host case, a default port, a fragment, track
 the order of query parameters, or an index document (`index.html`, `default.shtml`) versus its
 directory are the same article. Everything else in the URL is kept as the site wrote it: some
 ministries put the article id in the query string (`?dtl/40313/...` on mea.gov.in).
+
+A source may name equivalent hosts (`hosts:` in its config, e.g. www.fmprc.gov.cn and
+www.mfa.gov.cn serving the same releases): a URL on any of them is canonical on the first one
+named, so the article's identity does not depend on which mirror linked it; the URL as fetched
+is kept as an alias.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say how a visitor arrived. Grouped by who adds them.
@@ -71,11 +77,16 @@ def _is_tracking(name: str) -> bool:
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
-def canonical_url(url: str) -> str:
-    """The canonical form of an absolute http(s) URL (see module docstring)."""
+def canonical_url(url: str, hosts: Mapping[str, str] | None = None) -> str:
+    """The canonical form of an absolute http(s) URL (see module docstring).
+
+    `hosts` maps an equivalent host to the one it stands for (`config.Source.host_map`).
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if hosts:
+        host = hosts.get(host, host)
     port = parts.port
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     if parts.username or parts.password:

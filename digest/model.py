@@ -24,6 +24,7 @@ class ItemKind(StrEnum):
     REMOVED = "removed"
     RESTORED = "restored"
     RETURNED = "returned"  # back to an earlier version's content: `version` is that version
+    MOVED = "moved"  # found under another URL (a section moved, a mirror): `url` is the new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class AlertHit:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One article event in the window: new, changed, removed, restored or returned.
+    """One article event in the window: new, changed, removed, restored, returned or moved.
 
     A `returned` item is a return to the content of an earlier version (`version`); its
     `change` goes from the version it left to that one, and `note` says so in words.
@@ -96,7 +97,8 @@ class Item:
     lead: str = ""
     change: Change | None = None
     alerts: tuple[AlertHit, ...] = ()
-    note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ..."); returns
+    note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ..."); returns;
+    # moves: "moved from URL"
 
     def __post_init__(self) -> None:
         for name in ("first_seen_at", "event_at"):

@@ -6,7 +6,9 @@ this module turns them into items, groups and notes.
 An item is a `versions` row whose `seen_at` falls in (since, until]: new, changed, removed or
 restored; or a `reverts` row whose latest return (`last_at`) does: `returned`, the article's
 content went back to an earlier version's (a return adds no version, so without these items the
-digest would show only the edit that is no longer live). New and restored items carry a lead
+digest would show only the edit that is no longer live); or a `moves` row (`at`): `moved`, a
+known article found under another URL (`storage.versions.moves`), one quiet line instead of a
+"new" item and, later, a removal. New and restored items carry a lead
 (the first ~300 characters of the body); changed items (and restored ones whose content differs)
 carry the stored diff's numbers, changed fields and changed passages with a paragraph of
 context; a returned item the same for the return (from the version left to the one returned to,
@@ -227,6 +229,15 @@ def _return_note(row: ChangeRow) -> str:
     return note
 
 
+def _move_note(evidence: Mapping[str, Any] | None) -> str:
+    """`moved from URL`, and how it was recognized when the text was not the same."""
+    evidence = evidence or {}
+    note = f"moved from {evidence.get('from_url') or 'another URL'}"
+    if evidence.get("by") == "minhash":
+        note += f" (near-duplicate text, similarity {float(evidence.get('similarity') or 0):.2f})"
+    return note
+
+
 def _row_item(session: Session, row: ChangeRow, rules: Sequence[AlertRule]) -> Item:
     """The digest item of one recorded change (a return's diff is computed here)."""
     returned = row.kind == ItemKind.RETURNED.value
@@ -273,6 +284,8 @@ def _item(
         if kind is ItemKind.REMOVED
         else _return_note(row)
         if kind is ItemKind.RETURNED
+        else _move_note(row.evidence)
+        if kind is ItemKind.MOVED
         else "",
     )
     return match_item(item, rules, row.body)

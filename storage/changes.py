@@ -25,6 +25,7 @@ from storage.schema import (
     ArticleRow,
     DiffRow,
     HealthRow,
+    MoveRow,
     RevertRow,
     RunRow,
     SourceRow,
@@ -33,6 +34,7 @@ from storage.schema import (
 from storage.types import UTCDateTime
 
 RETURNED = "returned"  # the kind of a return to an earlier content (a `reverts` row, no version)
+MOVED = "moved"  # an article found under another URL (a `moves` row, no version)
 LEAD_SOURCE = 1200  # characters of body read when the caller needs only a lead
 _DATE_COLUMNS = (
     "published_at",
@@ -60,13 +62,18 @@ class ChangeFilters:
 
     @property
     def version_kinds(self) -> list[str]:
-        """The kinds wanted that are versions rows (all but `returned`)."""
-        return [k for k in self.kinds if k != RETURNED]
+        """The kinds wanted that are versions rows (all but `returned` and `moved`)."""
+        return [k for k in self.kinds if k not in (RETURNED, MOVED)]
 
     @property
     def returns(self) -> bool:
         """Whether returns to an earlier version are wanted."""
         return RETURNED in self.kinds
+
+    @property
+    def moves(self) -> bool:
+        """Whether moves (an article found under another URL) are wanted."""
+        return MOVED in self.kinds
 
 
 class ChangeRow(NamedTuple):
@@ -148,6 +155,9 @@ def count_changes(session: Session, f: ChangeFilters) -> dict[str, int]:
     if f.returns:
         q = _apply_returns(f, sa.select(sa.func.count()).select_from(RevertRow))
         found[RETURNED] = int(session.execute(q).scalar_one())
+    if f.moves:
+        q = _apply_moves(f, sa.select(sa.func.count()).select_from(MoveRow))
+        found[MOVED] = int(session.execute(q).scalar_one())
     return found
 
 
@@ -212,6 +222,17 @@ def _apply_returns(f: ChangeFilters, q: Any) -> Any:
         q.join(v, sa.and_(v.article_id == r.article_id, v.number == r.to_number))
         .join(a, a.id == r.article_id)
         .where(r.last_at > f.since, r.last_at <= f.until)
+    )
+    return _common(f, q)
+
+
+def _apply_moves(f: ChangeFilters, q: Any) -> Any:
+    """The same for a query over moves: the article's current content version and source."""
+    m, v, a = MoveRow, VersionRow, ArticleRow
+    q = (
+        q.join(a, a.id == m.article_id)
+        .join(v, sa.and_(v.article_id == m.article_id, v.number == a.content_version))
+        .where(m.at > f.since, m.at <= f.until)
     )
     return _common(f, q)
 
@@ -282,6 +303,8 @@ def _items_query(f: ChangeFilters, full_body: bool) -> Any:
         parts.append(_apply(f, q).outerjoin(DiffRow, DiffRow.version_id == v.id))
     if f.returns:
         parts.append(_returns_query(f, full_body))
+    if f.moves:
+        parts.append(_moves_query(f, full_body))
     # Within a source: newest publication first (the day, then the minute when known), undated
     # items last; the events of one article in the order they were seen.
     if len(parts) == 1:
@@ -347,3 +370,35 @@ def _returns_query(f: ChangeFilters, full_body: bool) -> Any:
         r.first_at.label("first_return_at"),
     ).select_from(r)
     return _apply_returns(f, q)
+
+
+def _moves_query(f: ChangeFilters, full_body: bool) -> Any:
+    """Moves in the window, in the columns of the versions query: the URL moved to is `url`,
+    the evidence (`by`, `similarity`, `from_url`) is `evidence`."""
+    m, v, a, s = MoveRow, VersionRow, ArticleRow, SourceRow
+    q = sa.select(
+        v.id.label("version_id"),
+        v.number,
+        sa.literal(MOVED, sa.String(16)).label("kind"),
+        m.at.label("seen_at"),
+        sa.func.coalesce(v.title, a.title).label("title"),
+        sa.func.coalesce(v.section, a.section).label("section"),
+        sa.func.coalesce(v.language, a.language).label("language"),
+        *(getattr(v, col).label(col) for col in _DATE_COLUMNS),
+        _body(full_body),
+        sa.cast(sa.null(), sa.Integer).label("diff_from"),
+        sa.cast(sa.null(), sa.Text).label("diff_summary"),
+        sa.cast(sa.null(), sa.Integer).label("words_added"),
+        sa.cast(sa.null(), sa.Integer).label("words_removed"),
+        m.evidence,
+        a.id.label("article_id"),
+        a.source,
+        m.to_url.label("url"),
+        a.first_seen_at,
+        s.name.label("source_name"),
+        s.country,
+        sa.cast(sa.null(), sa.JSON).label("diff"),
+        sa.cast(sa.null(), sa.Integer).label("returns"),
+        sa.cast(sa.null(), UTCDateTime()).label("first_return_at"),
+    ).select_from(m)
+    return _apply_moves(f, q)

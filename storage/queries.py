@@ -9,7 +9,7 @@ page gave.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from storage.schema import (
     CursorRow,
     DiffRow,
     HealthRow,
+    MoveRow,
     RevertRow,
     RunRow,
     SourceRow,
@@ -132,6 +133,18 @@ class ArticleHistory:
     sightings: list[SightingInfo]
     content_version: int  # the version whose content is current (differs after a revert)
     returned: RevertInfo | None = None  # the return in force: the live content came back by it
+    moves: list[MoveInfo] = field(default_factory=list)  # URLs it was found under, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class MoveInfo:
+    """The article found under another URL (`storage.versions.moves`): from, to, when, and how."""
+
+    from_url: str
+    to_url: str
+    at: datetime
+    by: str  # "fingerprint" (the same content) | "minhash" (a near-duplicate)
+    similarity: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +323,26 @@ def history(session: Session, url_or_id: str | int) -> ArticleHistory:
             for s in sightings(session, row.url)
         ],
         content_version=row.content_version,
+        moves=article_moves(session, row.id),
+    )
+
+
+def article_moves(session: Session, article_id: int) -> list[MoveInfo]:
+    """The moves of one article, oldest first."""
+    rows = session.execute(
+        sa.select(MoveRow).where(MoveRow.article_id == article_id).order_by(MoveRow.at, MoveRow.id)
+    ).scalars()
+    return [_move_info(m) for m in rows]
+
+
+def _move_info(m: MoveRow) -> MoveInfo:
+    evidence = m.evidence or {}
+    return MoveInfo(
+        m.from_url,
+        m.to_url,
+        m.at,
+        str(evidence.get("by", "")),
+        float(evidence.get("similarity", 0.0)),
     )
 
 

@@ -15,6 +15,9 @@
     runs               one row per source run: times, status, counts, error
     source_health      per source: ok | failing | broken | blocked | quiet, and since when
     review_cursors     named "reviewed up to" times for the digest
+    signatures         per article: its first content's fingerprint and publication date, the
+                       keys by which a "new" URL is found to be a known article moved
+    moves              an article found under another URL: from, to, when, and the evidence
 
 Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migration in
 `storage/migrations/versions/`; `tests/storage/test_engine.py` fails when they drift apart.
@@ -256,6 +259,31 @@ class CursorRow(Base):
     __tablename__ = "review_cursors"
     name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     at: Mapped[datetime]
+
+
+class SignatureRow(Base):
+    """The first content of an article, as `storage.versions.moves` matches new URLs against it."""
+
+    __tablename__ = "signatures"
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    published_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+
+
+class MoveRow(Base):
+    """An article found under another URL (a section or CMS move, a mirror): one per move."""
+
+    __tablename__ = "moves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    from_url: Mapped[str] = mapped_column(sa.Text)
+    to_url: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+    evidence: Mapped[dict[str, Any]]
 
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

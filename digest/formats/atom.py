@@ -26,6 +26,7 @@ _VERBS = {
     "removed": "Removed",
     "restored": "Restored",
     "returned": "Returned",
+    "moved": "Moved",
 }
 
 

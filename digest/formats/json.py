@@ -9,7 +9,8 @@ may be added without a bump):
       "since": ISO8601, "until": ISO8601,          # the window, UTC
       "cursor": str | null,                         # the review cursor the window started from
       "filters": {"source": [..], "country": [..], "kind": [..], "query": str},   # those given
-      "counts": {"new": int, "changed": int, "removed": int, "restored": int, "returned": int},
+      "counts": {"new": int, "changed": int, "removed": int, "restored": int, "returned": int,
+                 "moved": int},
       "groups": [{"country": str | null, "source": str, "source_name": str | null,
                   "items": [Item, ...]}],           # ordered by country, then source
       "sources": [{"source", "name", "country", "state", "changed_at", "last_run_at",
@@ -17,7 +18,7 @@ may be added without a bump):
     }
     Item = {
       "id": str,                 # stable event id, e.g. "article/123/v/2"
-      "kind": "new" | "changed" | "removed" | "restored" | "returned",
+      "kind": "new" | "changed" | "removed" | "restored" | "returned" | "moved",
       "article_id": int, "version": int,   # returned: the version whose content is live again
       "source": str, "country": str | null,
       "title": str, "section": str | null, "language": str | null, "url": str,
@@ -33,7 +34,8 @@ may be added without a bump):
                 } | null,       # returned: from the version left to the one returned to
       "alerts": [{"rule": str, "terms": [str, ...]}],
       "note": str                # removals: the evidence in one line; returns: "returned to
-                                 # version 1 from version 2 (3 returns since ...)"
+                                 # version 1 from version 2 (3 returns since ...)";
+                                 # moves: "moved from URL"
     }
 
 Strings are the page's text as stored (JSON escaping makes them inert); consumers that display

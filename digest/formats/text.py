@@ -29,6 +29,7 @@ _KIND_STYLE = {
     "removed": "bold red",
     "restored": "bold magenta",
     "returned": "bold cyan",
+    "moved": "dim",
 }
 
 

@@ -24,7 +24,7 @@ from mfawatch.exits import handle_errors
 from mfawatch.filters import check_filters, known_sources
 from mfawatch.terminal import color_choice, echo
 
-KINDS = ("new", "changed", "removed", "restored", "returned")
+KINDS = ("new", "changed", "removed", "restored", "returned", "moved")
 
 
 def alert_rules(app: App) -> tuple[AlertRule, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -43,13 +44,16 @@ MAX_ARTICLE_ID = 2**63 - 1
 VERSION_NUMBER = click.IntRange(1, 2**31 - 1)
 
 
-def article_key(session: Session, article: str) -> str | int:
+def article_key(
+    session: Session, article: str, hosts: Callable[[], Mapping[str, str]] | None = None
+) -> str | int:
     """What `article` (an id, URL or alias as the user pasted it) names in the database.
 
     An id must fit the database's 64-bit ids (else a usage error, exit 2). A URL that is not
     stored as written is looked up by its canonical form, as the crawler stores it: a
     `#fragment`, tracking parameters (`utm_source`...) and letter case in scheme and host do not
-    matter.
+    matter, nor which of a source's equivalent `hosts:` it names (`hosts()` gives them, read
+    from the config only when needed).
     """
     key = article.strip()
     if key.isascii() and key.isdigit():
@@ -62,9 +66,27 @@ def article_key(session: Session, article: str) -> str | int:
     if find_article_id(session, key) is not None or not key.lower().startswith(("http:", "https:")):
         return key
     try:
-        return canonical_url(key)
+        canonical = canonical_url(key)
+        if hosts is None or find_article_id(session, canonical) is not None:
+            return canonical
+        return canonical_url(key, hosts())
     except ValueError:  # a bad port, a broken IPv6 literal: not found below, as pasted
         return key
+
+
+def config_hosts(app: App) -> Callable[[], Mapping[str, str]]:
+    """The equivalent hosts of every configured source (none when the config cannot be read)."""
+
+    def read() -> Mapping[str, str]:
+        from crawler.errors import ConfigError
+
+        try:
+            sources = app.settings.sources
+        except ConfigError:
+            return {}
+        return {k: v for source in sources for k, v in source.host_map.items()}
+
+    return read
 
 
 def _current(h: queries.ArticleHistory) -> str:
@@ -115,6 +137,14 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
                 style="magenta",
             )
         )
+    for m in h.moves:
+        how = "same text" if m.by == "fingerprint" else f"near-duplicate, {m.similarity:.2f}"
+        console.print(
+            Text(
+                f"moved {_when(m.at)} from {clean(m.from_url)} to {clean(m.to_url)} ({how})",
+                style="blue",
+            )
+        )
     if h.sightings:
         console.print()
         for s in h.sightings:
@@ -135,7 +165,7 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
 def history(app: App, article: str, fmt: str) -> None:
     """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article_key(session, article))
+        h = queries.history(session, article_key(session, article, config_hosts(app)))
     if fmt == "json":
         echo_json(_jsonable(h))
         return
@@ -170,7 +200,7 @@ def diff(app: App, article: str, from_v: int | None, to_v: int | None, fmt: str)
     from digest.highlight import to_terminal
 
     with app.db.session(readonly=True) as session:
-        h = queries.history(session, article_key(session, article))
+        h = queries.history(session, article_key(session, article, config_hosts(app)))
         content = [v.number for v in h.versions if v.kind != "removed"]
         if from_v is None and to_v is None and h.returned is not None:
             from_v, to_v = h.returned.from_number, h.returned.to_number

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.normalize import article_fingerprint
 from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow, insert_ignore_returning
 from storage.sources import ensure_source
+from storage.versions import moves
 from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.versions.rows import (
     ARTICLES,
@@ -72,7 +74,22 @@ def record_fetch(
 
     row = find_row(session, article.url)
     if row is None:
-        new = _new_article(session, article, raw, digest, now, next_check_at, aliases, packed)
+        keys = moves.candidate(article, digest)
+        match = moves.find_moves(session, [keys])[0]
+        if match is not None:  # a known article under a new URL: one history (`moves`)
+            moves.record_move(session, match, article.url, now)
+            outcome = record_fetch(
+                session,
+                article,
+                raw,
+                now=now,
+                next_check_at=next_check_at,
+                aliases=aliases,
+                digest=digest,
+                packed=packed,
+            )
+            return dataclasses.replace(outcome, moved=True)
+        new = _new_article(session, article, raw, digest, now, next_check_at, aliases, packed, keys)
         if new is not None:
             return new
         row = find_row(session, article.url)  # another writer stored it meanwhile
@@ -107,6 +124,7 @@ def _new_article(
     next_check_at: datetime,
     aliases: Sequence[str],
     packed: PackedBody | None,
+    keys: moves.Candidate,
 ) -> Outcome | None:
     """Version 1 of an unknown article; None when another writer inserted its URL meanwhile."""
     # Core inserts, not ORM objects: this is the hot path of a first crawl.
@@ -122,6 +140,7 @@ def _new_article(
     session.execute(
         INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)
     )
+    moves.store_signatures(session, [moves.signature_row(article_id, keys)])
     if aliases:
         add_aliases(session, article_id, aliases)
     return Outcome(OutcomeKind.NEW, article_id, 1)

@@ -4,7 +4,9 @@ A first crawl stores thousands of articles that the listing already showed to be
 one, `content.record_fetch` costs about seven statements each (look up, insert the article, its
 blob, response and version, ...); here a batch costs seven statements in all, whatever its size.
 What is stored is exactly what `record_fetch` stores for a new article: the article row, version
-1 (`new`), the raw response and its blob, aliases, and the source row if it is missing.
+1 (`new`), the raw response and its blob, aliases, its signature, and the source row if missing.
+An entry whose content matches a known article (a move, `storage.versions.moves`) is left to
+`record_fetch` too (None).
 
 An entry whose URL turned out to be known by now (another daemon, or an alias recorded earlier in
 the same crawl) is not touched: its slot in the result is None, and the caller records it with
@@ -29,6 +31,7 @@ from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
 from storage.sources import ensure_source
+from storage.versions import moves
 from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.versions.rows import (
     article_values,
@@ -69,6 +72,12 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
             known.add(e.article.url)  # a second entry for the same URL goes the slow way
             fresh.append(i)
     outcomes: list[Outcome | None] = [None] * len(entries)
+    if not fresh:
+        return outcomes
+    # A URL whose content is a known article's (a move, `moves`) goes the slow way too.
+    keys = {i: moves.candidate(entries[i].article, entries[i].digest) for i in fresh}
+    matches = moves.find_moves(session, [keys[i] for i in fresh])
+    fresh = [i for i, m in zip(fresh, matches, strict=True) if m is None]
     if not fresh:
         return outcomes
     fresh.sort(key=lambda i: entries[i].article.url)  # one lock order for every writer
@@ -118,6 +127,10 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     add_alias_pairs(
         session,
         [(aid, alias) for e, aid in zip(todo, article_ids, strict=True) for alias in e.aliases],
+    )
+    moves.store_signatures(
+        session,
+        [moves.signature_row(aid, keys[i]) for i, aid in zip(fresh, article_ids, strict=True)],
     )
     for i, aid in zip(fresh, article_ids, strict=True):
         outcomes[i] = Outcome(OutcomeKind.NEW, int(aid), 1)

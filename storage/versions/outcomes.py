@@ -25,10 +25,12 @@ class Outcome:
 
     `version` is the new version's number (new, changed, restored, removed), the number of the
     version returned to (reverted), or the current version (unchanged and the missing kinds).
-    `back_from_missing` is set when an article that was missing answered again.
+    `back_from_missing` is set when an article that was missing answered again; `moved` when the
+    URL was unknown and its content was a known article's, now under this URL (`moves`).
     """
 
     kind: OutcomeKind
     article_id: int
     version: int | None
     back_from_missing: bool = False
+    moved: bool = False

@@ -41,7 +41,14 @@ def test_named_cursors_are_independent(digest_db: DigestDB) -> None:
         )
         default = build_report(s, since=resolve_since(s, None, now=d.now), until=d.now)
     assert alice.is_empty
-    assert bob.counts == {"new": 0, "changed": 1, "removed": 0, "restored": 1, "returned": 0}
+    assert bob.counts == {
+        "new": 0,
+        "changed": 1,
+        "removed": 0,
+        "restored": 1,
+        "returned": 0,
+        "moved": 0,
+    }
     assert len(default.items) == 6
 
 

@@ -17,7 +17,14 @@ def test_window_holds_new_changed_removed_restored_grouped(digest_db_any: Digest
     d = digest_db_any
     with d.db.session(readonly=True) as s:
         report = build_report(s, since=d.since, until=d.now)
-    assert report.counts == {"new": 3, "changed": 1, "removed": 1, "restored": 1, "returned": 0}
+    assert report.counts == {
+        "new": 3,
+        "changed": 1,
+        "removed": 1,
+        "restored": 1,
+        "returned": 0,
+        "moved": 0,
+    }
     assert [(g.country, g.source) for g in report.groups] == [
         ("CN", "cn-mfa-en"),
         ("CN", "cn-mfa-zh"),
@@ -89,7 +96,8 @@ def test_unknown_kind_is_rejected_listing_valid_ones(digest_db: DigestDB) -> Non
     with (
         digest_db.db.session(readonly=True) as s,
         pytest.raises(
-            ReportFilterError, match="unknown kind 'edited' .valid: changed, new, removed, restored"
+            ReportFilterError,
+            match="unknown kind 'edited' .valid: changed, moved, new, removed, restored",
         ),
     ):
         build_report(s, since=digest_db.since, kinds=["edited"])

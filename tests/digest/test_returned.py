@@ -82,7 +82,14 @@ def test_kind_filter_and_paging(returned_db: tuple[Database, datetime]) -> None:
     assert [i.kind for i in _report(db, now, kinds=["changed"]).items] == [ItemKind.CHANGED]
     page = _report(db, now, limit=1, offset=1)
     assert [i.kind for i in page.items] == [ItemKind.RETURNED]
-    assert page.counts == {"new": 0, "changed": 1, "removed": 0, "restored": 0, "returned": 1}
+    assert page.counts == {
+        "new": 0,
+        "changed": 1,
+        "removed": 0,
+        "restored": 0,
+        "returned": 1,
+        "moved": 0,
+    }
     assert _report(db, now, query="Taiwan question").items[0].kind is ItemKind.RETURNED
 
 

@@ -20,7 +20,7 @@ NEXT = T0 + timedelta(days=3)
 def store(db: Database, url: str) -> int:
     with db.session() as s:
         return versions.record_fetch(
-            s, make_article(url), make_raw(url), now=T0, next_check_at=T0 + H
+            s, make_article(url, title=url), make_raw(url), now=T0, next_check_at=T0 + H
         ).article_id
 
 
