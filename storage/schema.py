@@ -153,6 +153,11 @@ class VersionRow(Base):
     words_added: Mapped[int | None]
     words_removed: Mapped[int | None]
     evidence: Mapped[dict[str, Any] | None]
+    # The page's modification markers (`Article.markers` as an object), outside the fingerprint.
+    markers: Mapped[dict[str, Any] | None]
+    # A changed version: silent | announced | unknown (`storage.versions.edit_kind`), and why.
+    edit_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    edit_evidence: Mapped[dict[str, Any] | None]
 
 
 class DiffRow(Base):

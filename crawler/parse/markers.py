@@ -1,0 +1,106 @@
+"""Modification markers of a page: what tells a reader that a release was edited.
+
+Three kinds, each a (name, value) pair of `Article.markers` (absent when the page has none):
+
+- `displayed`: the text of the source's date element as shown (`Published 2021-11-13 | Updated
+  2021-11-15` changes when the ministry adds an update time, even if the parsed date does not);
+- `modified`: a machine-readable modification date: `<meta>` (`article:modified_time`,
+  `og:updated_time`, `dcterms.modified`, `last-modified`, itemprop `dateModified`), JSON-LD
+  `dateModified`, or a feed entry's `<updated>`; several are joined with ` | `;
+- `notice`: short body paragraphs that announce an update or a correction ("Updated: ...",
+  "Correction:", "更新", "修订", "更正", "Обновлено", "Mis à jour", ...), joined with ` | `.
+
+They are read as written (whitespace collapsed) and never parsed: the rule in
+`storage.versions.edit_kind` only asks whether they stayed the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from crawler.parse.text import clean
+
+Markers = tuple[tuple[str, str], ...]
+
+_META = (
+    'meta[property="article:modified_time"], meta[property="og:updated_time"], '
+    'meta[name="article:modified_time"], meta[name="dcterms.modified" i], '
+    'meta[name="DC.date.modified" i], meta[name="last-modified" i], '
+    'meta[itemprop="dateModified"], meta[http-equiv="last-modified" i]'
+)
+_JSON_LD = 'script[type="application/ld+json"]'
+# A notice starts the paragraph (after a bracket or asterisk), or says the text was updated.
+_NOTICE = re.compile(
+    r"^[\s\[(（【*_-]*(?:"
+    r"(?:updated|update\s*:|correction|corrected|clarification|editor'?s note|обновлено|обновление|"
+    r"исправлено|исправление|mis à jour|rectificatif|actualizado|actualización|corrección|"
+    r"aktualisiert|korrektur|berichtigung)\b"
+    r"|更新|修订|修訂|更正|勘误|勘誤)"
+    r"|\b(?:this|the) (?:article|statement|release|page|story|text|transcript) "
+    r"(?:was|has been) (?:updated|corrected|amended|revised)",
+    re.IGNORECASE,
+)
+_NOTICE_MAX = 200  # characters: a longer paragraph is text, not a notice
+
+
+def page_markers(tree: LexborHTMLParser) -> Markers:
+    """The `modified` marker of a whole page (read before `remove:` rules drop scripts)."""
+    found: dict[str, None] = {}
+    for node in tree.css(_META):
+        value = clean(node.attributes.get("content") or "")
+        if value:
+            found.setdefault(value, None)
+    for node in tree.css(_JSON_LD):
+        for value in _date_modified(node.text(deep=True)):
+            found.setdefault(value, None)
+    return (("modified", " | ".join(found)),) if found else ()
+
+
+def article_markers(page: Markers, *, displayed: str | None = None, body_text: str = "") -> Markers:
+    """All markers of an article: the page's, its date element's text and body notices."""
+    out = dict(page)
+    if displayed and (shown := clean(displayed)):
+        out["displayed"] = shown
+    notices = [
+        p.strip()
+        for p in body_text.split("\n\n")
+        if p.strip() and len(p) <= _NOTICE_MAX and _NOTICE.search(p)
+    ]
+    if notices:
+        out["notice"] = " | ".join(notices)
+    return tuple(sorted(out.items()))
+
+
+def feed_markers(updated: str | None) -> Markers:
+    """The marker of a feed entry: its `<updated>` as written."""
+    value = clean(updated or "")
+    return (("modified", value),) if value else ()
+
+
+def _date_modified(text: str) -> list[str]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    out: list[str] = []
+    _walk(data, out, depth=0)
+    return out
+
+
+def _walk(data: Any, out: list[str], depth: int) -> None:
+    if depth > 6:  # `@graph` nesting is shallow; a deeper document is not a page's metadata
+        return
+    if isinstance(data, list):
+        for value in data:
+            _walk(value, out, depth + 1)
+    elif isinstance(data, dict):
+        value = data.get("dateModified")
+        if isinstance(value, str) and value.strip():
+            out.append(value.strip())
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if key in data:
+                _walk(data[key], out, depth + 1)
