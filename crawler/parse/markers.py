@@ -7,8 +7,10 @@ Three kinds, each a (name, value) pair of `Article.markers` (absent when the pag
 - `modified`: a machine-readable modification date: `<meta>` (`article:modified_time`,
   `og:updated_time`, `dcterms.modified`, `last-modified`, itemprop `dateModified`), JSON-LD
   `dateModified`, or a feed entry's `<updated>`; several are joined with ` | `;
-- `notice`: short body paragraphs that announce an update or a correction ("Updated: ...",
-  "Correction:", "更新", "修订", "更正", "Обновлено", "Mis à jour", ...), joined with ` | `.
+- `notice`: short body paragraphs (at most 200 characters) that announce an update or a
+  correction: starting with the word ("Updated: ...", "Correction:", "更新", "修订", "更正",
+  "Обновлено", "Mis à jour", ...), or wholly in brackets with it ("（本文于7月1日更新）"), or
+  saying "this article was updated/corrected"; joined with ` | `.
 
 They are read as written (whitespace collapsed) and never parsed: the rule in
 `storage.versions.edit_kind` only asks whether they stayed the same.
@@ -33,17 +35,20 @@ _META = (
     'meta[itemprop="dateModified"], meta[http-equiv="last-modified" i]'
 )
 _JSON_LD = 'script[type="application/ld+json"]'
-# A notice starts the paragraph (after a bracket or asterisk), or says the text was updated.
+_WORDS = (
+    r"(?:updated|update\s*:|correction|corrected|clarification|editor'?s note|обновлено|"
+    r"обновление|исправлено|исправление|mis à jour|rectificatif|actualizado|actualización|"
+    r"corrección|aktualisiert|korrektur|berichtigung)\b|更新|修订|修訂|更正|勘误|勘誤"
+)
+# A notice starts the paragraph (after a bracket or asterisk), or says the text was updated ...
 _NOTICE = re.compile(
-    r"^[\s\[(（【*_-]*(?:"
-    r"(?:updated|update\s*:|correction|corrected|clarification|editor'?s note|обновлено|обновление|"
-    r"исправлено|исправление|mis à jour|rectificatif|actualizado|actualización|corrección|"
-    r"aktualisiert|korrektur|berichtigung)\b"
-    r"|更新|修订|修訂|更正|勘误|勘誤)"
+    r"^[\s\[(（【*_-]*(?:" + _WORDS + r")"
     r"|\b(?:this|the) (?:article|statement|release|page|story|text|transcript) "
     r"(?:was|has been) (?:updated|corrected|amended|revised)",
     re.IGNORECASE,
 )
+# ... or is a bracketed paragraph with the word anywhere: "（本文于2020年7月1日更新）".
+_BRACKETED = re.compile(r"^\s*[\[(（【].*(?:" + _WORDS + r").*[\])）】]\s*$", re.IGNORECASE)
 _NOTICE_MAX = 200  # characters: a longer paragraph is text, not a notice
 
 
@@ -68,7 +73,7 @@ def article_markers(page: Markers, *, displayed: str | None = None, body_text: s
     notices = [
         p.strip()
         for p in body_text.split("\n\n")
-        if p.strip() and len(p) <= _NOTICE_MAX and _NOTICE.search(p)
+        if p.strip() and len(p) <= _NOTICE_MAX and (_NOTICE.search(p) or _BRACKETED.match(p))
     ]
     if notices:
         out["notice"] = " | ".join(notices)
