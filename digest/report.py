@@ -48,12 +48,14 @@ from storage.changes import (
     ChangeFilters,
     ChangeRow,
     count_changes,
+    count_silent,
     health_changes,
     iter_changes,
 )
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
+from storage.versions.edit_kind import describe as edit_note
 
 __all__ = [
     "Group",
@@ -274,6 +276,8 @@ def _item(
         else _return_note(row)
         if kind is ItemKind.RETURNED
         else "",
+        edit=row.edit_kind,
+        edit_note=edit_note(row.edit_kind, row.edit_evidence),
     )
     return match_item(item, rules, row.body)
 
@@ -326,6 +330,7 @@ def _window(
     countries: Sequence[str] | None,
     kinds: Iterable[str] | None,
     query: str | None,
+    silent: bool = False,
 ) -> tuple[ChangeFilters, dict[str, tuple[str, ...] | str], tuple[SourceHealth, ...]]:
     """The filters of a digest window, as applied and as shown, and its source-health notes."""
     if since.tzinfo is None:
@@ -333,7 +338,7 @@ def _window(
     until = until or datetime.now(UTC)
     wanted = _kinds(kinds)
     text = query.strip() if query else None
-    f = ChangeFilters(since, until, wanted, sources, countries, text)
+    f = ChangeFilters(since, until, wanted, sources, countries, text, silent)
     filters: dict[str, tuple[str, ...] | str] = {}
     if sources:
         filters["source"] = tuple(sources)
@@ -343,7 +348,11 @@ def _window(
         filters["kind"] = wanted
     if text:
         filters["query"] = text
-    health = _health(session, since, until, sources, countries) if not (kinds or text) else ()
+    if silent:
+        filters["edit"] = "silent"
+    health = (
+        _health(session, since, until, sources, countries) if not (kinds or text or silent) else ()
+    )
     return f, filters, health
 
 
@@ -360,13 +369,14 @@ def build_report(
     cursor: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    silent: bool = False,
 ) -> Report:
     """The digest of everything recorded after `since` (and up to `until`, default now).
 
     With `limit`, only that many items (from `offset`, in report order) are built, and
     `Report.counts` still gives the totals of the whole window (the web UI pages this way).
     """
-    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query, silent)
     rows = iter_changes(session, f, full_body=bool(alerts), limit=limit, offset=offset)
     groups: list[Group] = []
     current: list[Item] = []
@@ -389,6 +399,7 @@ def build_report(
         cursor=cursor,
         totals=_totals(session, f) if limit is not None else None,
         offset=max(offset, 0) if limit is not None else 0,
+        silent=count_silent(session, f),
     )
 
 
@@ -403,9 +414,10 @@ def stream_report(
     query: str | None = None,
     alerts: Sequence[AlertRule] = (),
     cursor: str | None = None,
+    silent: bool = False,
 ) -> StreamedReport:
     """The digest `build_report` gives, with its items read `STREAM_BATCH` rows at a time."""
-    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query, silent)
     head = Report(
         since=since,
         until=f.until,
@@ -413,6 +425,7 @@ def stream_report(
         filters=filters,
         cursor=cursor,
         totals=_totals(session, f),
+        silent=count_silent(session, f),
     )
 
     def items() -> Iterator[tuple[GroupKey, Item]]:

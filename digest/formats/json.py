@@ -88,6 +88,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "change": None if item.change is None else _change(item.change),
         "alerts": [{"rule": a.rule, "terms": list(a.terms)} for a in item.alerts],
         "note": item.note,
+        "edit": None if item.edit is None else {"kind": item.edit, "note": item.edit_note},
     }
 
 
