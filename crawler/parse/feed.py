@@ -67,11 +67,11 @@ def _entry_html(entry: Any) -> str | None:
 def _entry_updated(entry: Any) -> str | None:
     """The entry's own modification date (Atom `<updated>`, RSS `<atom:updated>`), as written.
 
-    feedparser gives an RSS item's `pubDate` as `updated` too: equal to `published`, it is no
-    modification marker (the date itself is judged already).
+    Read past feedparser's deprecated fallback from `updated` to `published` (an RSS item's
+    `pubDate` is no modification marker); equal to `published`, it says nothing more either.
     """
-    value = entry.get("updated")
-    if not value or value == entry.get("published"):
+    value = dict.get(entry, "updated")
+    if not value or value == dict.get(entry, "published"):
         return None
     return str(value).strip() or None
 
