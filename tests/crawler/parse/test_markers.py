@@ -106,3 +106,15 @@ def test_markers_travel_from_a_parse_worker() -> None:
 def test_page_markers_ignore_broken_json_ld() -> None:
     tree = LexborHTMLParser('<script type="application/ld+json">{not json</script>')
     assert page_markers(tree) == ()
+
+
+def test_a_notice_is_looked_for_at_the_start_and_the_end_of_the_body() -> None:
+    """A notice after the last paragraph counts; a short paragraph deep inside a long body is
+    not looked at (only the first and last three are)."""
+    paras = [f"Paragraph {i} of the statement." for i in range(10)]
+    end = "\n\n".join([*paras, "Correction: the date in paragraph 2 was wrong."])
+    assert dict(article_markers((), body_text=end)) == {
+        "notice": "Correction: the date in paragraph 2 was wrong."
+    }
+    middle = "\n\n".join([*paras[:5], "Correction: inside.", *paras[5:]])
+    assert article_markers((), body_text=middle) == ()
