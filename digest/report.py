@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from digest._text import lead
+from digest._text import edit_note, lead
 from digest.alerts import AlertRule, match_item
 from digest.errors import DigestError
 from digest.model import (
@@ -55,7 +55,6 @@ from storage.changes import (
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
-from storage.versions.edit_kind import describe as edit_note
 
 __all__ = [
     "Group",

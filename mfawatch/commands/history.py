@@ -14,12 +14,12 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.urls import canonical_url
+from digest._text import edit_note
 from mfawatch.app import App
 from mfawatch.exits import handle_errors
 from mfawatch.terminal import clean, echo, echo_json, no_color
 from storage import queries
 from storage.articles import find_article_id
-from storage.versions.edit_kind import describe as edit_note
 
 
 def _jsonable(value: Any) -> Any:

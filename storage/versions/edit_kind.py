@@ -87,25 +87,3 @@ def judge_edit(old: Dated, new: Mapping[str, Any]) -> tuple[str, dict[str, Any]]
     if not shown:
         return EditKind.UNKNOWN.value, {}
     return EditKind.SILENT.value, {"same": list(shown), **{k: v[1] for k, v in shown.items()}}
-
-
-def describe(kind: str | None, evidence: Mapping[str, Any] | None) -> str:
-    """A changed version's edit kind and its evidence in one line (empty when not judged)."""
-    ev = evidence or {}
-    if kind == "silent":
-        same = "; ".join(f"{name} {ev.get(name)}" for name in ev.get("same", ()))
-        return f"silent edit: the page's date and markers did not change ({same})"
-    if kind == "announced":
-        parts = []
-        for name in ev.get("changed", ()):
-            old, new = (list(ev.get(name) or ()) + [None, None])[:2]
-            if old is None:
-                parts.append(f"{name} added: {new}")
-            elif new is None:
-                parts.append(f"{name} removed: {old}")
-            else:
-                parts.append(f"{name} {old} → {new}")
-        return "announced edit: " + "; ".join(parts)
-    if kind == "unknown":
-        return "edit not judged: the page shows no date or modification marker"
-    return ""

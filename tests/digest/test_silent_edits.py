@@ -204,6 +204,12 @@ async def test_the_web_ui_shows_and_filters_silent_edits(fx: Fixture) -> None:
         titles = [n.text() for n in only.css("article.item .title")]
         assert len(titles) == 2 and all("silent" in t for t in titles)
         assert "checked" in only.css_first("input[name=silent]").attributes
+        # The article page marks the version that was a silent edit.
+        href = only.css_first("article.item a.title").attributes["href"]
+        article = LexborHTMLParser((await c.get(str(href))).text)
+        badges = article.css("table.versions .silentbadge")
+        assert len(badges) == 1
+        assert "did not change" in str(badges[0].attributes["title"])
 
 
 def test_history_marks_the_silent_edit(fx: Fixture, tmp_path: Path) -> None:
