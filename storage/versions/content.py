@@ -5,6 +5,9 @@
 - Returning to an earlier content (A -> B -> A, e.g. two load-balanced servers) adds no version:
   a `reverts` row per (from, to) pair counts the returns, so flip-flopping forever stays bounded.
 - A removed article that answers with its page again gets a `restored` version.
+- A changed version is judged `silent`, `announced` or `unknown` against the version it replaces
+  (`edit_kind`: did the page's date or modification markers change too?); the bulk path
+  (`changes`) judges it the same way.
 - An unchanged recheck is one indexed UPDATE of the article row (times and counters): no rows.
 """
 
