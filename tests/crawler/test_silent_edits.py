@@ -18,6 +18,7 @@ import pytest
 from crawler.context import CrawlContext, SourceResult
 from crawler.fetch import Fetcher
 from crawler.pipeline import crawl_sources
+from digest.report import build_report
 from mfawatch.settings.loader import load_config
 from storage import queries
 from storage.engine import Database, open_db
@@ -194,3 +195,6 @@ def test_noise_or_a_marker_alone_makes_no_version(start) -> None:  # type: ignor
     assert h.recheck(ZH.replace(para, "\n  <p>  \n")).unchanged == 1
     assert h.recheck(_meta(ZH, "2020-07-02T08:00:00+08:00")).unchanged == 1
     assert [v.kind for v in h.versions()] == ["new"]
+    with h.db.session(readonly=True) as s:
+        report = build_report(s, since=h.now - timedelta(days=1), until=h.now)
+    assert [i.kind.value for i in report.items] == ["new"] and report.silent == {}
