@@ -1,6 +1,6 @@
 """The cost of the silent-edit rule: reading a page's markers, and judging one changed version.
 
-    .venv/bin/python benchmarks/edit_kind_bench.py [--n 2000]
+    .venv/bin/python benchmarks/edit_kind_bench.py [--n 2000] [--smoke]
 
 Prints µs per call of `crawler.parse.markers` on a real China MFA page (the page's meta and
 JSON-LD scan plus the body's notice scan) and of `storage.versions.edit_kind.judge_edit` (the
@@ -39,7 +39,9 @@ def _per_call(fn: Callable[[], object], n: int) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000, help="calls per measurement")
-    n = parser.parse_args(argv).n
+    parser.add_argument("--smoke", action="store_true", help="50 calls, for CI")
+    args = parser.parse_args(argv)
+    n = 50 if args.smoke else args.n
     html = PAGE.read_text(encoding="utf-8")
     tree = LexborHTMLParser(html)
     body = "\n\n".join(p.text() for p in tree.css("#News_Body_Txt_A p"))
