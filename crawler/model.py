@@ -49,6 +49,7 @@ class ListingItem:
     # For feed items without article selectors: the item's own content is the body.
     feed_body_html: str | None = None
     guid: str | None = None
+    updated: str | None = None  # the feed entry's <updated> (a modification marker), as written
 
 
 @dataclass(frozen=True, slots=True)

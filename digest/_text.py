@@ -9,11 +9,13 @@ through `clean` before it is shown; `clean` and `one_line` are the one sanitizer
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from storage.safe_text import clean, one_line
 
-__all__ = ["clean", "lead", "md_escape", "one_line", "safe_url"]
+__all__ = ["clean", "edit_note", "lead", "md_escape", "one_line", "safe_url"]
 
 # Characters Markdown (CommonMark + GFM strikethrough and tables) acts on anywhere in a line:
 # emphasis, code, links and images (`!` matters only before `[`, `(` only after `]`), raw HTML
@@ -72,3 +74,26 @@ def safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url if scheme in ("http", "https") else None
+
+
+def edit_note(kind: str | None, evidence: Mapping[str, Any] | None) -> str:
+    """A changed version's edit kind and its evidence (`storage.versions.edit_kind`) in one line
+    (empty when not judged)."""
+    ev = evidence or {}
+    if kind == "silent":
+        same = "; ".join(f"{name} {ev.get(name)}" for name in ev.get("same", ()))
+        return f"silent edit: the page's date and markers did not change ({same})"
+    if kind == "announced":
+        parts = []
+        for name in ev.get("changed", ()):
+            old, new = (list(ev.get(name) or ()) + [None, None])[:2]
+            if old is None:
+                parts.append(f"{name} added: {new}")
+            elif new is None:
+                parts.append(f"{name} removed: {old}")
+            else:
+                parts.append(f"{name} {old} → {new}")
+        return "announced edit: " + "; ".join(parts)
+    if kind == "unknown":
+        return "edit not judged: the page shows no date or modification marker"
+    return ""

@@ -7,6 +7,10 @@ restored item is matched on its title and body; a changed item on its title and 
 new version added, so an old mention does not fire again on an unrelated edit; a returned item
 (back to an earlier version's content) on its title and the words the return brought back.
 
+A rule with `silent_only` fires only on silent edits (a changed item whose page kept its date
+and update markers: `storage.versions.edit_kind`); without keywords or regexes it fires on every
+silent edit, with the term `silent edit`.
+
 Rules are plain values (`AlertRule`); the CLI converts the YAML `alerts:` models into them.
 """
 
@@ -32,13 +36,16 @@ class AlertRule:
     keywords: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    silent_only: bool = False
     _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise AlertRuleError("alert rule has an empty name")
-        if not self.keywords and not self.regex:
-            raise AlertRuleError(f"alert {self.name!r} needs at least one keyword or regex")
+        if not self.keywords and not self.regex and not self.silent_only:
+            raise AlertRuleError(
+                f"alert {self.name!r} needs at least one keyword or regex, or silent_only"
+            )
         patterns: list[re.Pattern[str]] = []
         for kw in self.keywords:
             if not kw.strip(" *"):
@@ -84,8 +91,18 @@ def match_item(item: Item, rules: Sequence[AlertRule], body: str | None = None) 
     if item.kind is ItemKind.REMOVED or not rules:
         return item
     text = item_text(item, body)
-    hits = tuple(AlertHit(rule.name, terms) for rule in rules if (terms := rule.find(text)))
+    hits = tuple(
+        AlertHit(rule.name, terms)
+        for rule in rules
+        if (not rule.silent_only or item.silent) and (terms := _terms(rule, text))
+    )
     return replace(item, alerts=hits) if hits else item
+
+
+def _terms(rule: AlertRule, text: str) -> tuple[str, ...]:
+    if rule.silent_only and not rule._compiled:
+        return ("silent edit",)  # the caller checked that the item is one
+    return rule.find(text)
 
 
 def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
@@ -96,6 +113,7 @@ def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
             keywords=tuple(getattr(v, "keywords", ()) or ()),
             regex=tuple(getattr(v, "regex", ()) or ()),
             channels=tuple(getattr(v, "channels", ()) or ()),
+            silent_only=bool(getattr(v, "silent_only", False)),
         )
         for v in values
     )

@@ -99,6 +99,10 @@ class Item:
     alerts: tuple[AlertHit, ...] = ()
     note: str = ""  # removals: the evidence in one line ("HTTP 404, 3 checks, ..."); returns;
     # moves: "moved from URL"
+    # A changed item: `silent`, `announced` or `unknown` (storage.versions.edit_kind), and the
+    # evidence in one line ("silent edit: unchanged date 2020-06-30", "announced: notice added").
+    edit: str | None = None
+    edit_note: str = ""
 
     def __post_init__(self) -> None:
         for name in ("first_seen_at", "event_at"):
@@ -111,6 +115,16 @@ class Item:
         if self.kind is ItemKind.RETURNED:
             return f"RETURNED to v{self.version}"
         return self.kind.value.upper()
+
+    @property
+    def silent(self) -> bool:
+        """Whether this is a silent edit: the text changed, the page's date and markers did not."""
+        return self.edit == "silent"
+
+    @property
+    def badge(self) -> str:
+        """The badge formats show next to the kind: `silent edit`, or empty."""
+        return "silent edit" if self.silent else ""
 
     @property
     def event_key(self) -> str:
@@ -157,6 +171,7 @@ class Report:
     cursor: str | None = None
     totals: dict[str, int] | None = None  # per-kind totals when only a page of items was built
     offset: int = 0  # index of the first item of this page in the whole window
+    silent: dict[str, int] = field(default_factory=dict)  # silent edits per source, whole window
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -187,6 +202,11 @@ class Report:
     def total(self) -> int:
         """Number of items in the whole window (more than `len(items)` for a page)."""
         return sum(self.counts.values())
+
+    @property
+    def silent_total(self) -> int:
+        """Number of silent edits in the whole window."""
+        return sum(self.silent.values())
 
     @property
     def alert_items(self) -> tuple[Item, ...]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from digest._text import lead
+from digest._text import edit_note, lead
 from digest.alerts import AlertRule, match_item
 from digest.errors import DigestError
 from digest.model import (
@@ -50,6 +50,7 @@ from storage.changes import (
     ChangeFilters,
     ChangeRow,
     count_changes,
+    count_silent,
     health_changes,
     iter_changes,
 )
@@ -287,6 +288,8 @@ def _item(
         else _move_note(row.evidence)
         if kind is ItemKind.MOVED
         else "",
+        edit=row.edit_kind,
+        edit_note=edit_note(row.edit_kind, row.edit_evidence),
     )
     return match_item(item, rules, row.body)
 
@@ -339,6 +342,7 @@ def _window(
     countries: Sequence[str] | None,
     kinds: Iterable[str] | None,
     query: str | None,
+    silent: bool = False,
 ) -> tuple[ChangeFilters, dict[str, tuple[str, ...] | str], tuple[SourceHealth, ...]]:
     """The filters of a digest window, as applied and as shown, and its source-health notes."""
     if since.tzinfo is None:
@@ -346,7 +350,7 @@ def _window(
     until = until or datetime.now(UTC)
     wanted = _kinds(kinds)
     text = query.strip() if query else None
-    f = ChangeFilters(since, until, wanted, sources, countries, text)
+    f = ChangeFilters(since, until, wanted, sources, countries, text, silent)
     filters: dict[str, tuple[str, ...] | str] = {}
     if sources:
         filters["source"] = tuple(sources)
@@ -356,7 +360,11 @@ def _window(
         filters["kind"] = wanted
     if text:
         filters["query"] = text
-    health = _health(session, since, until, sources, countries) if not (kinds or text) else ()
+    if silent:
+        filters["edit"] = "silent"
+    health = (
+        _health(session, since, until, sources, countries) if not (kinds or text or silent) else ()
+    )
     return f, filters, health
 
 
@@ -373,13 +381,14 @@ def build_report(
     cursor: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    silent: bool = False,
 ) -> Report:
     """The digest of everything recorded after `since` (and up to `until`, default now).
 
     With `limit`, only that many items (from `offset`, in report order) are built, and
     `Report.counts` still gives the totals of the whole window (the web UI pages this way).
     """
-    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query, silent)
     rows = iter_changes(session, f, full_body=bool(alerts), limit=limit, offset=offset)
     groups: list[Group] = []
     current: list[Item] = []
@@ -402,6 +411,7 @@ def build_report(
         cursor=cursor,
         totals=_totals(session, f) if limit is not None else None,
         offset=max(offset, 0) if limit is not None else 0,
+        silent=count_silent(session, f),
     )
 
 
@@ -416,9 +426,10 @@ def stream_report(
     query: str | None = None,
     alerts: Sequence[AlertRule] = (),
     cursor: str | None = None,
+    silent: bool = False,
 ) -> StreamedReport:
     """The digest `build_report` gives, with its items read `STREAM_BATCH` rows at a time."""
-    f, filters, health = _window(session, since, until, sources, countries, kinds, query)
+    f, filters, health = _window(session, since, until, sources, countries, kinds, query, silent)
     head = Report(
         since=since,
         until=f.until,
@@ -426,6 +437,7 @@ def stream_report(
         filters=filters,
         cursor=cursor,
         totals=_totals(session, f),
+        silent=count_silent(session, f),
     )
 
     def items() -> Iterator[tuple[GroupKey, Item]]:

@@ -8,7 +8,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from digest._text import clean, one_line, safe_url
+from digest._text import clean, edit_note, one_line, safe_url
 from storage.model import ArticleDate
 
 
@@ -41,5 +41,6 @@ def environment() -> Environment:
         safe_url=safe_url,
         time=fmt_time,
         published=fmt_published,
+        edit_note=edit_note,
     )
     return env

@@ -325,6 +325,7 @@ def create_app(
                 return _message(request, 404, "No such article", f"no stored article for {text}")
             return RedirectResponse(f"{base}/article/{found}", status_code=303)
         since_text = (q.get("since") or "").strip()
+        silent = q.get("silent") == "1"  # only silent edits
         try:
             page = _number_param(q, "page") or 1
             reviewer = check_name(q.get("as") or DEFAULT_CURSOR)
@@ -343,6 +344,7 @@ def create_app(
                     cursor=reviewer,
                     limit=page_size,
                     offset=(page - 1) * page_size,
+                    silent=silent,
                 )
                 sources = [(x.key, x.name, x.country) for x in list_sources(session)]
         except (SinceError, ReportFilterError, CursorNameError, ValueError) as exc:
@@ -359,6 +361,7 @@ def create_app(
             kinds=[k.value for k in ItemKind],
             filters=filters,
             text=text,
+            silent=silent,
             since_text=since_text,
             reviewer=reviewer,
             article_href=_article_href(base),
@@ -508,6 +511,7 @@ def create_app(
                     alerts=alerts,
                     cursor=reviewer if reviewer != DEFAULT_CURSOR else None,
                     limit=FEED_LIMIT,
+                    silent=q.get("silent") == "1",
                 )
         except (SinceError, ReportFilterError, CursorNameError, ValueError) as exc:
             return PlainTextResponse(f"400 Bad Request: {exc}\n", status_code=400)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from storage.model import VersionKind
+from storage.model import EditKind, VersionKind
 from storage.schema import (
     ArticleRow,
     DiffRow,
@@ -59,6 +59,7 @@ class ChangeFilters:
     sources: Sequence[str] | None = None
     countries: Sequence[str] | None = None
     text: str | None = None
+    silent: bool = False  # only changed versions judged silent edits (`versions.edit_kind`)
 
     @property
     def version_kinds(self) -> list[str]:
@@ -67,8 +68,8 @@ class ChangeFilters:
 
     @property
     def returns(self) -> bool:
-        """Whether returns to an earlier version are wanted."""
-        return RETURNED in self.kinds
+        """Whether returns to an earlier version are wanted (never with `silent`)."""
+        return RETURNED in self.kinds and not self.silent
 
     @property
     def moves(self) -> bool:
@@ -111,6 +112,8 @@ class ChangeRow(NamedTuple):
     diff: dict[str, Any] | None
     returns: int | None
     first_return_at: datetime | None
+    edit_kind: str | None = None  # a changed version: silent | announced | unknown
+    edit_evidence: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,17 @@ def count_changes(session: Session, f: ChangeFilters) -> dict[str, int]:
         q = _apply_moves(f, sa.select(sa.func.count()).select_from(MoveRow))
         found[MOVED] = int(session.execute(q).scalar_one())
     return found
+
+
+def count_silent(session: Session, f: ChangeFilters) -> dict[str, int]:
+    """How many silent edits the window holds per source (sources with none are left out)."""
+    if VersionKind.CHANGED.value not in f.version_kinds:
+        return {}
+    v, a = VersionRow, ArticleRow
+    q = _apply(f, sa.select(a.source, sa.func.count()).select_from(v)).where(
+        v.edit_kind == EditKind.SILENT.value
+    )
+    return {source: int(n) for source, n in session.execute(q.group_by(a.source))}
 
 
 def health_changes(
@@ -212,6 +226,8 @@ def _apply(f: ChangeFilters, q: Any) -> Any:
     q = q.join(a, a.id == v.article_id).where(
         v.seen_at > f.since, v.seen_at <= f.until, v.kind.in_(f.version_kinds)
     )
+    if f.silent:
+        q = q.where(v.edit_kind == EditKind.SILENT.value)
     return _common(f, q)
 
 
@@ -299,6 +315,8 @@ def _items_query(f: ChangeFilters, full_body: bool) -> Any:
             DiffRow.data.label("diff"),
             sa.cast(sa.null(), sa.Integer).label("returns"),
             sa.cast(sa.null(), UTCDateTime()).label("first_return_at"),
+            v.edit_kind,
+            v.edit_evidence,
         ).select_from(v)
         parts.append(_apply(f, q).outerjoin(DiffRow, DiffRow.version_id == v.id))
     if f.returns:
@@ -368,6 +386,8 @@ def _returns_query(f: ChangeFilters, full_body: bool) -> Any:
         sa.cast(sa.null(), sa.JSON).label("diff"),
         r.count.label("returns"),
         r.first_at.label("first_return_at"),
+        sa.cast(sa.null(), sa.String(16)).label("edit_kind"),
+        sa.cast(sa.null(), sa.JSON).label("edit_evidence"),
     ).select_from(r)
     return _apply_returns(f, q)
 

@@ -65,6 +65,19 @@ class VersionKind(StrEnum):
     REMOVED = "removed"  # confirmed gone; carries the evidence, no content
 
 
+class EditKind(StrEnum):
+    """How a changed version's edit showed on the page (`versions.edit_kind`).
+
+    `silent`: the text changed, the displayed date and every modification marker stayed the same;
+    `announced`: the date or a marker changed or appeared (the evidence says which);
+    `unknown`: neither version shows a date or marker to judge by.
+    """
+
+    SILENT = "silent"
+    ANNOUNCED = "announced"
+    UNKNOWN = "unknown"
+
+
 _Date = date  # `Article.date` (a field) shadows `datetime.date` inside the class body
 
 
@@ -117,6 +130,11 @@ class Article:
     date: ArticleDate | None = None
     section: str | None = None
     language: str | None = None
+    # Modification markers the page shows, as (name, value) pairs in name order: `displayed` (the
+    # date element's text), `modified` (meta/JSON-LD dateModified, feed <updated>), `notice` (a
+    # correction/update notice). Not part of the content fingerprint: a marker alone makes no
+    # version; they only decide whether a text change was announced (`storage.versions.edit_kind`).
+    markers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.url:

@@ -94,6 +94,10 @@ class VersionInfo:
     words_added: int | None
     words_removed: int | None
     evidence: dict[str, Any] | None
+    # A changed version: silent | announced | unknown, and why (`storage.versions.edit_kind`).
+    edit_kind: str | None = None
+    edit_evidence: dict[str, Any] | None = None
+    markers: dict[str, Any] | None = None  # the page's modification markers
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +247,9 @@ def _version_info(v: VersionRow) -> VersionInfo:
         words_added=v.words_added,
         words_removed=v.words_removed,
         evidence=v.evidence,
+        edit_kind=v.edit_kind,
+        edit_evidence=v.edit_evidence,
+        markers=v.markers,
     )
 
 

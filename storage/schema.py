@@ -5,7 +5,8 @@
     url_aliases        other URLs of an article (tracking-param variants, old URLs, redirects)
     listing_sightings  when an item first/last appeared on each listing page, and in which of
                        its stored responses (first and last)
-    versions           each distinct content of an article (new/changed/restored) and removals
+    versions           each distinct content of an article (new/changed/restored) and removals;
+                       a changed one says whether the edit was silent (`edit_kind`)
     diffs              the structured diff of a version from the one it replaced
     reverts            returns to an earlier content (A -> B -> A), one row per (from, to) pair
     blobs              raw response bodies, compressed, content-addressed by SHA-256
@@ -156,6 +157,11 @@ class VersionRow(Base):
     words_added: Mapped[int | None]
     words_removed: Mapped[int | None]
     evidence: Mapped[dict[str, Any] | None]
+    # The page's modification markers (`Article.markers` as an object), outside the fingerprint.
+    markers: Mapped[dict[str, Any] | None]
+    # A changed version: silent | announced | unknown (`storage.versions.edit_kind`), and why.
+    edit_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    edit_evidence: Mapped[dict[str, Any] | None]
 
 
 class DiffRow(Base):

@@ -28,6 +28,7 @@ from crawler.parse.body import Body, extract_body, remove_chrome
 from crawler.parse.dates import find_date, parse_date
 from crawler.parse.generic import Generic, extract_generic
 from crawler.parse.listing import languages_of
+from crawler.parse.markers import article_markers, page_markers
 from crawler.parse.select import outermost, select, select_all, select_value, split_selector
 from crawler.parse.text import clean
 from storage.model import Article, ArticleDate, DateSource
@@ -75,16 +76,18 @@ def parse_article(page: Page, source: Source, item: ListingItem | None = None) -
     zone = source.zone
     langs = languages_of(source)
     tree = LexborHTMLParser(page.text)
+    marked = page_markers(tree)  # before `remove:`, which often drops scripts
     if sel is not None and sel.remove:
         _remove(tree, sel.remove, url)
 
     title = ""
     date: ArticleDate | None = None
     section: str | None = None
+    shown: str | None = None
     if sel is not None and sel.title:
         title = select_value(tree, sel.title, url=url, field="article.title") or ""
     if sel is not None and sel.date:
-        text = select_value(tree, sel.date, url=url, field="article.date")
+        text = shown = select_value(tree, sel.date, url=url, field="article.date")
         if text:
             seen = page.raw.fetched_at.astimezone(zone).date()  # for year-less dates
             date = parse_date(text, zone, DateSource.PAGE, languages=langs, context=seen)
@@ -130,4 +133,5 @@ def parse_article(page: Page, source: Source, item: ListingItem | None = None) -
         date=date,
         section=section,
         language=source.language,
+        markers=article_markers(marked, displayed=shown, body_text=body.text),
     )

@@ -24,6 +24,7 @@ from crawler.parse.body import Body, extract_body
 from crawler.parse.dates import parse_date
 from crawler.parse.links import link_problem
 from crawler.parse.listing import languages_of
+from crawler.parse.markers import feed_markers
 from crawler.parse.text import clean
 from storage.model import Article, ArticleDate, DatePrecision, DateSource
 
@@ -61,6 +62,18 @@ def _entry_html(entry: Any) -> str | None:
             return str(value)
     summary = entry.get("summary")
     return str(summary) if summary and summary.strip() else None
+
+
+def _entry_updated(entry: Any) -> str | None:
+    """The entry's own modification date (Atom `<updated>`, RSS `<atom:updated>`), as written.
+
+    Read past feedparser's deprecated fallback from `updated` to `published` (an RSS item's
+    `pubDate` is no modification marker); equal to `published`, it says nothing more either.
+    """
+    value = dict.get(entry, "updated")
+    if not value or value == dict.get(entry, "published"):
+        return None
+    return str(value).strip() or None
 
 
 def _entry_body(html: str, base_url: str, author: str | None) -> Body:
@@ -122,6 +135,7 @@ def parse_feed(page: Page, source: Source, listing: Listing) -> ListingPage:
                 listing_url=url,
                 feed_body_html=body_html or None,
                 guid=guid,
+                updated=_entry_updated(entry),
             )
         )
     return ListingPage(items=tuple(items), next_url=None)
@@ -143,4 +157,5 @@ def article_from_feed_item(item: ListingItem, source: Source) -> Article:
         date=item.date,
         section=item.section,
         language=source.language,
+        markers=feed_markers(item.updated),
     )

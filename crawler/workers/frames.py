@@ -84,7 +84,9 @@ def answer(prepared: Prepared) -> bytes:
     a = prepared.article
     flat = (a.source, a.url, a.title, a.body_text, a.body_html, _date_fields(a.date))
     packed = None if prepared.packed is None else tuple(prepared.packed)
-    return frame((True, (*flat, a.section, a.language), prepared.digest, packed, prepared.capped))
+    return frame(
+        (True, (*flat, a.section, a.language, a.markers), prepared.digest, packed, prepared.capped)
+    )
 
 
 def failure(exc: Exception) -> bytes:
@@ -98,8 +100,10 @@ def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     if not ok:
         assert isinstance(value, Exception)
         return value
-    source, url, title, body_text, body_html, date, section, language = value
-    article = Article(source, url, title, body_text, body_html, _date_from(date), section, language)
+    source, url, title, body_text, body_html, date, section, language, markers = value
+    article = Article(
+        source, url, title, body_text, body_html, _date_from(date), section, language, markers
+    )
     return Prepared(article, digest, None if packed is None else PackedBody(*packed), capped)
 
 
@@ -127,11 +131,14 @@ def _item_fields(item: ListingItem | None) -> _Flat | None:
         item.listing_url,
         item.feed_body_html,
         item.guid,
+        item.updated,
     )
 
 
 def _item_from(flat: _Flat | None) -> ListingItem | None:
     if flat is None:
         return None
-    url, title, date, section, listing_url, feed_body_html, guid = flat
-    return ListingItem(url, title, _date_from(date), section, listing_url, feed_body_html, guid)
+    url, title, date, section, listing_url, feed_body_html, guid, updated = flat
+    return ListingItem(
+        url, title, _date_from(date), section, listing_url, feed_body_html, guid, updated
+    )

@@ -8,9 +8,11 @@ may be added without a bump):
       "generator": "mfawatch",
       "since": ISO8601, "until": ISO8601,          # the window, UTC
       "cursor": str | null,                         # the review cursor the window started from
-      "filters": {"source": [..], "country": [..], "kind": [..], "query": str},   # those given
+      "filters": {"source": [..], "country": [..], "kind": [..], "query": str,
+                  "edit": "silent"},          # those given
       "counts": {"new": int, "changed": int, "removed": int, "restored": int, "returned": int,
                  "moved": int},
+      "silent": {source: int},                      # silent edits per source (none: left out)
       "groups": [{"country": str | null, "source": str, "source_name": str | null,
                   "items": [Item, ...]}],           # ordered by country, then source
       "sources": [{"source", "name", "country", "state", "changed_at", "last_run_at",
@@ -33,9 +35,11 @@ may be added without a bump):
                                "segments": [{"op": "equal" | "insert" | "delete", "text": str}]}]
                 } | null,       # returned: from the version left to the one returned to
       "alerts": [{"rule": str, "terms": [str, ...]}],
-      "note": str                # removals: the evidence in one line; returns: "returned to
+      "note": str,               # removals: the evidence in one line; returns: "returned to
                                  # version 1 from version 2 (3 returns since ...)";
                                  # moves: "moved from URL"
+      "edit": {"kind": "silent" | "announced" | "unknown", "note": str} | null
+                                 # changed items: did the page say it was edited (and how)
     }
 
 Strings are the page's text as stored (JSON escaping makes them inert); consumers that display
@@ -90,6 +94,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "change": None if item.change is None else _change(item.change),
         "alerts": [{"rule": a.rule, "terms": list(a.terms)} for a in item.alerts],
         "note": item.note,
+        "edit": None if item.edit is None else {"kind": item.edit, "note": item.edit_note},
     }
 
 
@@ -136,6 +141,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "cursor": report.cursor,
         "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in report.filters.items()},
         "counts": report.counts,
+        "silent": dict(report.silent),
         "groups": [
             {
                 "country": g.country,

@@ -53,7 +53,8 @@ def _passage(p: Passage) -> str:
 
 def _item(item: Item) -> list[str]:
     title = md_escape(one_line(item.title)) or "(no title)"
-    lines = [f"- **{item.label}** {_link(title, item.url)}"]
+    badge = f" `{item.badge}`" if item.badge else ""
+    lines = [f"- **{item.label}**{badge} {_link(title, item.url)}"]
     meta = []
     if item.section:
         meta.append(md_escape(one_line(item.section)))
@@ -66,6 +67,8 @@ def _item(item: Item) -> list[str]:
         lines.append(f"  ⚠ alert *{md_escape(hit.rule)}*: {md_escape(', '.join(hit.terms))}")
     if item.note:
         lines.append(f"  {md_escape(one_line(item.note))}")
+    if item.edit_note:
+        lines.append(f"  {md_escape(one_line(item.edit_note))}")
     if item.lead:
         lines += ["", f"  > {md_escape(one_line(item.lead))}"]
     if item.change is not None:
@@ -89,7 +92,7 @@ def render(report: Report) -> str:
     for country, groups in report.by_country:
         out += [f"## {md_escape(country)}", ""]
         for g in groups:
-            out += _group(g.source, g.source_name)
+            out += _group(g.source, g.source_name, report.silent.get(g.source, 0))
             for item in g.items:
                 out += _item(item)
     return "\n".join(out + _tail(report))
@@ -103,7 +106,9 @@ def _head(report: Report, alerts: int | None) -> list[str]:
         f"*{fmt_time(report.since)} → {fmt_time(report.until)}*"
         + (f" (cursor {md_escape(report.cursor)})" if report.cursor else ""),
         "",
-        counts + (f", {alerts} alert(s)" if alerts else ""),
+        counts
+        + (f", {report.silent_total} silent edit(s)" if report.silent_total else "")
+        + (f", {alerts} alert(s)" if alerts else ""),
         "",
     ]
     if report.is_empty:
@@ -111,9 +116,10 @@ def _head(report: Report, alerts: int | None) -> list[str]:
     return out
 
 
-def _group(source: str, source_name: str | None) -> list[str]:
+def _group(source: str, source_name: str | None, silent: int = 0) -> list[str]:
     name = f" — {md_escape(one_line(source_name))}" if source_name else ""
-    return [f"### {md_escape(source)}{name}", ""]
+    count = f" ({silent} silent edit(s))" if silent else ""
+    return [f"### {md_escape(source)}{name}{count}", ""]
 
 
 def _tail(report: Report) -> list[str]:
@@ -143,7 +149,7 @@ def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str
             lines += [f"## {md_escape(country)}", ""]
         if item_key != key:
             key = item_key
-            lines += _group(item_key[1], item_key[2])
+            lines += _group(item_key[1], item_key[2], head.silent.get(item_key[1], 0))
         alerts += bool(item.alerts)
         lines += _item(item)
         yield "\n".join(lines) + "\n"

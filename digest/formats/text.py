@@ -108,7 +108,7 @@ def _lines(report: Report, colour: bool) -> list[_Line]:
     for country, groups in report.by_country:
         out += _country(country)
         for group in groups:
-            out += _group(group.source, group.source_name)
+            out += _group(group.source, group.source_name, report.silent.get(group.source, 0))
             for item in group.items:
                 out += _item(item, colour)
     return out + _tail(report)
@@ -123,7 +123,8 @@ def _head(report: Report, alerts: int | None) -> list[_Line]:
         head.append(f"  (cursor {report.cursor})", style="dim")
     out.append(head)
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
-    out.append(_Line(counts + (f", {alerts} alert(s)" if alerts else "")))
+    silent = f", {report.silent_total} silent edit(s)" if report.silent_total else ""
+    out.append(_Line(counts + silent + (f", {alerts} alert(s)" if alerts else "")))
     if report.is_empty:
         out += [_Line(""), _Line("Nothing new, changed or removed in this period.", style="dim")]
     return out
@@ -133,10 +134,12 @@ def _country(country: str) -> list[_Line]:
     return [_Line(""), _Line(f"══ {country} ══", style="bold cyan")]
 
 
-def _group(source: str, source_name: str | None) -> list[_Line]:
+def _group(source: str, source_name: str | None, silent: int = 0) -> list[_Line]:
     title = _Line(source, style="bold")
     if source_name:
         title.append(f" — {one_line(source_name)}")
+    if silent:
+        title.append(f"  ({silent} silent edit(s))", style="bold magenta")
     return [_Line(""), title]
 
 
@@ -170,7 +173,7 @@ def stream(
             lines += _country(country)
         if item_key != key:
             key = item_key
-            lines += _group(item_key[1], item_key[2])
+            lines += _group(item_key[1], item_key[2], head.silent.get(item_key[1], 0))
         alerts += bool(item.alerts)
         yield out.text(lines + _item(item, colour))
     tail = _tail(head)
@@ -214,6 +217,8 @@ def _item(item: Item, colour: bool) -> list[_Line]:
     kind = item.kind.value
     head = _Line("  ")
     head.append(item.label.ljust(8) + " ", style=_KIND_STYLE[kind])
+    if item.badge:
+        head.append(f"[{item.badge}] ", style="bold magenta")
     head.append(one_line(item.title) or "(no title)", style="bold")
     lines = [head]
     for hit in item.alerts:
@@ -231,6 +236,8 @@ def _item(item: Item, colour: bool) -> list[_Line]:
     lines.append(_Line("      " + one_line(item.url), style="blue" if colour else ""))
     if item.note:
         lines.append(_Line("      " + one_line(item.note), style="dim"))
+    if item.edit_note:
+        lines.append(_Line("      " + one_line(item.edit_note), style="dim"))
     if item.lead:
         lines.append(_Line("      " + one_line(item.lead)))
     change = item.change

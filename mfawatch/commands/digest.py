@@ -66,6 +66,11 @@ def alert_rules(app: App) -> tuple[AlertRule, ...]:
     "--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable)."
 )
 @click.option("--query", metavar="TEXT", help="Only items whose title or body contains TEXT.")
+@click.option(
+    "--silent",
+    is_flag=True,
+    help="Only silent edits: text changed while the page's date and update markers did not.",
+)
 @click.pass_obj
 @handle_errors
 def digest_command(app: App, **options: Any) -> None:
@@ -88,6 +93,7 @@ def _digest(
     countries: tuple[str, ...],
     kinds: tuple[str, ...],
     query: str | None,
+    silent: bool = False,
 ) -> None:
     name = check_name(name)
     rules = alert_rules(app)
@@ -96,6 +102,7 @@ def _digest(
         "countries": countries or None,
         "kinds": kinds or None,
         "query": query,
+        "silent": silent,
         "alerts": rules,
         "cursor": name,
     }

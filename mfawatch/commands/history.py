@@ -15,6 +15,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from crawler.urls import canonical_url
+from digest._text import edit_note
 from mfawatch.app import App
 from mfawatch.exits import handle_errors
 from mfawatch.terminal import clean, echo, echo_json, no_color
@@ -119,9 +120,15 @@ def _print_history(console: Console, h: queries.ArticleHistory) -> None:
         line.append(f" {_when(v.seen_at)}  ")
         line.append(f"content {v.content_hash[:12] if v.content_hash else '-':<12}  ")
         line.append(f"raw {v.raw_sha256[:12] if v.raw_sha256 else '-'}")
+        if v.edit_kind == "silent":
+            line.append("  [silent edit]", style="bold magenta")
         console.print(line)
         if v.diff_summary:
             console.print(Text(f"      {clean(v.diff_summary)}", style="dim"))
+        if v.edit_kind:
+            console.print(
+                Text(f"      {clean(edit_note(v.edit_kind, v.edit_evidence))}", style="dim")
+            )
         if v.evidence:
             console.print(
                 Text(

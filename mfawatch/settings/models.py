@@ -48,13 +48,16 @@ class Alert(_Model):
 
     Keywords match case-insensitively as substrings, and `*` stands for any run of word
     characters (`sanction*`); regexes are Python `re` patterns. `channels` are apprise URLs;
-    none means "mark in the digest only". The digest package owns the matching.
+    none means "mark in the digest only". `silent_only: true` fires only on silent edits (text
+    changed, the page's date and update markers not); alone, on every silent edit. The digest
+    package owns the matching.
     """
 
     name: str = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    silent_only: bool = False
 
     @field_validator("keywords")
     @classmethod
@@ -75,8 +78,10 @@ class Alert(_Model):
 
     @model_validator(mode="after")
     def _something(self) -> Alert:
-        if not self.keywords and not self.regex:
-            raise ValueError(f"alert {self.name!r} needs at least one of `keywords` or `regex`")
+        if not self.keywords and not self.regex and not self.silent_only:
+            raise ValueError(
+                f"alert {self.name!r} needs at least one of `keywords`, `regex` or `silent_only`"
+            )
         return self
 
 

@@ -7,6 +7,7 @@ removed, restored), and how each is stored.
     liveness       missing, removed, restored by a 304, live again; the next check
     new_articles   the bulk path of first fetches (a first crawl)
     unchanged      the bulk path of unchanged rechecks (304 or the same bytes)
+    edit_kind      whether a change was announced on the page: silent, announced, unknown
 
 Everything one fetch writes happens in the caller's session, i.e. in one transaction.
 Several writers (crawls of one PostgreSQL database): the article row is read under a row lock

@@ -29,11 +29,13 @@ from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
 from storage.versions.content import record_fetch
+from storage.versions.edit_kind import judge_edit
 from storage.versions.liveness import set_next_check
 from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.versions.rows import (
     ARTICLES,
     CONTENT_COLUMNS,
+    VERSION_ONLY,
     VERSIONS,
     article_values,
     diff_input,
@@ -47,7 +49,7 @@ _DIFFS: sa.Table = DiffRow.__table__  # type: ignore[assignment]
 _INSERT_RESPONSES = sa.insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True)
 _INSERT_VERSIONS = sa.insert(VERSIONS).returning(VERSIONS.c.id, sort_by_parameter_order=True)
 _INSERT_DIFFS = sa.insert(_DIFFS)
-_ROW_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in ("body_text", "body_html"))
+_ROW_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in VERSION_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,7 @@ def _store_changes(
     version_rows = []
     for n, i in enumerate(order):
         e, row, diff = entries[i], bulk[i], diffs[n]
+        edit_kind, edit_evidence = judge_edit(current[row.id], values[n])
         version_rows.append(
             {
                 "article_id": row.id,
@@ -215,6 +218,8 @@ def _store_changes(
                 "diff_summary": diff.get("summary"),
                 "words_added": diff.get("words_added"),
                 "words_removed": diff.get("words_removed"),
+                "edit_kind": edit_kind,
+                "edit_evidence": edit_evidence,
                 **values[n],
             }
         )

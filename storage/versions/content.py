@@ -5,6 +5,9 @@
 - Returning to an earlier content (A -> B -> A, e.g. two load-balanced servers) adds no version:
   a `reverts` row per (from, to) pair counts the returns, so flip-flopping forever stays bounded.
 - A removed article that answers with its page again gets a `restored` version.
+- A changed version is judged `silent`, `announced` or `unknown` against the version it replaces
+  (`edit_kind`: did the page's date or modification markers change too?); the bulk path
+  (`changes`) judges it the same way.
 - An unchanged recheck is one indexed UPDATE of the article row (times and counters): no rows.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +29,7 @@ from storage.normalize import article_fingerprint
 from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow, insert_ignore_returning
 from storage.sources import ensure_source
 from storage.versions import moves
+from storage.versions.edit_kind import judge_edit
 from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.versions.rows import (
     ARTICLES,
@@ -161,9 +166,14 @@ def _add_content_version(
 
     values = article_values(article)
     diff = None
+    judged: dict[str, Any] = {}  # left out, not None, so that both stay SQL NULL
     if row.content_hash != digest:
         new_version = VersionRow(**values)  # transient, only to build the diff input
-        diff = diff_versions(diff_input(content_row(session, row)), diff_input(new_version))
+        current = content_row(session, row)
+        diff = diff_versions(diff_input(current), diff_input(new_version))
+        if kind is VersionKind.CHANGED:
+            edit_kind, edit_evidence = judge_edit(current, values)
+            judged = {"edit_kind": edit_kind, "edit_evidence": edit_evidence}
     response_id, raw_sha = store_response(session, raw, row.id, packed)
     number = row.version + 1
     version = VersionRow(
@@ -178,6 +188,7 @@ def _add_content_version(
         diff_summary=diff.get("summary") if diff is not None else None,
         words_added=diff.get("words_added") if diff is not None else None,
         words_removed=diff.get("words_removed") if diff is not None else None,
+        **judged,
         **values,
     )
     session.add(version)

@@ -65,8 +65,10 @@ CONTENT_COLUMNS = (
     "language",
     "body_text",
     "body_html",
+    "markers",
 )
-_BODY_COLUMNS = frozenset({"body_text", "body_html"})
+# Kept in the version only: the body (tens of KB) and the modification markers.
+VERSION_ONLY = frozenset({"body_text", "body_html", "markers"})
 
 
 def require_aware(**values: datetime) -> None:
@@ -153,12 +155,13 @@ def article_values(article: Article) -> dict[str, Any]:
         "language": article.language,
         "body_text": article.body_text,
         "body_html": article.body_html,
+        "markers": dict(article.markers),
     }
 
 
 def row_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The content columns the articles row repeats (all but the body, kept in the version only)."""
-    return {k: v for k, v in values.items() if k not in _BODY_COLUMNS}
+    """The content columns the articles row repeats (all but `VERSION_ONLY`)."""
+    return {k: v for k, v in values.items() if k not in VERSION_ONLY}
 
 
 def version_fields(version: VersionRow) -> dict[str, Any]:

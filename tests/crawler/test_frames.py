@@ -34,10 +34,11 @@ def test_the_codec_knows_every_field_of_the_models() -> None:
         "url", "final_url", "status", "headers", "body", "fetched_at", "redirects",
     ]  # fmt: skip
     assert [f.name for f in fields(ListingItem)] == [
-        "url", "title", "date", "section", "listing_url", "feed_body_html", "guid",
+        "url", "title", "date", "section", "listing_url", "feed_body_html", "guid", "updated",
     ]  # fmt: skip
     assert [f.name for f in fields(Article)] == [
         "source", "url", "title", "body_text", "body_html", "date", "section", "language",
+        "markers",
     ]  # fmt: skip
     assert [f.name for f in fields(ArticleDate)] == [
         "published_date", "precision", "source", "published_at",
@@ -58,7 +59,14 @@ def test_a_request_carries_the_page_item_and_source() -> None:
     )
     page = Page(raw=raw, text="decoded", charset="utf-8", charset_rule="meta")
     item = ListingItem(
-        "https://x.org/a", "A title", MINUTE, "News", "https://x.org/list", "<p>b</p>", "g-1"
+        "https://x.org/a",
+        "A title",
+        MINUTE,
+        "News",
+        "https://x.org/list",
+        "<p>b</p>",
+        "g-1",
+        "2026-01-02T00:00:00Z",
     )
     req = frames.read_request(_body(frames.request(7, b"src", page, item, "https://x.org/a")))
     assert (req.source_id, req.source, req.forget, req.url) == (7, b"src", False, "https://x.org/a")
@@ -80,6 +88,7 @@ def test_an_answer_carries_the_prepared_article_or_the_error() -> None:
             when,
             "News",
             "en",
+            (("displayed", "2021-11-13 14:12"), ("modified", "2021-11-14")),
         )
         prepared = Prepared(article, "f" * 64, packed, capped)
         back = frames.read_answer(_body(frames.answer(prepared)))

@@ -121,7 +121,7 @@ def test_upgrading_a_0002_database_keeps_its_evidence_and_stores_listings(db_url
         engine.dispose()
     db = open_db(db_url)
     try:
-        assert migrate.current_revision(db.engine) == migrate.head_revision() == "0005"
+        assert migrate.current_revision(db.engine) == migrate.head_revision()
         with db.session(readonly=True) as s:
             response = s.execute(sa.select(ResponseRow)).scalar_one()
             assert response.article_id == 1
