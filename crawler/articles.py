@@ -197,7 +197,7 @@ async def _process(
         and hashlib.sha256(page.raw.body).hexdigest() == job.raw_sha256
     ):
         outcome = await writer.submit_grouped(record_unchanged, Unchanged(key, now, next_check))
-        count(result, outcome.kind)
+        count(result, outcome)
         return
 
     if page.status == 200:
@@ -233,7 +233,7 @@ async def _process(
             ),
             (etag, modified) if etag or modified else None,
         )
-        count(result, (await writer.submit_grouped(_store_first_fetches, first)).kind)
+        count(result, await writer.submit_grouped(_store_first_fetches, first))
         return
 
     sent = (job.validators.etag, job.validators.last_modified) if job.validators else (None, None)
@@ -251,7 +251,7 @@ async def _process(
         # Revisits fetch the canonical URL: its validators are kept when they changed.
         (key, etag, modified) if (etag or modified) and (etag, modified) != sent else None,
     )
-    count(result, (await writer.submit_grouped(_store_refetches, refetch)).kind)
+    count(result, await writer.submit_grouped(_store_refetches, refetch))
 
 
 async def _whole_page(
@@ -311,7 +311,7 @@ async def _record_missing(
     outcome = await writer.submit(
         lambda s: versions.record_missing(s, key, page.raw, reason, now=now, next_check_at=retry_at)
     )
-    count(result, outcome.kind)
+    count(result, outcome)
     if outcome.kind in (OutcomeKind.MISSING, OutcomeKind.REMOVED):
         log.warning("article %s is %s: %s", key, outcome.kind, reason, extra={"url": key})
 

@@ -18,7 +18,7 @@ from crawler.fetch import Fetcher, Validators
 from crawler.model import ListingItem
 from crawler.workers.pool import ParsePool
 from storage.engine import Database
-from storage.versions.outcomes import OutcomeKind
+from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class SourceResult:
     unchanged: int = 0
     missing: int = 0
     removed: int = 0
+    moved: int = 0  # new URLs found to be known articles moved (one history, no new item)
     restored: int = 0
     rechecked: int = 0
     offsite: int = 0  # listed links to hosts outside `article_hosts`: skipped
@@ -77,7 +78,9 @@ class SourceResult:
     def counts(self) -> dict[str, int]:
         """The numeric counters, for the runs table and the summary line."""
         keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
-        return {k: getattr(self, k) for k in (*keys, "restored", "rechecked", "deferred")} | {
+        return {
+            k: getattr(self, k) for k in (*keys, "restored", "moved", "rechecked", "deferred")
+        } | {
             "offsite": self.offsite,
             "bad_links": self.bad_links,
             "errors": len(self.errors),
@@ -138,8 +141,10 @@ def feed_only(source: Source) -> bool:
     return source.type == "feed" and source.article is None
 
 
-def count(result: SourceResult, kind: OutcomeKind) -> None:
-    """Count a stored outcome (`new`, `changed`, ...) in `result`."""
+def count(result: SourceResult, outcome: Outcome) -> None:
+    """Count a stored outcome (`new`, `changed`, ...; and a move) in `result`."""
+    result.moved += outcome.moved
+    kind = outcome.kind
     if kind == OutcomeKind.NEW:
         result.new += 1
     elif kind in (OutcomeKind.CHANGED, OutcomeKind.REVERTED):

@@ -351,4 +351,4 @@ def _record_feed_items(
                 next_check_at=now + timedelta(days=36500),  # never revisited on its own
                 aliases=sorted({item.url} - {key}),
             )
-        count(result, outcome.kind)
+        count(result, outcome)

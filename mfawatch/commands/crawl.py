@@ -31,6 +31,7 @@ def summary_line(results: Sequence[SourceResult]) -> str:
         f"{total.get('changed', 0)} changed",
         f"{total.get('missing', 0)} missing",
         f"{total.get('removed', 0)} removed",
+        f"{total.get('moved', 0)} moved",
         f"{total.get('rechecked', 0)} rechecked",
     ]
     skipped = total.get("offsite", 0) + total.get("bad_links", 0)

@@ -122,7 +122,7 @@ def test_a_section_moved_to_a_new_path_is_one_history(h: Harness, edited: bool) 
     h.clock.advance(hours=2)
     result = h.crawl()
     assert result.ok, result.errors
-    assert result.new == 0
+    assert result.new == 0 and result.moved == 1
     assert h.urls() == {new}
     hist = h.history(old)  # the old URL still finds it
     assert hist.article.url == new
