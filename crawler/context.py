@@ -45,6 +45,7 @@ class SourceResult:
     unchanged: int = 0
     missing: int = 0
     removed: int = 0
+    returned: int = 0  # back to an earlier version's content (no new version)
     moved: int = 0  # new URLs found to be known articles moved (one history, no new item)
     restored: int = 0
     rechecked: int = 0
@@ -79,7 +80,8 @@ class SourceResult:
         """The numeric counters, for the runs table and the summary line."""
         keys = ("listings", "items", "new", "changed", "unchanged", "missing", "removed")
         return {
-            k: getattr(self, k) for k in (*keys, "restored", "moved", "rechecked", "deferred")
+            k: getattr(self, k)
+            for k in (*keys, "restored", "returned", "moved", "rechecked", "deferred")
         } | {
             "offsite": self.offsite,
             "bad_links": self.bad_links,
@@ -147,8 +149,10 @@ def count(result: SourceResult, outcome: Outcome) -> None:
     kind = outcome.kind
     if kind == OutcomeKind.NEW:
         result.new += 1
-    elif kind in (OutcomeKind.CHANGED, OutcomeKind.REVERTED):
+    elif kind == OutcomeKind.CHANGED:
         result.changed += 1
+    elif kind == OutcomeKind.REVERTED:
+        result.returned += 1
     elif kind == OutcomeKind.UNCHANGED:
         result.unchanged += 1
     elif kind in (OutcomeKind.MISSING, OutcomeKind.STILL_MISSING):

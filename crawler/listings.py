@@ -254,7 +254,8 @@ async def _note_items(
     raw: RawResponse | None = None,
 ) -> tuple[bool, list[ListingItem]]:
     """Record sightings, hand unknown articles to `found`; returns whether every item on the page
-    was new, and the items taken.
+    was new, and the items taken (for a feed-only source: those to store, within the run's
+    cap of new articles).
 
     The listing response `raw` is kept as evidence when its bytes changed, and the sightings
     point at the kept response that showed them (`storage.listings`), in the same transaction.
@@ -309,20 +310,22 @@ async def _note_items(
         }
         budget.over_page_cap += len(items) - len(taken)
         result.deferred += len(left - jobs.keys())
+    admitted: list[ListingItem] = []  # what a feed-only source stores from this page
     for item in taken:
         key = canon[item.url]
         if key in jobs:
             continue
         if key in known:
             all_new = False
+        elif not budget.take_new():  # the rest of the new articles wait for the next run
+            result.deferred += 1
+            all_new = False
+            continue
         elif not feed_only(source):
-            if not budget.take_new():  # the rest of the new articles wait for the next run
-                result.deferred += 1
-                all_new = False
-                continue
             job = jobs[key] = ArticleJob(url=item.url, key=key, item=item, known=False)
             found(job)
-    return all_new, taken
+        admitted.append(item)
+    return all_new, admitted
 
 
 def _record_feed_items(

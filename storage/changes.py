@@ -73,8 +73,8 @@ class ChangeFilters:
 
     @property
     def moves(self) -> bool:
-        """Whether moves (an article found under another URL) are wanted."""
-        return MOVED in self.kinds
+        """Whether moves (an article found under another URL) are wanted (never with `silent`)."""
+        return MOVED in self.kinds and not self.silent
 
 
 class ChangeRow(NamedTuple):
@@ -420,5 +420,7 @@ def _moves_query(f: ChangeFilters, full_body: bool) -> Any:
         sa.cast(sa.null(), sa.JSON).label("diff"),
         sa.cast(sa.null(), sa.Integer).label("returns"),
         sa.cast(sa.null(), UTCDateTime()).label("first_return_at"),
+        sa.cast(sa.null(), sa.String(16)).label("edit_kind"),
+        sa.cast(sa.null(), sa.JSON).label("edit_evidence"),
     ).select_from(m)
     return _apply_moves(f, q)

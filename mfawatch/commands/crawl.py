@@ -29,6 +29,7 @@ def summary_line(results: Sequence[SourceResult]) -> str:
         f"{total.get('listings', 0)} listing page(s)",
         f"{total.get('new', 0)} new",
         f"{total.get('changed', 0)} changed",
+        f"{total.get('returned', 0)} returned",
         f"{total.get('missing', 0)} missing",
         f"{total.get('removed', 0)} removed",
         f"{total.get('moved', 0)} moved",

@@ -193,3 +193,45 @@ def test_a_recheck_against_a_truncated_copy_makes_no_version(
     with db.session() as s:
         detail = queries.history(s, article.url)
     assert [v.number for v in detail.versions] == [1]
+
+
+def _rss(n: int) -> str:
+    items = "".join(
+        f"<item><title>Release {i}</title><link>http://feed.test/r{i}</link>"
+        f"<guid>r{i}</guid><pubDate>Mon, 0{i} Dec 2026 08:00:00 +0000</pubDate>"
+        f"<description>Body of release {i}, a statement long enough to be stored.</description>"
+        "</item>"
+        for i in range(1, n + 1)
+    )
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>F</title>{items}</channel></rss>"
+    )
+
+
+def test_a_feed_keeps_the_cap_of_new_articles_per_run(
+    tmp_path: Path, site: Site, db: Database
+) -> None:
+    """A feed-only source with max_new_per_run 2 and five new items stores 2 per run, none lost."""
+    site.add("/b/feed.xml", _rss(5), content_type="application/rss+xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - key: bounded\n"
+        "    name: Bounded\n"
+        "    country: US\n"
+        "    type: feed\n"
+        "    politeness: {respect_robots: false, retries: 0}\n"
+        "    limits: {max_new_per_run: 2}\n"
+        "    article_hosts: [feed.test]\n"
+        f"    listings: [{{url: '{site.url('/b/feed.xml')}'}}]\n"
+    )
+    first = _one(crawl(path, db))
+    assert (first.new, first.deferred, first.status, first.errors) == (2, 3, "partial", [])
+    news = [first.new]
+    for _ in range(4):
+        result = _one(crawl(path, db))
+        assert result.errors == []
+        news.append(result.new)
+        if result.status == "ok":
+            break
+    assert sum(news) == 5 and len(stored(db)) == 5

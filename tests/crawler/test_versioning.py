@@ -198,10 +198,13 @@ def test_each_real_edit_makes_exactly_one_version(h: Harness, kind: str) -> None
 def test_flip_flop_is_recognized(h: Harness) -> None:
     """A -> B -> A -> B -> A stores B once; the three returns are recorded as returns to a known version."""
     b = EDITS["a word"][0]
+    counted = []
     for html in (b, page(), b, page()):
         h.serve(html)
         h.clock.advance(hours=2)
-        h.crawl()
+        result = h.crawl()
+        counted.append((result.changed, result.returned))
+    assert counted == [(1, 0), (0, 1), (0, 1), (0, 1)]  # the crawl summary says "returned"
     history = h.history()
     distinct = {v.content_hash for v in history.versions}
     assert len(distinct) == 2 and len(history.versions) == 2

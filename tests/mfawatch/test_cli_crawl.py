@@ -213,6 +213,6 @@ def test_summary_says_what_run_bounds_left_for_the_next_run() -> None:
     cut = SourceResult("b", new=1, deferred=3, deadline_reached=True)
     assert cut.status == "partial" and cut.ok
     line = summary_line([done, cut])
-    assert "3 new, 0 changed, 0 missing," in line
+    assert "3 new, 0 changed, 0 returned, 0 missing," in line
     assert "1 source(s) cut short by run bounds (3 article(s) left for the next run)" in line
     assert "cut short" not in summary_line([done])
