@@ -10,8 +10,16 @@ on the resolved address) and transport.py (the aiohttp transport). Bytes become 
 
 from __future__ import annotations
 
-from crawler.fetch.client import Fetcher, Validators
-from crawler.fetch.hosts import HostSlots
-from crawler.fetch.robots import RobotsCache
+import sys
+
+# httpx's package imports its command-line client (`httpx._main`: rich, pygments) whenever those
+# happen to be installed, ~80 ms of start-up per `crawl` for a CLI we never run. Marking the module
+# absent makes httpx fall back to its stub `main`; every other part of httpx is unchanged. Only
+# effective when this package is imported before httpx (the crawl path; test_cli_lazy checks it).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+from crawler.fetch.client import Fetcher, Validators  # noqa: E402 (after the line above)
+from crawler.fetch.hosts import HostSlots  # noqa: E402
+from crawler.fetch.robots import RobotsCache  # noqa: E402
 
 __all__ = ["Fetcher", "HostSlots", "RobotsCache", "Validators"]

@@ -67,6 +67,7 @@ from crawler.fetch.retry import (
     status_is_retryable,
 )
 from crawler.fetch.robots import RobotsAnswer, RobotsCache
+from crawler.fetch.tls import verified_context
 from crawler.model import Page
 from crawler.parse import soft_errors
 from crawler.parse.charset import decode
@@ -243,8 +244,9 @@ class _Cookies(httpx.Cookies):
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
-    """One verified TLS context per process (building one reads and parses the whole CA bundle)."""
-    return httpx.create_ssl_context()
+    """One verified TLS context per process (reading the CA bundle is its cost: it is deferred to
+    the first TLS connection, `crawler.fetch.tls`)."""
+    return verified_context()
 
 
 class _PinnedClient(httpx.AsyncClient):

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
 
 from mfawatch.cli import LazyCommands, LazyGroup
 from mfawatch.commands import COMMANDS
+from tests.site import Site
 
 # Packages that only some commands need; `mfawatch --help` must import none of them.
 HEAVY = (
@@ -57,6 +59,17 @@ def test_listing_without_imports_matches_the_loaded_commands(width: int) -> None
     assert all(f"  {name} " in helps[0] for name in COMMANDS)
 
 
+# Nor what a crawl of a source with nothing new needs (issue 17: <= 0.7 CPU-s): httpx's own
+# command-line client and its rich/pygments, the progress display (terminal only), the digest,
+# notification and web packages, and the extractors used only for some pages.
+NOT_FOR_A_PLAIN_CRAWL = (
+    *NOT_FOR_CRAWL,
+    "httpx._main",
+    "rich",
+    "pygments",
+)
+
+
 def _modules_after(*args: str) -> set[str]:
     """The modules imported by running `mfawatch ARGS` in a fresh interpreter."""
     code = (
@@ -64,7 +77,8 @@ def _modules_after(*args: str) -> set[str]:
         "from mfawatch.cli import cli\n"
         f"try:\n    cli({list(args)!r}, prog_name='mfawatch')\n"
         "except SystemExit:\n    pass\n"
-        "sys.stderr.write(json.dumps(sorted(sys.modules)))\n"
+        # a None entry marks a module as absent (crawler.fetch does so for httpx._main)
+        "sys.stderr.write(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MFAWATCH_")}
     proc = subprocess.run(
@@ -90,3 +104,18 @@ def test_crawl_imports_only_the_crawl_path() -> None:
     assert "mfawatch.commands.crawl" in modules
     assert [m for m in modules if m.startswith("mfawatch.commands.")] == ["mfawatch.commands.crawl"]
     assert _loaded(modules, NOT_FOR_CRAWL) == []
+
+
+def test_a_crawl_with_nothing_new_imports_only_what_it_uses(site: Site, tmp_path: Path) -> None:
+    """A real `crawl --once` of one loopback source (run twice: the second finds nothing new)
+    imports neither httpx's command-line client nor the progress display nor the other commands."""
+    fixture = Path(__file__).parents[1] / "fixtures" / "sites" / "two-sources"
+    text = (fixture / "sources.yaml.tmpl").read_text().split("  - key: fixture-zh")[0]
+    config = tmp_path / "sources.yaml"
+    config.write_text(text.replace("{base}", site.url("/sites/two-sources").rstrip("/")))
+    args = ("--config", str(config), "--db", str(tmp_path / "db.sqlite3"), "crawl", "--once")
+    _modules_after(*args)
+    modules = _modules_after(*args)
+    assert "crawler.pipeline" in modules  # the crawl did run
+    assert _loaded(modules, NOT_FOR_A_PLAIN_CRAWL) == []
+    assert [m for m in modules if m.startswith("mfawatch.commands.")] == ["mfawatch.commands.crawl"]

@@ -44,3 +44,19 @@ def test_cycles_made_after_tuning_are_still_collected(restored_gc: None) -> None
     churn = [[] for _ in range(THRESHOLDS[0] * 3)]  # young containers past the threshold
     del churn
     assert gone() is None
+
+
+def test_tuning_makes_no_full_collection(restored_gc: None) -> None:
+    """Freezing needs no full pass first: it would walk every start-up object to free next to none."""
+    generations: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        tune_for_crawling()
+    finally:
+        gc.callbacks.remove(record)
+    assert 2 not in generations
