@@ -1,4 +1,5 @@
-"""Silent edits end to end: real ministry pages edited, served by the loopback site, rechecked.
+"""Silent edits (and a move) end to end: real ministry pages edited, served by the loopback site,
+rechecked.
 
 Each page is a saved page from tests/fixtures/real-pages with one edit, crawled with the real
 pipeline (the presets' selectors) into SQLite and PostgreSQL; the stored version says whether
@@ -198,3 +199,32 @@ def test_noise_or_a_marker_alone_makes_no_version(start) -> None:  # type: ignor
     with h.db.session(readonly=True) as s:
         report = build_report(s, since=h.now - timedelta(days=1), until=h.now)
     assert [i.kind.value for i in report.items] == ["new"] and report.silent == {}
+
+
+@pytest.mark.parametrize(("lang", "html"), [("en", EN), ("zh", ZH)])
+def test_a_real_release_moved_to_a_new_path_is_one_history(
+    start: object, lang: str, html: str
+) -> None:
+    """A real China MFA release whose listing now links a new path (the old one 404s) is a move
+    of the stored article (issue 20 §2): no new article, one history, never a removal."""
+    h = start(lang, html)  # type: ignore[operator]
+    moved_to = h.site.url("/s/eng/t1.shtml")
+    h.site.add("/s/eng/t1.shtml", html, content_type="text/html; charset=utf-8")
+    h.site.add(
+        "/s/list.shtml",
+        '<html><body><ul class="news"><li><a href="./eng/t1.shtml">An article</a></li></ul>'
+        "</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    h.site.remove("/s/t1.shtml")
+    h.now += timedelta(hours=2)
+    result = h.crawl()
+    assert (result.new, result.moved) == (0, 1)
+    for _ in range(4):  # the old URL keeps answering 404 for days: not a removal
+        h.now += timedelta(days=1)
+        h.crawl()
+    with h.db.session() as s:
+        history = queries.history(s, h.url)  # the old URL still finds it
+        assert history.article.url == moved_to and str(history.article.status) == "live"
+        assert [(m.from_url, m.to_url) for m in history.moves] == [(h.url, moved_to)]
+        assert [str(v.kind) for v in history.versions] == ["new"]
