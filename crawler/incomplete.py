@@ -19,11 +19,14 @@ import re
 
 RETRIES = 2
 _END = re.compile(rb"</(?:body|html)\s*>", re.IGNORECASE)
+_TAIL = 8192
 
 
 def has_end(body: bytes) -> bool:
     """True when `body` contains the end of an HTML document (`</body>` or `</html>`)."""
-    return _END.search(body) is not None
+    # The end tags sit near the end of a page: look there first, then (rarely) everywhere.
+    tail = max(0, len(body) - _TAIL)
+    return _END.search(body, tail) is not None or (tail > 0 and _END.search(body) is not None)
 
 
 def is_cut(body: bytes, *, content_length: str | None, previous: bytes | None) -> bool:
