@@ -168,12 +168,51 @@ def page_title(html: str) -> str:
     return ""
 
 
+# Scripts that name one language among the presets' (Cyrillic is Russian's here: a Ukrainian or
+# Bulgarian page says so in `<html lang>`, which is read first). Kana before Han: Japanese text
+# mixes both, Chinese has no kana.
+_SCRIPT_LANGUAGE = (
+    ("ja", r"[\p{Hiragana}\p{Katakana}]"),
+    ("zh", r"\p{Han}"),
+    ("ko", r"\p{Hangul}"),
+    ("ru", r"\p{Cyrillic}"),
+    ("ar", r"\p{Arabic}"),
+    ("hi", r"\p{Devanagari}"),
+)
+
+
 def page_language(html: str) -> str | None:
-    """The two- or three-letter primary language of `<html lang>`, if any."""
-    node = LexborHTMLParser(html).css_first("html")
-    lang = (node.attributes.get("lang") or "") if node is not None else ""
-    primary = lang.split("-")[0].strip().lower()
-    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+    """The page's primary language: `<html lang>`, else a content-language `<meta>`, else the
+    script of its visible text when that script names one language (Han -> zh, kana -> ja,
+    Cyrillic -> ru...); None for Latin text without a declaration (en, fr, de... look alike)."""
+    tree = LexborHTMLParser(html)
+    node = tree.css_first("html")
+    declared = [(node.attributes.get("lang") or "") if node is not None else ""]
+    for meta in tree.css("meta[http-equiv], meta[name]"):
+        kind = (meta.attributes.get("http-equiv") or meta.attributes.get("name") or "").lower()
+        if kind in ("content-language", "language", "dc.language"):
+            declared.append(meta.attributes.get("content") or "")
+    for lang in declared:
+        primary = lang.split(",")[0].split("-")[0].split("_")[0].strip().lower()
+        if re.fullmatch(r"[a-z]{2,3}", primary):
+            return primary
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    return script_language(tree.body.text(separator=" ") if tree.body is not None else "")
+
+
+def script_language(text: str) -> str | None:
+    """The language a text's non-Latin script names, when at least a fifth of its letters are in
+    it (kana wins over Han at a twentieth: Japanese is mostly kanji); None otherwise."""
+    import regex
+
+    letters = len(regex.findall(r"\p{L}", text))
+    if not letters:
+        return None
+    counts = {lang: len(regex.findall(pattern, text)) for lang, pattern in _SCRIPT_LANGUAGE}
+    if counts["ja"] * 20 >= letters:
+        return "ja"
+    lang, count = max(counts.items(), key=lambda kv: kv[1])
+    return lang if count * 5 >= letters else None
 
 
 _TLD_COUNTRY = {"uk": "GB", "gov": "US", "mil": "US", "eu": "EU"}

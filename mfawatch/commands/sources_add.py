@@ -166,7 +166,11 @@ def _propose(
 @click.option("--key", help="The new source's key [default: from the host name, made unique].")
 @click.option("--name", help="Its name [default: the page's or feed's title].")
 @click.option("--country", metavar="CC", help="ISO country code [default: from the host's TLD].")
-@click.option("--language", metavar="LANG", help="Language code [default: the page's lang].")
+@click.option(
+    "--language",
+    metavar="LANG",
+    help="Language code [default: the page's <html lang> or meta, else its script (Han: zh, kana: ja, Cyrillic: ru...)].",
+)
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Append without asking.")
 @click.pass_obj
 @handle_errors

@@ -121,3 +121,22 @@ def test_the_shipped_example_keeps_every_line(tmp_path: Path, site: Site) -> Non
     assert _kept_in_order(original, new)
     assert len(new_lines) - len(old_lines) == 7  # the comment line and the six of the source
     assert load_config(config).source("127-0-0-1").type == "feed"
+
+
+def test_a_chinese_listing_without_a_lang_attribute_gets_language_zh(
+    tmp_path: Path, site: Site
+) -> None:
+    """China's Chinese listing declares no language; its text is Han, so the source is `zh`
+    (which dates in its listing are read as), not the default `en`."""
+    config = _config(tmp_path)
+    run = add(
+        config,
+        site.url("/real-pages/china-zh-listing-1.html"),
+        "--key",
+        "zh",
+        "--country",
+        "CN",
+        "--yes",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert load_config(config).source("zh").language == "zh"
