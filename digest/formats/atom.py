@@ -2,7 +2,9 @@
 
 Entry ids are tag URIs derived from the article id, its version and (for removals and
 restorations) the time of the event, e.g. `tag:mfawatch,2026:article/123/v/2`, so a feed reader
-sees the same id on every run and never shows an item twice. Entry content is `type="html"`:
+sees the same id on every run and never shows an item twice. A source whose health changed in
+the window (failing, broken, blocked, quiet, recovered) is an entry too, with the same kind of
+stable id. Entry content is `type="html"`:
 an HTML fragment in which page text is already escaped, escaped once more as XML text. Page text
 is cleaned of control characters and of the code points XML 1.0 forbids.
 """
@@ -30,6 +32,15 @@ _VERBS = {
 }
 
 
+_HEALTH_TITLES = {
+    "failing": "failing",
+    "broken": "broken: its selectors match nothing",
+    "blocked": "blocked by the site",
+    "quiet": "quiet: no new release for longer than usual",
+    "recovered": "recovered",
+}
+
+
 def feed_id(report: Report) -> str:
     """The feed's id: one per review cursor (or the plain digest)."""
     return TAG_PREFIX + (f"digest/as/{report.cursor}" if report.cursor else "digest")
@@ -47,6 +58,8 @@ def _generate(report: Report, items: Iterable[Item], updated: datetime) -> Itera
             updated=updated.isoformat(timespec="seconds"),
             tag_prefix=TAG_PREFIX,
             verbs=_VERBS,
+            sources=report.sources,
+            health_titles=_HEALTH_TITLES,
         )
     )
     yield "\n"

@@ -53,8 +53,10 @@ def test_atom_has_the_required_elements_and_stable_ids(digest_db: DigestDB, repo
     for name in ("id", "title", "updated"):
         assert (root.findtext(f"{A}{name}") or "").strip(), f"feed lacks {name}"
     assert root.find(f"{A}author/{A}name") is not None
-    entries = root.findall(f"{A}entry")
+    health = f"{A}category[@term='source-health']"
+    entries = [e for e in root.findall(f"{A}entry") if e.find(health) is None]
     assert len(entries) == len(report.items) == 6
+    assert len(root.findall(f"{A}entry")) - len(entries) == len(report.sources) == 1
     for entry in entries:
         for name in ("id", "title", "updated"):
             assert (entry.findtext(f"{A}{name}") or "").strip(), f"entry lacks {name}"
@@ -65,7 +67,7 @@ def test_atom_has_the_required_elements_and_stable_ids(digest_db: DigestDB, repo
     # A second, independent build of the same window gives the same ids.
     with digest_db.db.session(readonly=True) as s:
         again = build_report(s, since=digest_db.since, until=digest_db.now)
-    ids = [e.findtext(f"{A}id") for e in entries]
+    ids = [e.findtext(f"{A}id") for e in root.findall(f"{A}entry")]
     assert ids == [
         e.findtext(f"{A}id")
         for e in ET.fromstring(render(again, "atom").encode()).findall(f"{A}entry")
@@ -73,7 +75,7 @@ def test_atom_has_the_required_elements_and_stable_ids(digest_db: DigestDB, repo
     assert len(set(ids)) == len(ids)
     parsed = feedparser.parse(first)
     assert not parsed.bozo, parsed.get("bozo_exception")
-    assert parsed.version == "atom10" and len(parsed.entries) == 6
+    assert parsed.version == "atom10" and len(parsed.entries) == 7
 
 
 def test_html_is_self_contained(report: Report) -> None:
@@ -166,3 +168,36 @@ def test_markdown_renders_inert(report: Report) -> None:
     assert HOSTILE_TITLE in [a.text() for a in tree.css("a")]
     assert all((a.attributes["href"] or "").startswith("https://") for a in tree.css("a"))
     assert "candid" in " ".join(n.text() for n in tree.css("strong"))
+
+
+def test_atom_carries_the_health_of_sources(report: Report) -> None:
+    """A quiet or failing source is an Atom entry (a feed reader is where some users look), with
+    an id that stays the same for the same state, whichever way the feed is written."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from digest.formats.atom import stream
+    from digest.model import SourceHealth
+
+    entered = datetime(2026, 12, 6, 8, 30, tzinfo=UTC)
+    health = (
+        SourceHealth("cn-mfa-zh", "quiet", name="China MFA", changed_at=entered),
+        SourceHealth("uk-fcdo", "failing", last_run_at=entered, last_error="HTTP 503", failures=3),
+    )
+    with_health = dataclasses.replace(report, sources=health)
+    for text in (render(with_health, "atom"), "".join(stream(with_health, []))):
+        root = ET.fromstring(text.encode())
+        entries = {
+            e.findtext(f"{A}id"): e
+            for e in root.findall(f"{A}entry")
+            if e.find(f"{A}category[@term='source-health']") is not None
+        }
+        assert set(entries) == {
+            "tag:mfawatch,2026:source/cn-mfa-zh/quiet/20261206T083000Z",
+            "tag:mfawatch,2026:source/uk-fcdo/failing/20261206T083000Z",
+        }
+        quiet = entries["tag:mfawatch,2026:source/cn-mfa-zh/quiet/20261206T083000Z"]
+        assert "quiet" in (quiet.findtext(f"{A}title") or "")
+        failing = entries["tag:mfawatch,2026:source/uk-fcdo/failing/20261206T083000Z"]
+        assert "HTTP 503" in (failing.findtext(f"{A}content") or "")
+        assert feedparser.parse(text).bozo == 0
