@@ -137,3 +137,28 @@ def test_migration_0005_goes_down_and_up_again(db: Database) -> None:
     assert migrate.upgrade(db.engine)
     with db.session() as s:
         assert queries.history(s, OLD).article.url == NEW and queries.history(s, NEW).moves == []
+
+
+def test_articles_stored_before_0005_get_signatures_and_their_moves_are_found(
+    db: Database,
+) -> None:
+    """An article without a signature (as every article stored before 0005 is) gets its first
+    version's fingerprint and date from migration 0006, so its move is found."""
+    import sqlalchemy as sa
+
+    from storage import migrate
+
+    first = store(db, make_article(OLD))
+    with db.engine.begin() as conn:  # what a database upgraded to 0005 holds for that article
+        conn.execute(sa.text("DELETE FROM signatures"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0005'"))
+    assert store(db, make_article(NEW), T0 + H).moved is False  # not found without a signature
+    with db.session() as s:
+        s.execute(sa.text("DELETE FROM articles WHERE url = :u"), {"u": NEW})
+    assert migrate.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT article_id, content_hash FROM signatures")).all()
+    assert rows == [(first.article_id, article_fingerprint(make_article(OLD)))]
+    moved = store(db, make_article(NEW), T0 + 2 * H)
+    assert moved.moved and moved.article_id == first.article_id
+    assert migrate.upgrade(db.engine) is False  # at head: nothing is added twice
