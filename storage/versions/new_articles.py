@@ -5,8 +5,8 @@ one, `content.record_fetch` costs about seven statements each (look up, insert t
 blob, response and version, ...); here a batch costs seven statements in all, whatever its size.
 What is stored is exactly what `record_fetch` stores for a new article: the article row, version
 1 (`new`), the raw response and its blob, aliases, its signature, and the source row if missing.
-An entry whose content matches a known article (a move, `storage.versions.moves`) is left to
-`record_fetch` too (None).
+An entry whose content matches a known article (a move, `storage.versions.moves`), or an earlier
+entry of the same batch, is left to `record_fetch` too (None).
 
 An entry whose URL turned out to be known by now (another daemon, or an alias recorded earlier in
 the same crawl) is not touched: its slot in the result is None, and the caller records it with
@@ -61,6 +61,28 @@ class FirstFetch:
     aliases: tuple[str, ...] = ()
 
 
+def _first_of_each_content(fresh: list[int], keys: dict[int, moves.Candidate]) -> list[int]:
+    """`fresh` without the entries that may be a move of an earlier entry of the same batch.
+
+    Two URLs of one batch with the same fingerprint, or the same date and title (a near-duplicate
+    the MinHash rule decides), are one release listed twice: only the first is inserted here; the
+    others go to `record_fetch` after it, which finds the first and records the move, as it would
+    had they come in two batches.
+    """
+    seen_digests: set[str] = set()
+    seen_dated_titles: set[tuple[object, str]] = set()
+    first: list[int] = []
+    for i in fresh:
+        c = keys[i]
+        dated_title = (c.published_date, c.title)
+        if c.digest in seen_digests or (c.published_date and dated_title in seen_dated_titles):
+            continue
+        seen_digests.add(c.digest)
+        seen_dated_titles.add(dated_title)
+        first.append(i)
+    return first
+
+
 def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome | None]:
     """Store each entry as a new article; None for those whose URL is already stored."""
     for e in entries:
@@ -78,6 +100,7 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     keys = {i: moves.candidate(entries[i].article, entries[i].digest) for i in fresh}
     matches = moves.find_moves(session, [keys[i] for i in fresh])
     fresh = [i for i, m in zip(fresh, matches, strict=True) if m is None]
+    fresh = _first_of_each_content(fresh, keys)
     if not fresh:
         return outcomes
     fresh.sort(key=lambda i: entries[i].article.url)  # one lock order for every writer

@@ -119,6 +119,36 @@ def test_the_bulk_path_leaves_a_move_to_record_fetch(db: Database) -> None:
     assert store(db, moved, T0 + H).moved
 
 
+def test_one_release_under_two_urls_of_one_batch_is_one_article(db: Database) -> None:
+    """Two URLs of one first-crawl batch with the same content (or the same date and title and a
+    near-duplicate body) are one article, as they are when they come in two batches: the bulk
+    path stores the first and hands the second back to `record_fetch`, which records the move."""
+    twin = replace(make_article(OLD, body_text=LONG), url=NEW)
+    near = make_article(
+        "https://mfa.example/eng/t1-print.html",
+        body_text=LONG.replace("Saturday", "Sunday"),
+    )
+    other = make_article("https://mfa.example/eng/t9.html", title="Another release", body_text="x")
+    batch = [make_article(OLD, body_text=LONG), twin, near, other]
+    entries = [
+        new_articles.FirstFetch(a, make_raw(a.url), article_fingerprint(a), None, T0, T0 + H)
+        for a in batch
+    ]
+    with db.session() as s:
+        outcomes = new_articles.record_new(s, entries)
+        assert [o is not None for o in outcomes] == [True, False, False, True]
+        later = [
+            versions.record_fetch(s, e.article, e.raw, now=T0, next_check_at=T0 + H)
+            for e, o in zip(entries, outcomes, strict=True)
+            if o is None
+        ]
+    assert all(o.moved for o in later)
+    assert {o.article_id for o in later} == {outcomes[0].article_id}  # type: ignore[union-attr]
+    with db.session() as s:
+        hist = queries.history(s, OLD)
+        assert [(m.from_url, m.by) for m in hist.moves] == [(OLD, "fingerprint"), (NEW, "minhash")]
+
+
 def test_migration_0005_goes_down_and_up_again(db: Database) -> None:
     """Downgrading drops `signatures` and `moves` (the moved URLs stay, as aliases); upgrading
     brings them back, empty."""
