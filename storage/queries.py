@@ -31,7 +31,7 @@ from storage.schema import (
     VersionRow,
     insert_ignore,
 )
-from storage.types import iso, with_offset
+from storage.types import content_json, iso, with_offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +62,7 @@ class StoredArticle:
             "id": self.id,
             "source": self.source,
             "url": self.url,
-            "title": self.title,
-            "published_at": iso(self.published_at),
-            "published_date": self.published_date.isoformat() if self.published_date else None,
-            "date_precision": self.date_precision,
-            "date_source": self.date_source,
-            "section": self.section,
-            "language": self.language,
-            "body_text": self.body_text,
-            "body_html": self.body_html,
+            **content_json(self),
             "first_seen_at": iso(self.first_seen_at),
             "last_checked_at": iso(self.last_checked_at),
             "last_changed_at": iso(self.last_changed_at),

@@ -9,7 +9,7 @@ minutes and the two are joined back with `with_offset`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -66,3 +66,41 @@ def with_offset(utc_value: datetime | None, minutes: int | None) -> datetime | N
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 text of an aware datetime (None stays None)."""
     return value.isoformat() if value is not None else None
+
+
+class StoredContent(Protocol):
+    """The content fields of a stored article or version, as read (`queries`, `version_log`)."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def published_date(self) -> Any: ...
+    @property
+    def date_precision(self) -> str | None: ...
+    @property
+    def date_source(self) -> str | None: ...
+    @property
+    def section(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def body_text(self) -> str | None: ...
+    @property
+    def body_html(self) -> str | None: ...
+
+
+def content_json(c: StoredContent) -> dict[str, Any]:
+    """The content fields in the article model's order, JSON-ready (times as ISO 8601)."""
+    return {
+        "title": c.title,
+        "published_at": iso(c.published_at),
+        "published_date": c.published_date.isoformat() if c.published_date else None,
+        "date_precision": c.date_precision,
+        "date_source": c.date_source,
+        "section": c.section,
+        "language": c.language,
+        "body_text": c.body_text,
+        "body_html": c.body_html,
+    }

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.model import ArticleStatus
 from storage.schema import ArticleRow, VersionRow
-from storage.types import iso, with_offset
+from storage.types import content_json, iso, with_offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +59,7 @@ class VersionRecord:
             "current": self.current,
             "content_hash": self.content_hash,
             "raw_sha256": self.raw_sha256,
-            "title": self.title,
-            "published_at": iso(self.published_at),
-            "published_date": self.published_date.isoformat() if self.published_date else None,
-            "date_precision": self.date_precision,
-            "date_source": self.date_source,
-            "section": self.section,
-            "language": self.language,
-            "body_text": self.body_text,
-            "body_html": self.body_html,
+            **content_json(self),
             "diff_from": self.diff_from,
             "diff_summary": self.diff_summary,
             "evidence": self.evidence,
