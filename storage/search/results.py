@@ -16,7 +16,7 @@ the same on both (tests/storage/search/test_parity.py), `order="date"` gives the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +70,7 @@ class Hit:
     status: str
     published_at: datetime | None
     published_offset: int | None
+    published_date: date | None
     timezone: str | None
     first_seen_at: datetime
     versions: tuple[int, ...]  # numbers of the matching versions, oldest first
@@ -130,7 +131,17 @@ _SCOPES = {
 }
 
 
-def _filters(request: SearchRequest) -> tuple[list[str], list[sa.BindParameter[Any]]]:
+def _when(dialect: str) -> str:
+    """An article's date: its publication time, else its publication day (midnight UTC), else
+    when it was first seen; one comparable form on each dialect."""
+    if dialect == "postgresql":
+        day = "CAST(a.published_date AS timestamp) AT TIME ZONE 'UTC'"
+    else:  # the text forms SQLite stores sort as the instants they name
+        day = "a.published_date || ' 00:00:00.000000'"
+    return f"coalesce(a.published_at, {day}, a.first_seen_at)"
+
+
+def _filters(dialect: str, request: SearchRequest) -> tuple[list[str], list[sa.BindParameter[Any]]]:
     where: list[str] = []
     binds: list[sa.BindParameter[Any]] = []
     if request.sources:
@@ -139,7 +150,7 @@ def _filters(request: SearchRequest) -> tuple[list[str], list[sa.BindParameter[A
     if request.countries:
         where.append("s.country IN :f_countries")
         binds.append(sa.bindparam("f_countries", list(request.countries), expanding=True))
-    when = "coalesce(a.published_at, a.first_seen_at)"
+    when = _when(dialect)
     if request.since is not None:
         where.append(f"{when} >= :f_since")
         binds.append(sa.bindparam("f_since", request.since, type_=UTCDateTime()))
@@ -160,7 +171,7 @@ def _filters(request: SearchRequest) -> tuple[list[str], list[sa.BindParameter[A
 
 def _statement(dialect: str, request: SearchRequest, select: str, tail: str) -> sa.TextClause:
     matches, params = _matches(dialect, request.query)
-    where, binds = _filters(request)
+    where, binds = _filters(dialect, request)
     conditions = " AND ".join([_SCOPES[request.scope], *where])
     # SQLite must not fold the match into the outer query: bm25() works only beside its MATCH.
     materialized = "MATERIALIZED " if dialect == "sqlite" else ""
@@ -183,20 +194,21 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
     dialect = session.get_bind().dialect.name
     total = session.execute(_statement(dialect, request, "count(DISTINCT a.id)", "")).scalar_one()
     if request.order is Order.DATE:
-        order = "max(coalesce(a.published_at, a.first_seen_at)) DESC, a.id DESC"
+        order = f"max({_when(dialect)}) DESC, a.id DESC"
     else:
         order = "max(m.score) DESC, a.id DESC"
     select = (
         "a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
-        f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score)"
+        f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score), "
+        "a.published_date"
     )
     group = (
         "GROUP BY a.id, a.source, a.url, a.title, a.status, a.published_at, "
-        "a.published_offset, s.timezone, a.first_seen_at, a.content_version"
+        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date"
     )
     statement = _statement(
         dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset"
-    ).columns(published_at=UTCDateTime(), first_seen_at=UTCDateTime())
+    ).columns(published_at=UTCDateTime(), first_seen_at=UTCDateTime(), published_date=sa.Date())
     rows = session.execute(statement, {"p_limit": request.limit, "p_offset": request.offset}).all()
     hits = [
         Hit(
@@ -212,6 +224,7 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
             current_version=int(r[9]),
             versions=tuple(sorted({int(n) for n in str(r[10]).split(",")})),
             score=float(r[11] or 0.0),
+            published_date=r[12],
         )
         for r in rows
     ]

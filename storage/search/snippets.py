@@ -95,24 +95,25 @@ def make_snippet(
         return None
     keep = set(prefer_outside)
     best: list[tuple[int, int]] | None = None
+    best_at = 0  # where the chosen match's paragraph starts: the snippet does not begin before
     offset = 0
     for paragraph in text.split("\n"):
         spans = _matches(tokenize(paragraph), terms)
         if spans:
             spans = [(offset + a, offset + b) for a, b in spans]
             if paragraph.strip() not in keep:
-                best = spans
+                best, best_at = spans, offset
                 break
             if best is None:
-                best = spans
+                best, best_at = spans, offset
         offset += len(paragraph) + 1
     if best is None:
         return None
     spans = _merge(best)
     first = spans[0][0]
-    start = max(0, first - CONTEXT_CHARS)
+    start = max(best_at, first - CONTEXT_CHARS)
     end = min(len(text), max(first + width, spans[0][1] + CONTEXT_CHARS))
-    if start > 0:  # begin at a word boundary
+    if start > best_at:  # begin at a word boundary
         space = text.find(" ", start, first)
         start = space + 1 if space >= 0 else start
     segments: list[tuple[str, bool]] = []
