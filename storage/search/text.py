@@ -8,7 +8,8 @@ agrees on what matches. The rules:
   letters, digits and combining marks; each is folded by `fold`: NFKC (full-width and
   compatibility forms), case folding (`Straße` = `strasse`), diacritics removed from Latin, Greek,
   Arabic and Hebrew letters (`Ministère` = `ministere`), and from Cyrillic only the diaeresis
-  (`ё` = `е`; `й` stays a letter of its own). Apostrophes, hyphens and dots separate words.
+  (`ё` = `е`; `й` stays a letter of its own). Apostrophes, hyphens and dots separate words;
+  a word is cut at `MAX_TERM_CHARS` characters.
 - **Chinese, Japanese and Korean** (Han, hiragana, katakana with `ー`, Hangul) have no spaces: a
   run of them becomes its overlapping bigrams plus its last character alone (`台湾省` ->
   `台湾 湾省 省`). A query of two or more such characters is the phrase of its bigrams
@@ -41,6 +42,9 @@ _TOKEN_RE = regex.compile(
     regex.VERSION1,
 )
 _CJK_RE = regex.compile(rf"[{_CJK_CLASS}]")
+# Longer words are cut (in documents and queries alike): a hostile page's 100 KB "word" must not
+# become an index term PostgreSQL refuses (a tsvector lexeme holds at most 2,046 bytes).
+MAX_TERM_CHARS = 80
 # Letters with no decomposition that folding still maps (so that `Łódź` = `lodz`).
 _SPECIAL = str.maketrans(
     {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"}
@@ -68,9 +72,9 @@ def fold(word: str) -> str:
     >>> fold("Ministère"), fold("Лавров"), fold("ЁЛКА"), fold("Straße")
     ('ministere', 'лавров', 'елка', 'strasse')
     """
-    folded = unicodedata.normalize("NFKC", word).casefold()
+    folded = unicodedata.normalize("NFKC", word[: MAX_TERM_CHARS * 2]).casefold()
     if folded.isascii():
-        return folded.translate(_ASCII_PUNCT)
+        return folded.translate(_ASCII_PUNCT)[:MAX_TERM_CHARS]
     kept: list[str] = []
     base = ""
     for ch in unicodedata.normalize("NFD", folded):
@@ -82,7 +86,8 @@ def fold(word: str) -> str:
         else:
             base = ch
         kept.append(ch)
-    return unicodedata.normalize("NFC", "".join(kept).translate(_SPECIAL)).translate(_ASCII_PUNCT)
+    kept_text = "".join(kept).translate(_SPECIAL)
+    return unicodedata.normalize("NFC", kept_text).translate(_ASCII_PUNCT)[:MAX_TERM_CHARS]
 
 
 def is_cjk(text: str) -> bool:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.search.text import (
+    MAX_TERM_CHARS,
     QueryTerms,
     fold,
     index_terms,
@@ -179,3 +180,10 @@ def test_is_cjk() -> None:
 def test_any_cjk_query_matches_exactly_when_contained(doc: str, query: str) -> None:
     """For any text and any CJK query, the token rule matches exactly when the text contains it."""
     assert _contains(doc, query) == (query in doc)
+
+
+def test_long_words_are_cut_to_the_same_term_in_documents_and_queries() -> None:
+    """A 100,000-character word becomes one term of MAX_TERM_CHARS, as its query does."""
+    word = "ä" * 100_000
+    assert index_terms(word) == [fold(word)] == ["a" * MAX_TERM_CHARS]
+    assert query_terms(word[:500]).terms == (fold(word),)
