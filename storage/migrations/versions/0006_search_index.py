@@ -17,7 +17,26 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from storage.search import ddl
+# The statements of `storage.search.ddl` at this revision, frozen here (a later change of the
+# index is a migration of its own).
+_CREATE = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+        "title, body, content='', tokenize='ascii')",
+    ),
+    "postgresql": (
+        "CREATE TABLE IF NOT EXISTS search_terms ("
+        "version_id INTEGER NOT NULL PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE, "
+        "title TEXT NOT NULL, body TEXT NOT NULL, terms TSVECTOR NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ix_search_terms_terms ON search_terms USING GIN (terms)",
+    ),
+}
+_STATE = (
+    "CREATE TABLE IF NOT EXISTS search_state ("
+    "id INTEGER NOT NULL PRIMARY KEY, backfill_until INTEGER NOT NULL, "
+    "backfilled_to INTEGER NOT NULL)"
+)
+_DROP = {"sqlite": "search_fts", "postgresql": "search_terms"}
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -26,8 +45,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for statement in ddl.create_statements(bind.dialect.name):
+    for statement in (*_CREATE[op.get_bind().dialect.name], _STATE):
         op.execute(statement)
     op.execute(
         "INSERT INTO search_state (id, backfill_until, backfilled_to) "
@@ -36,5 +54,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for statement in ddl.DROP[op.get_bind().dialect.name]:
-        op.execute(statement)
+    op.execute(f"DROP TABLE IF EXISTS {_DROP[op.get_bind().dialect.name]}")
+    op.execute("DROP TABLE IF EXISTS search_state")

@@ -189,3 +189,33 @@ def test_versions_written_during_a_backfill_are_indexed_once(corpus: Database) -
                 sa.text("SELECT count(*) FROM search_terms WHERE body LIKE '% zanzibarite %'")
             ).scalar()
     assert n == 1
+
+
+def test_migration_0006_goes_down_and_up_again_and_the_backfill_restores_hits(
+    corpus: Database,
+) -> None:
+    """Downgrading drops the index; upgrading plans a backfill that finds every hit again."""
+    from alembic import command
+
+    from storage import migrate
+
+    expected = _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL)
+    cfg = migrate.alembic_config()
+    with corpus.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert not {"search_fts", "search_terms", "search_state"} & set(
+        sa.inspect(corpus.engine).get_table_names()
+    )
+    assert migrate.upgrade(corpus.engine)
+    with corpus.session(readonly=True) as s:
+        state = index.backfill_state(s)
+    assert state.pending and state.done == 0
+    assert _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL) == {}
+
+    def transaction(fn):  # type: ignore[no-untyped-def]
+        with corpus.session() as s:
+            return fn(s)
+
+    index.run_backfill(transaction)
+    assert _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL) == expected != {}
