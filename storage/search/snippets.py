@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from storage.search.evaluate import term_spans
 from storage.search.query import Term
-from storage.search.text import Token, tokenize
+from storage.search.text import tokenize
 
 _SPACES = re.compile(r"\s+")
 CONTEXT_CHARS = 90  # shown before the first mark and after the last one
@@ -41,38 +42,6 @@ class Snippet:
         return found
 
 
-def _matches(tokens: Sequence[Token], terms: Iterable[Term]) -> list[tuple[int, int]]:
-    """Character spans of every place a term (or phrase) matches the tokens."""
-    by_first: dict[str, list[Term]] = {}
-    prefixes: list[Term] = []
-    for term in terms:
-        if len(term.terms) == 1 and term.prefix:
-            prefixes.append(term)
-        else:
-            by_first.setdefault(term.terms[0], []).append(term)
-    spans = []
-    for i, token in enumerate(tokens):
-        candidates = by_first.get(token.term, []) + [
-            t for t in prefixes if token.term.startswith(t.terms[0])
-        ]
-        for term in candidates:
-            n = len(term.terms)
-            window = tokens[i : i + n]
-            if len(window) < n:
-                continue
-            last_ok = (
-                window[-1].term.startswith(term.terms[-1])
-                if term.prefix
-                else window[-1].term == term.terms[-1]
-            )
-            if last_ok and all(
-                w.term == t for w, t in zip(window[:-1], term.terms[:-1], strict=True)
-            ):
-                spans.append((window[0].start, window[-1].end))
-                break
-    return spans
-
-
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -98,7 +67,7 @@ def make_snippet(
     best_at = 0  # where the chosen match's paragraph starts: the snippet does not begin before
     offset = 0
     for paragraph in text.split("\n"):
-        spans = _matches(tokenize(paragraph), terms)
+        spans = term_spans(tokenize(paragraph), terms)
         if spans:
             spans = [(offset + a, offset + b) for a, b in spans]
             if paragraph.strip() not in keep:
