@@ -15,7 +15,7 @@ the same on both (tests/storage/search/test_parity.py), `order="date"` gives the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -229,3 +229,33 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
         for r in rows
     ]
     return SearchResult(int(total), hits)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Matching articles per source and per country, each counted without its own filter
+    (so every choice shows how many hits it would give)."""
+
+    sources: list[tuple[str, int]]
+    countries: list[tuple[str, int]]
+
+
+def facets(session: Session, request: SearchRequest) -> Facets:
+    """The facet counts of `request` (see `Facets`)."""
+    dialect = session.get_bind().dialect.name
+    by_source = _statement(
+        dialect,
+        replace(request, sources=()),
+        "a.source, count(DISTINCT a.id)",
+        "GROUP BY a.source ORDER BY count(DISTINCT a.id) DESC, a.source",
+    )
+    by_country = _statement(
+        dialect,
+        replace(request, countries=()),
+        "s.country, count(DISTINCT a.id)",
+        "GROUP BY s.country ORDER BY count(DISTINCT a.id) DESC, s.country",
+    )
+    return Facets(
+        [(str(k), int(n)) for k, n in session.execute(by_source).all()],
+        [(str(k), int(n)) for k, n in session.execute(by_country).all() if k],
+    )
