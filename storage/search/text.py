@@ -28,20 +28,57 @@ Public and stable (other modules build on it): `fold`, `Token`, `tokenize`, `ind
 
 from __future__ import annotations
 
+import re
+import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
-import regex
-
-# Scripts written without spaces between words, indexed as bigrams. ー (prolonged sound mark),
-# the half-width voicing marks and 々〆〇 are "Common" script but belong inside Japanese words.
-_CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\u30fc\uff70\uff9e\uff9f\u3005-\u3007"
-_TOKEN_RE = regex.compile(
-    rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>[[\p{{L}}\p{{N}}\p{{M}}]--[{_CJK_CLASS}]]+)",
-    regex.VERSION1,
+# Scripts written without spaces between words, indexed as bigrams: hiragana (with its voicing
+# marks), katakana (not ゠ and the name separator ・) with ー, half-width katakana with its
+# voicing marks, Han ideographs (with 々〆〇 and the extensions and compatibility blocks), and
+# Hangul syllables and jamo. Explicit ranges, so the stdlib `re` (5x faster here than `regex`
+# with Unicode properties) can scan with them: indexing is on the crawler's write path.
+_CJK_CLASS = (
+    "\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+    "\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 )
-_CJK_RE = regex.compile(rf"[{_CJK_CLASS}]")
+_CJK_RE = re.compile(f"[{_CJK_CLASS}]")
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(any combining mark, tokens of text without marks, tokens of any text), built on first
+    use (listing the marks costs a few ms). A token is a run of CJK characters, or a word:
+    letters and digits (`\\w` but `_`) and combining marks, outside the CJK ranges."""
+    ranges: list[list[int]] = []
+    # Combining marks of the BMP only: a class with characters beyond it is matched range by
+    # range (40x slower); the marks beyond (Brahmi, Chakma...) separate words.
+    for c in range(0x300, 0x10000):
+        ch = chr(c)
+        if unicodedata.category(ch)[0] == "M" and not _CJK_RE.match(ch):
+            if ranges and ranges[-1][1] == c - 1:
+                ranges[-1][1] = c
+            else:
+                ranges.append([c, c])
+    marks = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    letters = f"[^\\W_{_CJK_CLASS}]"
+    return (
+        re.compile(f"[{marks}]"),
+        re.compile(f"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>{letters}+)"),
+        re.compile(f"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>(?:{letters}|[{marks}])+)"),
+    )
+
+
+def _token_re(text: str) -> re.Pattern[str]:
+    """The token pattern for `text`: the one without marks is 5x faster, and most text (NFC
+    Latin, Cyrillic, CJK) has none."""
+    any_mark, plain, full = _patterns()
+    return full if any_mark.search(text) else plain
+
+
 # Longer words are cut (in documents and queries alike): a hostile page's 100 KB "word" must not
 # become an index term PostgreSQL refuses (a tsvector lexeme holds at most 2,046 bytes).
 MAX_TERM_CHARS = 80
@@ -129,7 +166,7 @@ def _cjk_run(run: str, start: int) -> list[Token]:
 def tokenize(text: str) -> list[Token]:
     """Every index token of `text`, in order, with the span of `text` each comes from."""
     tokens: list[Token] = []
-    for match in _TOKEN_RE.finditer(text):
+    for match in _token_re(text).finditer(text):
         if match.lastgroup == "cjk":
             tokens.extend(_cjk_run(match.group(), match.start()))
         else:
@@ -140,19 +177,31 @@ def tokenize(text: str) -> list[Token]:
 
 
 def index_terms(text: str | None) -> list[str]:
-    """The index tokens of `text` (what `tokenize` finds), terms only."""
+    """The index tokens of `text`: exactly the terms of `tokenize(text)`, made faster.
+
+    The crawler indexes every version it stores, so this is on the write path: ASCII text (most
+    English pages) takes one C-level `findall`, other text one `findall` and a cached fold per
+    word (a test keeps both equal to `tokenize`).
+    """
     if not text:
         return []
+    if text.isascii():
+        words = _ASCII_WORD_RE.findall(text.lower())
+        if words and len(max(words, key=len)) > MAX_TERM_CHARS:
+            words = [w[:MAX_TERM_CHARS] for w in words]
+        return words
     terms: list[str] = []
-    for match in _TOKEN_RE.finditer(text):
-        if match.lastgroup == "cjk":
-            run = unicodedata.normalize("NFKC", match.group())
-            terms.extend(run[i : i + 2] for i in range(len(run) - 1))
-            terms.append(run[-1])
-        else:
-            term = fold(match.group())
+    add, extend = terms.append, terms.extend
+    for run, word in _token_re(text).findall(text):
+        if word:
+            term = fold(word)
             if term:
-                terms.append(term)
+                add(term)
+        else:
+            if not run.isascii() and not unicodedata.is_normalized("NFKC", run):
+                run = unicodedata.normalize("NFKC", run)
+            extend(map(str.__add__, run, run[1:]))
+            add(run[-1])
     return terms
 
 
