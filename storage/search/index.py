@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.search.text import index_terms
+from storage.search.text import ascii_form, index_terms
 
 # A tsvector holds at most 1 MB; the distinct tokens of a hostile page are cut well below it.
 _MAX_TSVECTOR_BYTES = 900_000
@@ -33,16 +33,29 @@ _INSERT_PG = sa.text(
 
 @dataclass(frozen=True, slots=True)
 class IndexRow:
-    """The index form of one version: space-joined title and body tokens, and its distinct tokens."""
+    """The index form of one version for one dialect: the title and body as its index takes
+    them, and (PostgreSQL) the distinct tokens."""
 
     version_id: int
     title: str
     body: str
-    distinct: tuple[str, ...]
+    distinct: tuple[str, ...] = ()
 
 
-def index_row(version_id: int, title: str | None, body: str | None) -> IndexRow:
-    """The index form of a version's title and body text."""
+def _fts_text(text: str | None) -> str:
+    """What FTS5's `ascii` tokenizer must read to index exactly `index_terms(text)`."""
+    if not text:
+        return ""
+    same = ascii_form(text)  # most English text: no Python tokenizing at all
+    return same if same is not None else " ".join(index_terms(text))
+
+
+def index_row(
+    version_id: int, title: str | None, body: str | None, dialect: str = "postgresql"
+) -> IndexRow:
+    """The index form of a version's title and body text on `dialect`."""
+    if dialect == "sqlite":
+        return IndexRow(version_id, _fts_text(title), _fts_text(body))
     title_terms, body_terms = index_terms(title), index_terms(body)
     distinct: list[str] = []
     size = 0
@@ -51,18 +64,16 @@ def index_row(version_id: int, title: str | None, body: str | None) -> IndexRow:
         if size > _MAX_TSVECTOR_BYTES:
             break
         distinct.append(term)
-    return IndexRow(version_id, " ".join(title_terms), " ".join(body_terms), tuple(distinct))
+    # Padded with spaces: a phrase is LIKE '% a b %'.
+    return IndexRow(
+        version_id, f" {' '.join(title_terms)} ", f" {' '.join(body_terms)} ", tuple(distinct)
+    )
 
 
 def _params(dialect: str, rows: Sequence[IndexRow]) -> list[dict[str, object]]:
-    if dialect == "postgresql":  # padded with spaces: a phrase is LIKE '% a b %'
+    if dialect == "postgresql":
         return [
-            {
-                "id": r.version_id,
-                "title": f" {r.title} ",
-                "body": f" {r.body} ",
-                "terms": list(r.distinct),
-            }
+            {"id": r.version_id, "title": r.title, "body": r.body, "terms": list(r.distinct)}
             for r in rows
         ]
     return [{"id": r.version_id, "title": r.title, "body": r.body} for r in rows]
@@ -83,9 +94,10 @@ def index_versions(
 
     A version without text (a removal) has nothing to index and is skipped.
     """
+    dialect = session.get_bind().dialect.name
     write_rows(
         session,
-        [index_row(vid, title, body) for vid, title, body in versions if title or body],
+        [index_row(vid, title, body, dialect) for vid, title, body in versions if title or body],
     )
 
 
@@ -101,7 +113,7 @@ def unindex_version(session: Session, version_id: int) -> None:
         sa.text("SELECT title, body_text FROM versions WHERE id = :id"), {"id": version_id}
     ).first()
     if found is not None and (found[0] or found[1]):
-        row = index_row(version_id, found[0], found[1])
+        row = index_row(version_id, found[0], found[1], dialect)
         session.execute(_DELETE_FTS, _params(dialect, [row]))
 
 
@@ -154,8 +166,9 @@ def backfill_batch(session: Session, state: BackfillState, size: int = 500) -> B
         sa.text("SELECT id, title, body_text FROM versions WHERE id > :a AND id <= :b ORDER BY id"),
         {"a": state.done, "b": upto},
     ).all()
-    rows = [index_row(vid, t, b) for vid, t, b in found if t or b]
-    if rows and session.get_bind().dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    rows = [index_row(vid, t, b, dialect) for vid, t, b in found if t or b]
+    if rows and dialect == "sqlite":
         # A version the crawler indexed meanwhile must not be indexed twice (FTS5 would keep
         # both); PostgreSQL's insert skips it by its key.
         have = {

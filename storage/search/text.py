@@ -205,6 +205,31 @@ def index_terms(text: str | None) -> list[str]:
     return terms
 
 
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_LONG_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]{%d}" % (MAX_TERM_CHARS + 1))
+
+
+@lru_cache(maxsize=4096)
+def _separates(ch: str) -> bool:
+    """Whether a character is no part of any token (punctuation, a space, a symbol)."""
+    return _patterns()[2].match(ch) is None
+
+
+def ascii_form(text: str) -> str | None:
+    """`text` with its non-ASCII separators (curly quotes, dashes, no-break spaces...) made
+    spaces, when that leaves ASCII only and no word over `MAX_TERM_CHARS`; else None.
+
+    Its tokens under ASCII rules (runs of letters and digits, lower-cased: SQLite FTS5's
+    `ascii` tokenizer) are exactly `index_terms(text)`, so the index can take it as it is,
+    without tokenizing in Python (most English pages; a test keeps the two equal).
+    """
+    if not text.isascii():
+        if _CJK_RE.search(text) or not all(map(_separates, set(_NON_ASCII_RE.findall(text)))):
+            return None
+        text = _NON_ASCII_RE.sub(" ", text)
+    return None if _LONG_ASCII_WORD_RE.search(text) else text
+
+
 def index_text(text: str | None) -> str:
     """The index tokens of `text` joined by single spaces: what both engines index."""
     return " ".join(index_terms(text))

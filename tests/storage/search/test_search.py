@@ -219,3 +219,27 @@ def test_migration_0006_goes_down_and_up_again_and_the_backfill_restores_hits(
 
     index.run_backfill(transaction)
     assert _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL) == expected != {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain text, with numbers 2024 and under_scores.",
+        "Curly “quotes”, an em—dash, no\u00a0break spaces… and ‘apostrophes’",
+        "Ministère and Лавров and 台湾 (not ASCII words: tokenized in Python)",
+        "A " + "long" * 30 + " word",
+    ],
+)
+def test_fts5_indexes_exactly_the_index_terms(tmp_path: object, text: str) -> None:
+    """What SQLite's FTS5 is given (raw ASCII text or tokens) indexes exactly `index_terms`."""
+    import sqlite3
+
+    from storage.search.text import index_terms
+
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE VIRTUAL TABLE f USING fts5(title, body, content='', tokenize='ascii')")
+    con.execute("CREATE VIRTUAL TABLE v USING fts5vocab(f, instance)")
+    row = index.index_row(1, "", text, "sqlite")
+    con.execute("INSERT INTO f(rowid, title, body) VALUES (1, ?, ?)", (row.title, row.body))
+    found = [t for t, *_ in con.execute("SELECT term, offset FROM v ORDER BY offset")]
+    assert found == index_terms(text)
