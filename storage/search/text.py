@@ -29,7 +29,6 @@ Public and stable (other modules build on it): `fold`, `Token`, `tokenize`, `ind
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
