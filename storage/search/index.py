@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.search.text import ascii_form, index_terms
+from storage.search.text import fts_form, index_terms
 
 # A tsvector holds at most 1 MB; the distinct tokens of a hostile page are cut well below it.
 _MAX_TSVECTOR_BYTES = 900_000
@@ -46,7 +46,7 @@ def _fts_text(text: str | None) -> str:
     """What FTS5's `ascii` tokenizer must read to index exactly `index_terms(text)`."""
     if not text:
         return ""
-    same = ascii_form(text)  # most English text: no Python tokenizing at all
+    same = fts_form(text)  # English, Chinese, Japanese: no Python tokenizing at all
     return same if same is not None else " ".join(index_terms(text))
 
 

@@ -178,17 +178,16 @@ def tokenize(text: str) -> list[Token]:
 def index_terms(text: str | None) -> list[str]:
     """The index tokens of `text`: exactly the terms of `tokenize(text)`, made faster.
 
-    The crawler indexes every version it stores, so this is on the write path: ASCII text (most
-    English pages) takes one C-level `findall`, other text one `findall` and a cached fold per
-    word (a test keeps both equal to `tokenize`).
+    The crawler indexes every version it stores, so this is on the write path: text with a
+    `fts_form` (English, Chinese, Japanese kana and kanji) is split by one C-level `findall`;
+    other text takes one `findall` and a cached fold per word (tests keep both equal to
+    `tokenize`).
     """
     if not text:
         return []
-    if text.isascii():
-        words = _ASCII_WORD_RE.findall(text.lower())
-        if words and len(max(words, key=len)) > MAX_TERM_CHARS:
-            words = [w[:MAX_TERM_CHARS] for w in words]
-        return words
+    form = fts_form(text)
+    if form is not None:
+        return _FORM_TOKEN_RE.findall(form.lower())
     terms: list[str] = []
     add, extend = terms.append, terms.extend
     for run, word in _token_re(text).findall(text):
@@ -204,8 +203,16 @@ def index_terms(text: str | None) -> list[str]:
     return terms
 
 
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_LONG_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]{%d}" % (MAX_TERM_CHARS + 1))
+# The fast form's patterns name BMP characters only: a class with one beyond the BMP is
+# matched range by range (10-40x slower). Text with a character beyond it takes the Python path.
+_CJK_BMP = _CJK_CLASS.replace("\U00020000-\U0003134f", "")
+_BEYOND_BMP_RE = re.compile("[\\U00010000-\\U0010ffff]")
+_OTHER_NON_ASCII_RE = re.compile(f"[^\\x00-\\x7f{_CJK_BMP}]")
+_LONG_ASCII_WORD_RE = re.compile(f"[A-Za-z0-9]{{{MAX_TERM_CHARS + 1}}}")
+_CJK_RUN_RE = re.compile(f"[{_CJK_BMP}]+")
+# Full-width letters and digits (Chinese text writes numbers so): NFKC makes them ASCII.
+_FULL_WIDTH_WORD_RE = re.compile("[\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a]+")
+_FORM_TOKEN_RE = re.compile("[^\\x00-\\x2f\\x3a-\\x60\\x7b-\\x7f]+")  # of lower-cased text
 
 
 @lru_cache(maxsize=4096)
@@ -214,19 +221,55 @@ def _separates(ch: str) -> bool:
     return _patterns()[2].match(ch) is None
 
 
-def ascii_form(text: str) -> str | None:
-    """`text` with its non-ASCII separators (curly quotes, dashes, no-break spaces...) made
-    spaces, when that leaves ASCII only and no word over `MAX_TERM_CHARS`; else None.
+@cache
+def _cjk_unstable_re() -> re.Pattern[str]:
+    """The CJK characters NFKC changes (half-width katakana, voicing marks, compatibility
+    ideographs and jamo): text with one is tokenized in Python."""
+    changed = "".join(
+        chr(c)
+        for c in range(0x1100, 0x10000)
+        if _CJK_RE.match(chr(c)) and unicodedata.normalize("NFKC", chr(c)) != chr(c)
+    )
+    return re.compile(f"[{re.escape(changed)}]")
 
-    Its tokens under ASCII rules (runs of letters and digits, lower-cased: SQLite FTS5's
-    `ascii` tokenizer) are exactly `index_terms(text)`, so the index can take it as it is,
-    without tokenizing in Python (most English pages; a test keeps the two equal).
+
+def fts_form(text: str) -> str | None:
+    """`text` rewritten so that its tokens under ASCII rules (runs of ASCII letters and digits
+    lower-cased, and runs of other characters: SQLite FTS5's `ascii` tokenizer) are exactly
+    `index_terms(text)`; None for text that needs the Python tokenizer.
+
+    Non-ASCII separators (curly quotes, dashes, no-break spaces, CJK punctuation) become
+    spaces and each CJK run its bigrams and last character, with C-level substitutions only.
+    Text with a non-ASCII letter outside CJK (é, Cyrillic), a CJK character NFKC changes, or
+    a word over `MAX_TERM_CHARS` has no such form.
     """
-    if not text.isascii():
-        if _CJK_RE.search(text) or not all(map(_separates, set(_NON_ASCII_RE.findall(text)))):
+    if text.isascii():
+        return None if _LONG_ASCII_WORD_RE.search(text) else text
+    if _BEYOND_BMP_RE.search(text):
+        return None
+    if _FULL_WIDTH_WORD_RE.search(text):
+        text = _FULL_WIDTH_WORD_RE.sub(_to_ascii, text)
+    cjk = _CJK_RUN_RE.search(text) is not None
+    if cjk and _cjk_unstable_re().search(text):
+        return None
+    others = set(_OTHER_NON_ASCII_RE.findall(text))
+    if others:
+        if not all(map(_separates, others)):
             return None
-        text = _NON_ASCII_RE.sub(" ", text)
-    return None if _LONG_ASCII_WORD_RE.search(text) else text
+        text = _OTHER_NON_ASCII_RE.sub(" ", text)
+    if _LONG_ASCII_WORD_RE.search(text):
+        return None
+    return _CJK_RUN_RE.sub(_bigrams, text) if cjk else text
+
+
+def _to_ascii(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
+
+
+def _bigrams(match: re.Match[str]) -> str:
+    """A CJK run as its bigrams and its last character, spaced apart from what surrounds it."""
+    run = match.group()
+    return f" {' '.join(map(str.__add__, run, run[1:]))} {run[-1]} "
 
 
 def index_text(text: str | None) -> str:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storage import versions
 from storage.engine import Database
@@ -13,6 +15,7 @@ from storage.search import index
 from storage.search.query import parse, positive_terms
 from storage.search.results import Order, Scope, SearchRequest, search
 from storage.search.snippets import make_snippet
+from storage.search.text import index_terms, tokenize
 from tests.storage.conftest import make_article, make_raw
 from tests.storage.search.corpus import T0, load
 
@@ -227,14 +230,30 @@ def test_migration_0006_goes_down_and_up_again_and_the_backfill_restores_hits(
         "Plain text, with numbers 2024 and under_scores.",
         "Curly “quotes”, an em—dash, no\u00a0break spaces… and ‘apostrophes’",
         "Ministère and Лавров and 台湾 (not ASCII words: tokenized in Python)",
+        "外交部发言人就台湾问题答记者问。G7外相会合でLavrov氏「ウクライナ」・ガス",
+        "ｶﾞｽ and 﨑 and ﾃｽﾄ (NFKC changes them: tokenized in Python)",
         "A " + "long" * 30 + " word",
     ],
 )
-def test_fts5_indexes_exactly_the_index_terms(tmp_path: object, text: str) -> None:
+def test_fts5_indexes_exactly_the_index_terms(text: str) -> None:
     """What SQLite's FTS5 is given (raw ASCII text or tokens) indexes exactly `index_terms`."""
-    import sqlite3
+    assert _fts5_terms(text) == [t.term for t in tokenize(text)]
 
-    from storage.search.text import index_terms
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_fts5_indexes_exactly_the_tokens_of_any_text(text: str) -> None:
+    """For any text, FTS5's tokens of what it is given are the tokens of `tokenize`."""
+    assert _fts5_terms(text) == [t.term for t in tokenize(text)]
+
+
+@given(st.text(alphabet="台湾省中国ガス王毅 。、abcAB-é’\u00a0", max_size=40))
+def test_fts5_indexes_exactly_the_tokens_of_cjk_text(text: str) -> None:
+    """CJK runs among ASCII and separators: FTS5's tokens are the tokens of `tokenize`."""
+    assert _fts5_terms(text) == [t.term for t in tokenize(text)]
+
+
+def _fts5_terms(text: str) -> list[str]:
+    import sqlite3
 
     con = sqlite3.connect(":memory:")
     con.execute("CREATE VIRTUAL TABLE f USING fts5(title, body, content='', tokenize='ascii')")
@@ -243,3 +262,4 @@ def test_fts5_indexes_exactly_the_index_terms(tmp_path: object, text: str) -> No
     con.execute("INSERT INTO f(rowid, title, body) VALUES (1, ?, ?)", (row.title, row.body))
     found = [t for t, *_ in con.execute("SELECT term, offset FROM v ORDER BY offset")]
     assert found == index_terms(text)
+    return found

@@ -201,6 +201,7 @@ def test_the_fast_index_path_gives_exactly_the_tokens(text: str) -> None:
         "Plain ASCII words, numbers 2024 and a " + "x" * 200 + " long one.",
         "Le Ministère de l'Europe — ﬁn ½ Ⅻ ｶﾞｽ 台湾省。Лавров ЁЛКА Straße ŁÓDŹ",
         "ﾃｽﾄ ｳｸﾗｲﾅ ガス 한국어 텍스트 ㈱ ①②",
+        "２０２０年，ＧＤＰ增长（约５％）。“台湾”问题——外交部",
     ],
 )
 def test_the_fast_index_path_on_mixed_text(text: str) -> None:
