@@ -109,3 +109,27 @@ def test_a_database_from_before_the_index_is_indexed_by_the_first_search(
     rebuilt = mfawatch("search", "--rebuild", db=path)
     assert rebuilt.returncode == 0 and "rebuilt" in rebuilt.stderr, rebuilt.stderr
     assert _json(path, "台湾", "--in", "all")["total"] == 3
+
+
+def test_hostile_page_text_reaches_no_terminal(tmp_path: Path) -> None:
+    """Escape sequences in a title or body never reach the terminal, in any format."""
+    from datetime import UTC, datetime
+
+    from storage import versions
+    from tests.storage.conftest import make_article, make_raw
+
+    path = tmp_path / "hostile.sqlite3"
+    db = open_db(f"sqlite:///{path}")
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    article = make_article(
+        title="Taiwan \x1b]52;c;ZXZpbA==\x07 \x1b[2J title",
+        body_text="About \x1b[31mTaiwan\x1b[0m and \x9b6n more\u202e text.",
+    )
+    with db.session() as s:
+        versions.record_fetch(s, article, make_raw(), now=now, next_check_at=now)
+    db.dispose()
+    for fmt in ("text", "md", "json"):
+        run = mfawatch("search", "taiwan", "--format", fmt, db=path)
+        assert run.returncode == 0, run.stderr
+        assert "Taiwan" in run.stdout
+        assert not any(c in run.stdout for c in "\x1b\x07\x9b\u202e"), (fmt, run.stdout)
