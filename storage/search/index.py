@@ -21,9 +21,6 @@ _MAX_TSVECTOR_BYTES = 900_000
 _STATE_ID = 1
 
 _INSERT_FTS = sa.text("INSERT INTO search_fts(rowid, title, body) VALUES (:id, :title, :body)")
-_DELETE_FTS = sa.text(
-    "INSERT INTO search_fts(search_fts, rowid, title, body) VALUES ('delete', :id, :title, :body)"
-)
 _INSERT_PG = sa.text(
     "INSERT INTO search_terms (version_id, title, body, terms) "
     "VALUES (:id, :title, :body, array_to_tsvector(CAST(:terms AS text[]))) "
@@ -99,22 +96,6 @@ def index_versions(
         session,
         [index_row(vid, title, body, dialect) for vid, title, body in versions if title or body],
     )
-
-
-def unindex_version(session: Session, version_id: int) -> None:
-    """Remove one version's index rows (SQLite needs the indexed text back to delete them)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(
-            sa.text("DELETE FROM search_terms WHERE version_id = :id"), {"id": version_id}
-        )
-        return
-    found = session.execute(
-        sa.text("SELECT title, body_text FROM versions WHERE id = :id"), {"id": version_id}
-    ).first()
-    if found is not None and (found[0] or found[1]):
-        row = index_row(version_id, found[0], found[1], dialect)
-        session.execute(_DELETE_FTS, _params(dialect, [row]))
 
 
 @dataclass(frozen=True, slots=True)
