@@ -195,7 +195,6 @@ def _numbers(dialect: str) -> str:
 def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
     dialect = session.get_bind().dialect.name
-    total = session.execute(_statement(dialect, request, "count(DISTINCT a.id)", "")).scalar_one()
     if request.order is Order.DATE:
         order = f"max({_when(dialect)}) DESC, a.id DESC"
     else:
@@ -203,7 +202,7 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
     select = (
         "a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
         f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score), "
-        "a.published_date"
+        "a.published_date, count(*) OVER ()"
     )
     group = (
         "GROUP BY a.id, a.source, a.url, a.title, a.status, a.published_at, "
@@ -213,6 +212,12 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
         dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset"
     ).columns(published_at=UTCDateTime(), first_seen_at=UTCDateTime(), published_date=sa.Date())
     rows = session.execute(statement, {"p_limit": request.limit, "p_offset": request.offset}).all()
+    if rows:  # the window count: the matches are computed once for the page and its total
+        total = int(rows[0][13])
+    else:
+        total = session.execute(
+            _statement(dialect, request, "count(DISTINCT a.id)", "")
+        ).scalar_one()
     hits = [
         Hit(
             article_id=int(r[0]),
