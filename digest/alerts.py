@@ -7,6 +7,10 @@ restored item is matched on its title and body; a changed item on its title and 
 new version added, so an old mention does not fire again on an unrelated edit; a returned item
 (back to an earlier version's content) on its title and the words the return brought back.
 
+A rule's `query` is a saved search: the query language of `mfawatch search` (words, "phrases",
+OR, NOT/-, prefix*, CJK without spaces), matched by the search index's own rules
+(`storage.search.evaluate`) on the same text, so an alert fires on what the search would find.
+
 A rule with `silent_only` fires only on silent edits (a changed item whose page kept its date
 and update markers: `storage.versions.edit_kind`); without keywords or regexes it fires on every
 silent edit, with the term `silent edit`.
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field, replace
 
 from digest.errors import DigestError
 from digest.model import AlertHit, Item, ItemKind
+from storage.search.evaluate import matched_words, matches
+from storage.search.query import Node, QueryError, parse, positive_terms
 
 
 class AlertRuleError(DigestError):
@@ -37,15 +43,22 @@ class AlertRule:
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     silent_only: bool = False
+    query: str = ""
     _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    _query: Node | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise AlertRuleError("alert rule has an empty name")
-        if not self.keywords and not self.regex and not self.silent_only:
+        if not self.keywords and not self.regex and not self.query and not self.silent_only:
             raise AlertRuleError(
-                f"alert {self.name!r} needs at least one keyword or regex, or silent_only"
+                f"alert {self.name!r} needs at least one keyword, regex or query, or silent_only"
             )
+        if self.query:
+            try:
+                object.__setattr__(self, "_query", parse(self.query))
+            except QueryError as exc:
+                raise AlertRuleError(f"alert {self.name!r}: bad query: {exc}") from None
         patterns: list[re.Pattern[str]] = []
         for kw in self.keywords:
             if not kw.strip(" *"):
@@ -65,7 +78,16 @@ class AlertRule:
             for m in pattern.finditer(text):
                 if m.group(0):
                     found.setdefault(m.group(0), None)
+        if self._query is not None and matches(self._query, [text]):
+            words = matched_words(positive_terms(self._query), [text])
+            for word in words or (self.query,):  # a query of NOT only: name the query
+                found.setdefault(word, None)
         return tuple(found)
+
+    @property
+    def matches_anything(self) -> bool:
+        """Whether the rule has keywords, regexes or a query (not silent_only alone)."""
+        return bool(self._compiled) or self._query is not None
 
 
 def _keyword_pattern(keyword: str) -> str:
@@ -100,7 +122,7 @@ def match_item(item: Item, rules: Sequence[AlertRule], body: str | None = None) 
 
 
 def _terms(rule: AlertRule, text: str) -> tuple[str, ...]:
-    if rule.silent_only and not rule._compiled:
+    if rule.silent_only and not rule.matches_anything:
         return ("silent edit",)  # the caller checked that the item is one
     return rule.find(text)
 
@@ -114,6 +136,7 @@ def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
             regex=tuple(getattr(v, "regex", ()) or ()),
             channels=tuple(getattr(v, "channels", ()) or ()),
             silent_only=bool(getattr(v, "silent_only", False)),
+            query=str(getattr(v, "query", "") or ""),
         )
         for v in values
     )

@@ -491,6 +491,19 @@ def create_app(
         query = urlencode([("checked", key), ("check", outcome)])
         return RedirectResponse(f"{_base(request)}/?{query}#check", status_code=303)
 
+    def search_page(request: Request) -> Response:
+        from digest.web_search import BadSearch, search_context
+
+        text = (request.query_params.get("q") or "").strip()
+        if _looks_like_url(text):  # a pasted article URL: go to that article
+            return RedirectResponse(f"{_base(request)}/article?{urlencode([('url', text)])}", 303)
+        try:
+            page = _number_param(request.query_params, "page") or 1
+            context = search_context(db, request.query_params, _base(request), page, page_size)
+        except (BadSearch, ValueError) as exc:
+            return _message(request, 400, "Bad search", str(exc))
+        return _page("web_search.html", **context)
+
     def feed(request: Request) -> Response:
         q = request.query_params
         try:
@@ -520,6 +533,7 @@ def create_app(
     routes = [
         Route("/", digest_page, methods=["GET"], name="digest"),
         Route("/feed.atom", feed, methods=["GET"], name="feed"),
+        Route("/search", search_page, methods=["GET"], name="search"),
         Route("/article", article_by_url, methods=["GET"], name="article_by_url"),
         Route("/article/{article_id:path}", article_page, methods=["GET"], name="article"),
         Route("/reviewed", mark_reviewed, methods=["POST"], name="reviewed"),

@@ -19,6 +19,10 @@
     signatures         per article: its first content's fingerprint and publication date, the
                        keys by which a "new" URL is found to be a known article moved
     moves              an article found under another URL: from, to, when, and the evidence
+    search_fts / search_terms, search_state
+                       the full-text index of every version (FTS5 on SQLite, tsvector on
+                       PostgreSQL; created by `storage.search.ddl`, written by
+                       `storage.search.index`) and its backfill's progress
 
 Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migration in
 `storage/migrations/versions/`; `tests/storage/test_engine.py` fails when they drift apart.
@@ -34,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from storage.model import ArticleStatus
+from storage.search import ddl as search_ddl
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -290,6 +295,19 @@ class MoveRow(Base):
     to_url: Mapped[str] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(index=True)
     evidence: Mapped[dict[str, Any]]
+
+
+@sa.event.listens_for(Base.metadata, "after_create")
+def _create_search_tables(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
+    """The search index's dialect-specific tables (`storage.search.ddl`) with every new schema."""
+    for statement in search_ddl.create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@sa.event.listens_for(Base.metadata, "before_drop")
+def _drop_search_tables(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
+    for statement in search_ddl.DROP.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
 
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -52,6 +52,10 @@ COMMANDS: dict[str, CommandSpec] = {
         "mfawatch.commands.history:diff",
         "A word-level diff between two versions of ARTICLE, coloured on a terminal.",
     ),
+    "search": CommandSpec(
+        "mfawatch.commands.search:search_command",
+        'Search every version of every article: words, "phrases", OR, NOT/-, prefix*.',
+    ),
     "run": CommandSpec(
         "mfawatch.commands.run:run",
         "Poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config.",

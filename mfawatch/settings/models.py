@@ -48,7 +48,8 @@ class Alert(_Model):
 
     Keywords match case-insensitively as substrings, and `*` stands for any run of word
     characters (`sanction*`); regexes are Python `re` patterns. `channels` are apprise URLs;
-    none means "mark in the digest only". `silent_only: true` fires only on silent edits (text
+    none means "mark in the digest only". `query` is a saved search in `mfawatch search`'s
+    language ("phrases", OR, NOT/-, prefix*). `silent_only: true` fires only on silent edits (text
     changed, the page's date and update markers not); alone, on every silent edit. The digest
     package owns the matching.
     """
@@ -58,6 +59,19 @@ class Alert(_Model):
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     silent_only: bool = False
+    query: str | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, v: str | None) -> str | None:
+        if v is not None:
+            from storage.search.query import QueryError, parse
+
+            try:
+                parse(v)
+            except QueryError as exc:
+                raise ValueError(f"bad query {v[:80]!r}: {exc}") from None
+        return v
 
     @field_validator("keywords")
     @classmethod
@@ -78,9 +92,9 @@ class Alert(_Model):
 
     @model_validator(mode="after")
     def _something(self) -> Alert:
-        if not self.keywords and not self.regex and not self.silent_only:
+        if not self.keywords and not self.regex and not self.query and not self.silent_only:
             raise ValueError(
-                f"alert {self.name!r} needs at least one of `keywords`, `regex` or `silent_only`"
+                f"alert {self.name!r} needs at least one of `keywords`, `regex`, `query` or `silent_only`"
             )
         return self
 

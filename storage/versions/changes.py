@@ -28,6 +28,7 @@ from storage.blobs import put_packed, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
+from storage.search.index import index_versions
 from storage.versions.content import record_fetch
 from storage.versions.edit_kind import judge_edit
 from storage.versions.liveness import set_next_check
@@ -224,6 +225,13 @@ def _store_changes(
             }
         )
     version_ids = session.execute(_INSERT_VERSIONS, version_rows).scalars().all()
+    index_versions(
+        session,
+        [
+            (vid, r["title"], r["body_text"])
+            for vid, r in zip(version_ids, version_rows, strict=True)
+        ],
+    )
     session.execute(
         _INSERT_DIFFS,
         [

@@ -27,6 +27,7 @@ from storage.codecs import PackedBody
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.normalize import article_fingerprint
 from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow, insert_ignore_returning
+from storage.search.index import index_versions
 from storage.sources import ensure_source
 from storage.versions import moves
 from storage.versions.edit_kind import judge_edit
@@ -142,9 +143,10 @@ def _new_article(
     if article_id is None:
         return None
     response_id, raw_sha = store_response(session, raw, article_id, packed)
-    session.execute(
+    version_id = session.execute(
         INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)
-    )
+    ).scalar_one()
+    index_versions(session, [(version_id, values["title"], values["body_text"])])
     moves.store_signatures(session, [moves.signature_row(article_id, keys)])
     if aliases:
         add_aliases(session, article_id, aliases)
@@ -193,6 +195,7 @@ def _add_content_version(
     )
     session.add(version)
     session.flush()
+    index_versions(session, [(version.id, values["title"], values["body_text"])])
     if diff is not None:
         session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))
     for name, value in row_values(values).items():

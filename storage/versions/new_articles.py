@@ -30,6 +30,7 @@ from storage.blobs import put_packed, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
+from storage.search.index import index_versions
 from storage.sources import ensure_source
 from storage.versions import moves
 from storage.versions.outcomes import Outcome, OutcomeKind
@@ -45,7 +46,7 @@ _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
 _VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
 # RETURNING in parameter order: the ids come back in the order of the rows given.
 _INSERT_RESPONSES = sa.insert(_RESPONSES).returning(_RESPONSES.c.id, sort_by_parameter_order=True)
-_INSERT_VERSIONS = sa.insert(_VERSIONS)
+_INSERT_VERSIONS = sa.insert(_VERSIONS).returning(_VERSIONS.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +139,22 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
         .scalars()
         .all()
     )
-    session.execute(
-        _INSERT_VERSIONS,
-        [
-            first_version_row(aid, e.digest, e.now, rid, p.sha256, v)
-            for e, p, v, aid, rid in zip(
-                todo, packed, values, article_ids, response_ids, strict=True
-            )
-        ],
+    version_ids = (
+        session.execute(
+            _INSERT_VERSIONS,
+            [
+                first_version_row(aid, e.digest, e.now, rid, p.sha256, v)
+                for e, p, v, aid, rid in zip(
+                    todo, packed, values, article_ids, response_ids, strict=True
+                )
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    index_versions(
+        session,
+        [(vid, v["title"], v["body_text"]) for vid, v in zip(version_ids, values, strict=True)],
     )
     add_alias_pairs(
         session,

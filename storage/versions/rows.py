@@ -20,7 +20,7 @@ from storage.types import offset_minutes, with_offset
 
 ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
 VERSIONS: sa.Table = VersionRow.__table__  # type: ignore[assignment]
-INSERT_VERSION = sa.insert(VERSIONS)
+INSERT_VERSION = sa.insert(VERSIONS).returning(VERSIONS.c.id)
 
 # What a check changes on an article row, with the check time and the next one as parameters.
 TOUCH_VALUES = {

@@ -73,3 +73,28 @@ def test_rules_from_config_like_objects() -> None:
 
     (rule,) = rules_from([Cfg()])
     assert rule.name == "c" and rule.channels == ("json://127.0.0.1:1",) and rule.find("taiwan")
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "terms"),
+    [
+        ('"taiwan strait" -exercise', "Stability in the Taiwan Strait matters.", ("Taiwan Strait",)),
+        ('"taiwan strait" -exercise', "A Taiwan Strait exercise began.", ()),
+        ("台湾 OR ministère", "外交部发言人就台湾问题答记者问", ("台湾",)),
+        ("台湾 OR ministère", "Le MINISTERE a dit", ("MINISTERE",)),
+        ("sanction*", "new Sanctions; sanctioned firms", ("Sanctions", "sanctioned")),
+        ("-taiwan", "Talks on trade", ("-taiwan",)),
+        ("岸田", "岸田総理はウクライナを訪問", ("岸田",)),
+        ("岸田", "岸本氏", ()),
+    ],
+)  # fmt: skip
+def test_a_query_alert_is_a_saved_search(query: str, text: str, terms: tuple[str, ...]) -> None:
+    """An alert's query uses the search language and rules: phrases, NOT, OR, prefixes, CJK."""
+    assert AlertRule("q", query=query).find(text) == terms
+
+
+def test_a_bad_query_alert_names_the_rule() -> None:
+    """An alert whose query cannot be parsed is refused with its name and the problem."""
+    with pytest.raises(AlertRuleError, match=r"alert 'q': bad query: unbalanced quote"):
+        AlertRule("q", query='"taiwan')
+    assert rules_from([type("A", (), {"name": "x", "query": "taiwan"})()])[0].query == "taiwan"

@@ -1,4 +1,5 @@
-"""SIGKILL during a recheck, 20 times: no duplicate versions, no lost versions, an intact database."""
+"""SIGKILL during a recheck, 20 times: no duplicate versions, no lost versions, an intact database
+whose search index holds exactly the stored versions."""
 
 from __future__ import annotations
 
@@ -98,8 +99,21 @@ def test_sigkill_during_recheck_loses_and_duplicates_nothing(tmp_path: Path, sit
             "SELECT a.url, count(v.id), min(v.number), max(v.number) FROM articles a "
             "JOIN versions v ON v.article_id = a.id GROUP BY a.id"
         ).fetchall()
+        # The search index and the versions agree: one index row per version, none orphaned,
+        # and the FTS5 structure itself is sound.
+        version_ids = [r[0] for r in con.execute("SELECT id FROM versions ORDER BY id")]
+        indexed = [r[0] for r in con.execute("SELECT rowid FROM search_fts ORDER BY rowid")]
+        con.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')")
+        rewritten = con.execute(
+            "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'rewritten'"
+        ).fetchone()[0]
+        everywhere = con.execute(
+            "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'ministry'"
+        ).fetchone()[0]
     finally:
         con.close()
     assert len(per_article) == N_ARTICLES
     for url, count, low, high in per_article:
         assert (count, low, high) == (2, 1, 2), url
+    assert indexed == version_ids
+    assert (rewritten, everywhere) == (N_ARTICLES, 2 * N_ARTICLES)

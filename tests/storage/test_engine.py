@@ -51,9 +51,17 @@ def test_migrations_match_the_models(db_url: str) -> None:
     try:
         with engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diffs == []
+        # The search index's tables are dialect-specific DDL outside the models (FTS5 has shadow
+        # tables); the next test checks the migrated and the created ones are the same.
+        assert [d for d in diffs if not _search_table(d)] == []
     finally:
         engine.dispose()
+
+
+def _search_table(diff: object) -> bool:
+    item = diff[1] if isinstance(diff, tuple) and len(diff) > 1 else None
+    table = item.table if isinstance(item, sa.Index) else item
+    return isinstance(table, sa.Table) and table.name.startswith("search_")
 
 
 def _schema(engine: sa.Engine) -> dict[str, object]:

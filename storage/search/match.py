@@ -1,0 +1,129 @@
+"""A parsed query as each engine's match condition over versions (`v`), same hits on both.
+
+SQLite: a subtree FTS5 can say (words, phrases, prefixes, AND, OR, and `a NOT b`) becomes one
+FTS5 expression; what it cannot (a NOT with nothing positive beside it, an OR with a NOT in it)
+becomes SQL set logic over such expressions (`v.id IN (SELECT rowid ... MATCH ...)`).
+
+PostgreSQL (`search_terms` as `t`): a word is `t.terms @@ 'word'` (prefix `'word':*`), a phrase
+is its words' `@@` and then `LIKE '% a b %'` on the space-delimited title or body tokens, the
+same side-by-side rule as FTS5's phrase. `prefilter` is a tsquery every match satisfies, which
+lets the GIN index narrow the rows before the exact condition runs.
+
+Every FTS5 expression, tsquery and LIKE pattern is a bound parameter built from index tokens
+(letters, digits and marks only: no quote, no wildcard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage.search.query import And, Node, Not, Or, Term
+
+
+@dataclass
+class Condition:
+    """SQL text of a boolean condition and its bound parameters."""
+
+    sql: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def add(self, value: str) -> str:
+        name = f"sq{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+# --- SQLite FTS5 -------------------------------------------------------------------------
+
+
+def fts_expression(node: Node) -> str | None:
+    """`node` as one FTS5 query expression, or None when FTS5 cannot say it alone."""
+    if isinstance(node, Term):
+        return '"' + " ".join(node.terms) + '"' + (" *" if node.prefix else "")
+    if isinstance(node, Or):
+        parts = [fts_expression(p) for p in node.parts]
+        if any(p is None for p in parts):
+            return None
+        return "(" + " OR ".join(p for p in parts if p) + ")"
+    if isinstance(node, And):
+        positive = [fts_expression(p) for p in node.parts if not isinstance(p, Not)]
+        negative = [fts_expression(p.part) for p in node.parts if isinstance(p, Not)]
+        if not positive or any(p is None for p in positive + negative):
+            return None
+        text = "(" + " AND ".join(p for p in positive if p) + ")"
+        if negative:
+            text += " NOT (" + " OR ".join(p for p in negative if p) + ")"
+        return "(" + text + ")"
+    return None  # a lone NOT
+
+
+def sqlite_condition(node: Node) -> Condition:
+    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`."""
+    params = _Params()
+
+    def build(n: Node) -> str:
+        expr = fts_expression(n)
+        if expr is not None:
+            return (
+                f"v.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {params.add(expr)})"
+            )
+        if isinstance(n, Not):
+            return f"NOT ({build(n.part)})"
+        assert isinstance(n, And | Or)
+        joiner = " AND " if isinstance(n, And) else " OR "
+        return "(" + joiner.join(build(p) for p in n.parts) + ")"
+
+    return Condition(build(node), params.values)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def _tsquery_term(term: str, prefix: bool) -> str:
+    return f"'{term}'" + (":*" if prefix else "")
+
+
+def _term_tsquery(node: Term) -> str:
+    last = len(node.terms) - 1
+    return " & ".join(_tsquery_term(t, node.prefix and i == last) for i, t in enumerate(node.terms))
+
+
+def prefilter(node: Node) -> str | None:
+    """A tsquery every version matching `node` satisfies (None: no narrowing possible)."""
+    if isinstance(node, Term):
+        return _term_tsquery(node)
+    if isinstance(node, Not):
+        inner = node.part
+        exact = isinstance(inner, Term) and len(inner.terms) == 1
+        return f"!({_term_tsquery(inner)})" if exact and isinstance(inner, Term) else None
+    parts = [prefilter(p) for p in node.parts]
+    if isinstance(node, Or):
+        if any(p is None for p in parts):
+            return None
+        return "(" + " | ".join(p for p in parts if p) + ")"
+    kept = [p for p in parts if p is not None]
+    return "(" + " & ".join(kept) + ")" if kept else None
+
+
+def postgresql_condition(node: Node) -> Condition:
+    """The condition on `t` (search_terms) that holds exactly for the versions matching `node`."""
+    params = _Params()
+
+    def build(n: Node) -> str:
+        if isinstance(n, Term):
+            words = f"t.terms @@ CAST({params.add(_term_tsquery(n))} AS tsquery)"
+            if len(n.terms) == 1:
+                return words
+            like = params.add("% " + " ".join(n.terms) + ("%" if n.prefix else " %"))
+            return f"({words} AND (t.title LIKE {like} OR t.body LIKE {like}))"
+        if isinstance(n, Not):
+            return f"NOT ({build(n.part)})"
+        joiner = " AND " if isinstance(n, And) else " OR "
+        return "(" + joiner.join(build(p) for p in n.parts) + ")"
+
+    return Condition(build(node), params.values)
