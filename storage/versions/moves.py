@@ -27,7 +27,7 @@ is no longer checked, so its going 404 afterwards is not a removal. No `new` ver
 A **re-publication** is not a move: the same text released again on another day has another
 publication date, so its fingerprint differs and the near-duplicate rule (same date only) does
 not apply; it is a new article. Articles without a date match only by fingerprint. Articles
-stored before migration 0005 get their signature from migration 0006 (from their first version).
+stored before migration 0005 get their signature from migration 0010 (from their first version).
 """
 
 from __future__ import annotations

@@ -173,15 +173,19 @@ def test_articles_stored_before_0005_get_signatures_and_their_moves_are_found(
     db: Database,
 ) -> None:
     """An article without a signature (as every article stored before 0005 is) gets its first
-    version's fingerprint and date from migration 0006, so its move is found."""
+    version's fingerprint and date from migration 0010, so its move is found."""
     import sqlalchemy as sa
 
     from storage import migrate
 
     first = store(db, make_article(OLD))
-    with db.engine.begin() as conn:  # what a database upgraded to 0005 holds for that article
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    previous = scripts.get_revision("0010").down_revision  # type: ignore[union-attr]
+    with db.engine.begin() as conn:  # what a database upgraded from before 0005 holds for it
         conn.execute(sa.text("DELETE FROM signatures"))
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0005'"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": previous})
     assert store(db, make_article(NEW), T0 + H).moved is False  # not found without a signature
     with db.session() as s:
         s.execute(sa.text("DELETE FROM articles WHERE url = :u"), {"u": NEW})

@@ -8,8 +8,8 @@ for every article that has a first version and no signature (an upgrade run twic
 
 Downgrading keeps the rows: they are what 0005's code would have written for those articles.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0010
+Revises: 0006
 Create Date: 2026-12-07 23:20:00
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0010"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
