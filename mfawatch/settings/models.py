@@ -131,6 +131,9 @@ class Settings(_Model):
     sources: tuple[Source, ...] = ()
     alerts: tuple[Alert, ...] = ()
     digest: DigestSettings | None = None
+    # The offices and office-holders file for pairing (`mfawatch.settings.officials`), relative
+    # to this file; default: `officials.yaml` beside it, and no pairing when there is none.
+    officials: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _unique(self, info: ValidationInfo) -> Settings:
