@@ -310,6 +310,7 @@ class ReadoutRow(Base):
     country: Mapped[str] = mapped_column(sa.String(8))
     kind: Mapped[str] = mapped_column(sa.String(16))
     mentions: Mapped[list[Any]]  # [[person id, country, office], ...]
+    headline: Mapped[list[Any]]  # the person ids its title names
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
 

@@ -1,0 +1,157 @@
+"""Pairing what was stored: the articles since the last update, or every article again.
+
+`pair_new` reads the articles stored since its cursor (`pairing_state`), in id order and in
+batches: each is read once, as its title, its body's first characters and its dates (one query
+per batch, the body cut by the database), and detected (`detect`). The readouts are stored,
+then each is matched (`rule`) against the stored readouts of its kind within the window (one
+indexed query per readout). A crawl calls it after its sources' runs; `recompute` forgets the
+undecided pairs and readouts and reads everything again (after an edit of the officials table,
+or for articles stored before pairing existed), keeping every person's decision.
+
+An article edited after it was paired keeps its readout as first read: a readout's kind and
+names do not change in a correction, and reading every edit would cost every recheck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.engine import Database
+from storage.model import DatePrecision
+from storage.readouts import store
+from storage.readouts.detect import NAMES_CHARS, Readout, Release, detect
+from storage.readouts.officials import Officials
+from storage.readouts.rule import best_matches, window_bounds
+from storage.readouts.store import Relation
+from storage.schema import ArticleRow, SourceRow, VersionRow
+
+CURSOR = "readouts"
+BATCH = 2000
+_TIMED = (DatePrecision.MINUTE.value, "second")
+
+
+@dataclass(frozen=True, slots=True)
+class PairingResult:
+    """What one update read and found."""
+
+    articles: int = 0
+    readouts: int = 0
+    pairs: int = 0
+
+
+def read_releases(session: Session, after_id: int, limit: int) -> list[Release]:
+    """The articles with an id above `after_id` (at most `limit`, in id order), as releases."""
+    q = (
+        sa.select(
+            ArticleRow.id,
+            ArticleRow.source,
+            SourceRow.country,
+            SourceRow.timezone,
+            ArticleRow.title,
+            sa.func.substr(VersionRow.body_text, 1, NAMES_CHARS),
+            ArticleRow.published_at,
+            ArticleRow.published_date,
+            ArticleRow.date_precision,
+            ArticleRow.first_seen_at,
+        )
+        .join(SourceRow, SourceRow.key == ArticleRow.source)
+        .outerjoin(
+            VersionRow,
+            sa.and_(
+                VersionRow.article_id == ArticleRow.id,
+                VersionRow.number == ArticleRow.content_version,
+            ),
+        )
+        .where(ArticleRow.id > after_id)
+        .order_by(ArticleRow.id)
+        .limit(limit)
+    )
+    return [
+        Release(
+            article_id=row[0],
+            source=row[1],
+            country=row[2] or "",
+            timezone=row[3] or "UTC",
+            title=row[4] or "",
+            body_start=row[5] or "",
+            published_at=row[6] if row[8] in _TIMED else None,
+            published_date=row[7],
+            first_seen_at=row[9],
+        )
+        for row in session.execute(q)
+    ]
+
+
+def pair_readouts(session: Session, readouts: Sequence[Readout], at: datetime) -> int:
+    """Store `readouts` and the pairs they make with stored ones; the number of pairs found."""
+    store.save_readouts(session, readouts)
+    found = 0
+    for readout in readouts:
+        start, end = window_bounds(readout)
+        for m in best_matches(readout, store.candidates(session, readout.kind, start, end)):
+            if _keeps_better(session, m.b.article_id, readout.source, readout.article_id, m.rank()):
+                continue
+            found += store.add_found(
+                session, Relation.READOUT, m.a.article_id, m.b.article_id, m.evidence(), at
+            )
+    return found
+
+
+def _keeps_better(
+    session: Session, other_id: int, source: str, new_id: int, rank: tuple[float, ...]
+) -> bool:
+    """Whether `other_id` keeps a pair with another readout of `source` over one with `new_id`:
+    one confirmed by a person, or one found that ranks at least as well. Worse ones are dropped."""
+    rivals = [
+        p
+        for p in store.partners(session, Relation.READOUT, other_id, source)
+        if p.other_id != new_id
+    ]
+    if any(p.status is store.PairStatus.CONFIRMED or p.rank >= rank for p in rivals):
+        return True
+    store.drop(session, [p.pair_id for p in rivals])
+    return False
+
+
+def pair_new(
+    db: Database,
+    officials: Officials,
+    at: datetime,
+    *,
+    batch: int = BATCH,
+) -> PairingResult:
+    """Detect and pair the articles stored since the last update (one transaction per batch)."""
+    total = PairingResult()
+    while True:
+        with db.session() as session:
+            after = store.cursor(session, CURSOR)
+            releases = read_releases(session, after, batch)
+            if not releases:
+                return total
+            readouts = [r for r in (detect(rel, officials) for rel in releases) if r is not None]
+            pairs = pair_readouts(session, readouts, at)
+            store.set_cursor(session, CURSOR, releases[-1].article_id, at)
+        total = PairingResult(
+            total.articles + len(releases), total.readouts + len(readouts), total.pairs + pairs
+        )
+        if len(releases) < batch:
+            return total
+
+
+def recompute(
+    db: Database,
+    officials: Officials,
+    at: datetime,
+    *,
+    batch: int = BATCH,
+) -> PairingResult:
+    """Forget the undecided pairs and the readouts, then pair every stored article again."""
+    with db.session() as session:
+        store.forget_found(session, Relation.READOUT)
+        store.set_cursor(session, CURSOR, 0, at)
+    return pair_new(db, officials, at, batch=batch)
