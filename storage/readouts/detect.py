@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.readouts.matching import fold
+from storage.readouts.matching import words
 from storage.readouts.officials import Mention, Officials
 from storage.readouts.vocabulary import NOT_READOUT, ORDER, PATTERNS, EventKind
 
@@ -61,13 +61,13 @@ class Readout:
 
 def event_kind(title: str, body_start: str) -> EventKind | None:
     """The event kind a release reports, from its title, else its lead; None if not a readout."""
-    folded_title = fold(title)
+    folded_title = words(title)
     found = _first_kind(folded_title)
     if found is not None:
         return found
     if NOT_READOUT.search(folded_title):
         return None
-    return _first_kind(fold(body_start[:LEAD_CHARS]))
+    return _first_kind(words(body_start[:LEAD_CHARS]))
 
 
 def detect(release: Release, officials: Officials) -> Readout | None:

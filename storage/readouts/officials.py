@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from storage.readouts.matching import cjk, fold
+from storage.readouts.matching import name_terms, terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,42 +56,28 @@ class Mention:
 
 @dataclass(frozen=True)
 class Officials:
-    """The whole table, with one compiled matcher for every name."""
+    """The whole table, with every name's terms indexed by their first term."""
 
     people: tuple[Person, ...]
     _by_id: dict[str, Person] = field(init=False, repr=False)
-    _words: re.Pattern[str] | None = field(init=False, repr=False)
-    _word_owner: dict[str, tuple[str, ...]] = field(init=False, repr=False)
-    _cjk: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False)
+    # first term -> [(the name's terms, may its last term take a case ending, owner ids)]
+    _names: dict[str, list[tuple[tuple[str, ...], bool, tuple[str, ...]]]] = field(
+        init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
-        by_id = {p.id: p for p in self.people}
-        owners: dict[str, list[str]] = {}
-        cjk_owners: dict[str, list[str]] = {}
-        cyrillic: set[str] = set()
+        owners: dict[tuple[str, ...], list[str]] = {}
         for person in self.people:
             for name in person.names:
-                folded = fold(name)
-                if cjk(folded):
-                    cjk_owners.setdefault(folded, []).append(person.id)
-                else:
-                    owners.setdefault(folded, []).append(person.id)
-                    if _CYRILLIC.search(folded):
-                        cyrillic.add(folded)
-        alternatives = []
-        # Longest first, so "antony j. blinken" wins over "blinken" at the same place.
-        for name in sorted(owners, key=len, reverse=True):
-            ending = r"[а-яё]{0,3}" if name in cyrillic else ""
-            alternatives.append(re.escape(name) + ending)
-        words = re.compile(r"(?<!\w)(" + "|".join(alternatives) + r")(?!\w)") if owners else None
-        object.__setattr__(self, "_by_id", by_id)
-        object.__setattr__(self, "_words", words)
-        object.__setattr__(self, "_word_owner", {k: tuple(v) for k, v in owners.items()})
-        object.__setattr__(
-            self,
-            "_cjk",
-            tuple((k, tuple(v)) for k, v in sorted(cjk_owners.items(), key=lambda kv: -len(kv[0]))),
-        )
+                key = name_terms(name)
+                if key and person.id not in owners.get(key, []):
+                    owners.setdefault(key, []).append(person.id)
+        names: dict[str, list[tuple[tuple[str, ...], bool, tuple[str, ...]]]] = {}
+        for key, ids in owners.items():
+            inflected = _CYRILLIC.search(key[-1]) is not None
+            names.setdefault(key[0], []).append((key, inflected, tuple(ids)))
+        object.__setattr__(self, "_by_id", {p.id: p for p in self.people})
+        object.__setattr__(self, "_names", names)
 
     def __len__(self) -> int:
         return len(self.people)
@@ -102,27 +88,14 @@ class Officials:
 
     def named_in(self, text: str, day: date) -> frozenset[Mention]:
         """The officials `text` names who were in office on `day`."""
-        folded = fold(text)
+        doc = terms(text)
         ids: set[str] = set()
-        if self._words is not None:
-            for m in self._words.finditer(folded):
-                ids.update(self._owner(m.group(1)))
-        if cjk(folded):
-            for name, owner in self._cjk:
-                if name in folded:
-                    ids.update(owner)
+        for i, term in enumerate(doc):
+            for first in _stems(term):
+                for key, inflected, owner in self._names.get(first, ()):
+                    if _matches(key, inflected, doc, i):
+                        ids.update(owner)
         return frozenset(self._mentions(ids, day))
-
-    def _owner(self, found: str) -> tuple[str, ...]:
-        owner = self._word_owner.get(found)
-        if owner is not None:
-            return owner
-        # A Cyrillic name with a case ending: the longest name it starts with.
-        for cut in range(1, 4):
-            owner = self._word_owner.get(found[:-cut])
-            if owner is not None:
-                return owner
-        return ()
 
     def _mentions(self, ids: Iterable[str], day: date) -> Iterable[Mention]:
         for person_id in ids:
@@ -133,3 +106,27 @@ class Officials:
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+MAX_ENDING = 3  # letters of a Russian case ending after a name (Лавров -> Лавровым)
+
+
+def _stems(term: str) -> Iterable[str]:
+    """The term, and for a Cyrillic word the term without a case ending of 1-3 letters."""
+    yield term
+    if _CYRILLIC.search(term):
+        for cut in range(1, min(MAX_ENDING, len(term) - 2) + 1):
+            yield term[:-cut]
+
+
+def _matches(key: tuple[str, ...], inflected: bool, doc: list[str], i: int) -> bool:
+    """Whether the name's terms `key` appear in `doc` from position `i` on."""
+    if i + len(key) > len(doc):
+        return False
+    last = len(key) - 1
+    for j, want in enumerate(key):
+        got = doc[i + j]
+        if got == want:
+            continue
+        if j == last and inflected and got.startswith(want) and len(got) - len(want) <= MAX_ENDING:
+            continue
+        return False
+    return True

@@ -1,7 +1,9 @@
 """The words that make a release a readout, per event kind and language: one declared table.
 
-Patterns are regular expressions over folded text (`matching.fold`: lower case, no accents), so
-`Telefongespräch` is written `telefongesprach` and `entretien téléphonique` `entretien telephonique`.
+Patterns are regular expressions over a text's folded words joined by spaces (`matching.words`:
+search's folding, so lower case, no accents, apostrophes and hyphens as spaces; CJK runs kept
+whole), so `Telefongespräch` is written `telefongesprach`, `s’est entretenu` `s est entretenu`
+and `пресс-конференция` `пресс конференция`.
 Kinds are tried in `ORDER`: a call's readout often mentions a coming meeting ("President Xi will
 hold a virtual meeting"), and 電話会談 contains 会談, so the narrower kinds come first. Meeting and
 talks are one kind: one side's 会谈 (talks) is the other side's "meeting".
@@ -45,7 +47,7 @@ _WORDS: dict[EventKind, dict[str, tuple[str, ...]]] = {
             r"\bjoint (press|news) (availability|conference|statements? to the press|briefing)\b",
         ),
         "zh": (r"共同会见记者", r"联合记者会", r"共见记者"),
-        "ru": (r"совместн\w* пресс-конференц", r"совместн\w* (заявлени\w* )?для (прессы|сми)"),
+        "ru": (r"совместн\w* пресс конференц", r"совместн\w* (заявлени\w* )?для (прессы|сми)"),
         "ja": (r"共同記者会見",),
         "fr": (r"conference de presse conjointe", r"point de presse conjoint"),
         "de": (r"gemeinsamen? pressekonferenz", r"pressebegegnung"),
@@ -63,7 +65,7 @@ _WORDS: dict[EventKind, dict[str, tuple[str, ...]]] = {
         "ja": (r"電話会談", r"テレビ会談"),
         "fr": (
             r"entretien telephonique",
-            r"entretenu\w* par telephone",
+            r"entretenu\w*( \w+){0,3} par telephone",
             r"(appel|echange) telephonique",
         ),
         "de": (r"telefonat", r"telefonier\w*", r"telefongesprach"),
@@ -79,7 +81,7 @@ _WORDS: dict[EventKind, dict[str, tuple[str, ...]]] = {
         "zh": (r"会见", r"会谈", r"会晤", r"见面"),
         "ru": (r"переговор", r"встреч[аеиуй]", r"встретил"),
         "ja": (r"会談", r"会見", r"会合"),
-        "fr": (r"s'entret\w* avec", r"entretien avec", r"rencontre", r"recoit", r"a recu"),
+        "fr": (r"s entret\w* avec", r"entretien avec", r"rencontre", r"recoit", r"a recu"),
         "de": (
             r"\btrifft\b",
             r"\btraf\b",
