@@ -49,7 +49,7 @@ _READOUTS: sa.Table = ReadoutRow.__table__  # type: ignore[assignment]
 _PAIRS: sa.Table = PairRow.__table__  # type: ignore[assignment]
 
 
-class UnknownPair(LookupError):
+class UnknownPair(KeyError):
     """No pair (or no article) has the id given."""
 
 
