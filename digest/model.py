@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from storage.model import ArticleDate
+from storage.readouts.store import PairView
 
 
 class ItemKind(StrEnum):
@@ -172,6 +173,8 @@ class Report:
     totals: dict[str, int] | None = None  # per-kind totals when only a page of items was built
     offset: int = 0  # index of the first item of this page in the whole window
     silent: dict[str, int] = field(default_factory=dict)  # silent edits per source, whole window
+    # "Both sides' readouts": readout pairs and language twins found in the window (not rejected)
+    pairs: tuple[PairView, ...] = ()
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -216,4 +219,4 @@ class Report:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to read: no items and no source-health notes."""
-        return self.total == 0 and not self.sources
+        return self.total == 0 and not self.sources and not self.pairs

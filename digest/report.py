@@ -57,6 +57,7 @@ from storage.changes import (
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
+from storage.readouts.store import PairView, list_pairs
 
 __all__ = [
     "Group",
@@ -368,6 +369,30 @@ def _window(
     return f, filters, health
 
 
+def _pairs(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    shown: bool,
+) -> tuple[PairView, ...]:
+    """The "Both sides' readouts" section: pairs found in the window with a side in the filters
+    (none when the digest is narrowed to kinds, a query or silent edits: pairs are no items)."""
+    if not shown:
+        return ()
+    wanted_countries = {c.upper() for c in countries or ()}
+    out = []
+    for pair in list_pairs(session, since=since, until=until):
+        sides = (pair.a, pair.b)
+        if sources and not any(s.source in sources for s in sides):
+            continue
+        if wanted_countries and not any((s.country or "") in wanted_countries for s in sides):
+            continue
+        out.append(pair)
+    return tuple(out)
+
+
 def build_report(
     session: Session,
     *,
@@ -412,6 +437,7 @@ def build_report(
         totals=_totals(session, f) if limit is not None else None,
         offset=max(offset, 0) if limit is not None else 0,
         silent=count_silent(session, f),
+        pairs=_pairs(session, since, f.until, sources, countries, not (kinds or query or silent)),
     )
 
 
@@ -438,6 +464,7 @@ def stream_report(
         cursor=cursor,
         totals=_totals(session, f),
         silent=count_silent(session, f),
+        pairs=_pairs(session, since, f.until, sources, countries, not (kinds or query or silent)),
     )
 
     def items() -> Iterator[tuple[GroupKey, Item]]:

@@ -128,7 +128,7 @@ def test_json_schema_is_stable(report: Report) -> None:
     data = json.loads(render(report, "json"))
     assert data["schema_version"] == 1
     assert set(data) == {"schema_version", "generator", "since", "until", "cursor", "filters",
-                         "counts", "silent", "groups", "sources"}  # fmt: skip
+                         "counts", "silent", "groups", "sources", "pairs"}  # fmt: skip
     item = data["groups"][0]["items"][0]
     assert set(item) == {"id", "kind", "article_id", "version", "source", "country", "title",
                          "section", "language", "url", "published", "first_seen_at", "event_at",
