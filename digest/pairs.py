@@ -126,6 +126,77 @@ def compare(a: Mentions, b: Mentions) -> tuple[Difference, Difference]:
     return only(a, b), only(b, a)
 
 
+def marked(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, marked) runs, marking each occurrence of a term (case-insensitive;
+    a Latin or Cyrillic term from the start of a word, a number as a whole number)."""
+    patterns = []
+    for term in sorted({t for t in terms if t}, key=len, reverse=True):
+        escaped = re.escape(term)
+        if term.isdigit():
+            patterns.append(rf"(?<![\d.,]){escaped}(?![\d])")
+        elif term[0].isalpha() and term.isascii() or _CYRILLIC.match(term):
+            patterns.append(rf"(?<!\w){escaped}")
+        else:
+            patterns.append(escaped)
+    if not patterns:
+        return [(text, False)] if text else []
+    out: list[tuple[str, bool]] = []
+    last = 0
+    for m in re.finditer("|".join(patterns), text, flags=re.IGNORECASE):
+        if m.start() > last:
+            out.append((text[last : m.start()], False))
+        out.append((m.group(), True))
+        last = m.end()
+    if last < len(text):
+        out.append((text[last:], False))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SideView:
+    """One readout of a pair as the side-by-side page shows it."""
+
+    side: Side
+    only_here: Difference
+    officials: tuple[str, ...]  # names of the officials only this side mentions, as displayed
+    paragraphs: tuple[tuple[tuple[str, bool], ...], ...]  # each paragraph's marked runs
+
+
+def side_by_side(
+    pair: PairView, bodies: dict[int, str], officials: Officials | None
+) -> tuple[SideView, SideView]:
+    """Both sides of a pair with what each mentions that the other does not, marked in its text."""
+    texts = {s.article_id: bodies.get(s.article_id, "") for s in (pair.a, pair.b)}
+    seen = [
+        mentions(s.title, texts[s.article_id], s.published_date or _day(s), officials)
+        for s in (pair.a, pair.b)
+    ]
+    diffs = compare(seen[0], seen[1])
+    views = []
+    for side, diff in zip((pair.a, pair.b), diffs, strict=True):
+        names: list[str] = []
+        terms: list[str] = list(diff.numbers)
+        for person_id in diff.officials:
+            person = officials.person(person_id) if officials is not None else None
+            if person is not None:
+                names.append(person.names[0])
+                terms.extend(person.names)
+        for topic in diff.topics:
+            terms.extend(TOPICS[topic])
+        paragraphs = tuple(
+            tuple(marked(p, terms)) for p in texts[side.article_id].split("\n\n") if p.strip()
+        )
+        views.append(SideView(side, diff, tuple(names), paragraphs))
+    return views[0], views[1]
+
+
+def _day(side: Side) -> date | None:
+    return side.published_at.date() if side.published_at is not None else None
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
 def _date(side: Side) -> str:
     if side.published_at is not None:
         return fmt_time(side.published_at)

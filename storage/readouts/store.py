@@ -26,6 +26,7 @@ from storage.schema import (
     PairRow,
     ReadoutRow,
     SourceRow,
+    VersionRow,
     insert_ignore,
 )
 
@@ -334,6 +335,22 @@ def list_pairs(
             )
         )
     return views
+
+
+def bodies(session: Session, article_ids: Iterable[int]) -> dict[int, str]:
+    """The current body text of each article (by id)."""
+    rows = session.execute(
+        sa.select(ArticleRow.id, VersionRow.body_text)
+        .join(
+            VersionRow,
+            sa.and_(
+                VersionRow.article_id == ArticleRow.id,
+                VersionRow.number == ArticleRow.content_version,
+            ),
+        )
+        .where(ArticleRow.id.in_(list(article_ids)))
+    )
+    return {article_id: body or "" for article_id, body in rows}
 
 
 def _side(row: ArticleRow, country: str | None) -> Side:
