@@ -7,7 +7,9 @@ restored item is matched on its title and body; a changed item on its title and 
 new version added, so an old mention does not fire again on an unrelated edit; a returned item
 (back to an earlier version's content) on its title and the words the return brought back.
 
-A rule with `silent_only` fires only on silent edits (a changed item whose page kept its date
+A rule with `one_sided_only` fires only on edits made in one language only (a changed item whose
+language twin got no edit within 12 hours: `storage.readouts.twins`), with the term `edited in
+one language only` when it has no keywords. A rule with `silent_only` fires only on silent edits (a changed item whose page kept its date
 and update markers: `storage.versions.edit_kind`); without keywords or regexes it fires on every
 silent edit, with the term `silent edit`.
 
@@ -37,14 +39,21 @@ class AlertRule:
     regex: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     silent_only: bool = False
+    one_sided_only: bool = False  # fires only on edits made in one language only
     _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise AlertRuleError("alert rule has an empty name")
-        if not self.keywords and not self.regex and not self.silent_only:
+        if (
+            not self.keywords
+            and not self.regex
+            and not self.silent_only
+            and not self.one_sided_only
+        ):
             raise AlertRuleError(
-                f"alert {self.name!r} needs at least one keyword or regex, or silent_only"
+                f"alert {self.name!r} needs at least one keyword or regex, or silent_only "
+                "or one_sided_only"
             )
         patterns: list[re.Pattern[str]] = []
         for kw in self.keywords:
@@ -94,12 +103,16 @@ def match_item(item: Item, rules: Sequence[AlertRule], body: str | None = None) 
     hits = tuple(
         AlertHit(rule.name, terms)
         for rule in rules
-        if (not rule.silent_only or item.silent) and (terms := _terms(rule, text))
+        if (not rule.silent_only or item.silent)
+        and (not rule.one_sided_only or item.one_sided)
+        and (terms := _terms(rule, text))
     )
     return replace(item, alerts=hits) if hits else item
 
 
 def _terms(rule: AlertRule, text: str) -> tuple[str, ...]:
+    if rule.one_sided_only and not rule._compiled:
+        return ("edited in one language only",)  # the caller checked that the item is one
     if rule.silent_only and not rule._compiled:
         return ("silent edit",)  # the caller checked that the item is one
     return rule.find(text)
@@ -114,6 +127,7 @@ def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
             regex=tuple(getattr(v, "regex", ()) or ()),
             channels=tuple(getattr(v, "channels", ()) or ()),
             silent_only=bool(getattr(v, "silent_only", False)),
+            one_sided_only=bool(getattr(v, "one_sided_only", False)),
         )
         for v in values
     )

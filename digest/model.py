@@ -104,6 +104,9 @@ class Item:
     # evidence in one line ("silent edit: unchanged date 2020-06-30", "announced: notice added").
     edit: str | None = None
     edit_note: str = ""
+    # A changed item whose language twin was not edited within the window (`readouts.twins`):
+    # "edited in English only: ..." (empty otherwise).
+    one_sided: str = ""
 
     def __post_init__(self) -> None:
         for name in ("first_seen_at", "event_at"):

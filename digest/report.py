@@ -57,7 +57,9 @@ from storage.changes import (
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
-from storage.readouts.store import PairView, list_pairs
+from storage.readouts.store import PairView, list_pairs, twin_edits
+from storage.readouts.twins import EDIT_WINDOW
+from storage.readouts.twins import one_sided as judge_one_sided
 
 __all__ = [
     "Group",
@@ -243,7 +245,32 @@ def _move_note(evidence: Mapping[str, Any] | None) -> str:
 def _row_item(session: Session, row: ChangeRow, rules: Sequence[AlertRule]) -> Item:
     """The digest item of one recorded change (a return's diff is computed here)."""
     returned = row.kind == ItemKind.RETURNED.value
-    return _item(row, rules, _return_diff(session, row) if returned else None)
+    one_sided = _one_sided(session, row) if row.kind == ItemKind.CHANGED.value else ""
+    return _item(row, rules, _return_diff(session, row) if returned else None, one_sided)
+
+
+LANGUAGES = {"en": "English", "zh": "Chinese", "ru": "Russian", "ja": "Japanese", "fr": "French",
+             "de": "German", "es": "Spanish", "ar": "Arabic"}  # fmt: skip
+
+
+def _one_sided(session: Session, row: ChangeRow) -> str:
+    """ "edited in English only: ..." when the article has a language twin that got no edit
+    within `twins.EDIT_WINDOW` of this one; empty otherwise (or without a twin)."""
+    at = row.seen_at
+    notes = []
+    for twin in twin_edits(session, int(row.article_id), at - EDIT_WINDOW, at + EDIT_WINDOW):
+        verdict = judge_one_sided(at, twin.edits, datetime.now(UTC))
+        if verdict is None:
+            continue
+        mine = LANGUAGES.get(row.language or "", row.language or "one language")
+        other = LANGUAGES.get(twin.language or "", twin.language or "other-language")
+        hours = int(EDIT_WINDOW.total_seconds() // 3600)
+        so_far = " so far" if verdict.endswith("so far") else ""
+        notes.append(
+            f"edited in {mine} only{so_far}: its {other} twin (article {twin.twin_id}) has no "
+            f"edit within {hours} h"
+        )
+    return "; ".join(notes)
 
 
 def _return_diff(session: Session, row: ChangeRow) -> dict[str, Any] | None:
@@ -257,7 +284,10 @@ def _return_diff(session: Session, row: ChangeRow) -> dict[str, Any] | None:
 
 
 def _item(
-    row: ChangeRow, rules: Sequence[AlertRule], diff: Mapping[str, Any] | None = None
+    row: ChangeRow,
+    rules: Sequence[AlertRule],
+    diff: Mapping[str, Any] | None = None,
+    one_sided: str = "",
 ) -> Item:
     kind = ItemKind(row.kind)
     published = _published(
@@ -291,6 +321,7 @@ def _item(
         else "",
         edit=row.edit_kind,
         edit_note=edit_note(row.edit_kind, row.edit_evidence),
+        one_sided=one_sided,
     )
     return match_item(item, rules, row.body)
 

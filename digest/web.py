@@ -61,6 +61,7 @@ from storage.errors import ArticleNotFound, VersionNotFound
 from storage.model import VersionKind
 from storage.queries import history, version_pair
 from storage.readouts.officials import Officials
+from storage.readouts.store import list_pairs
 from storage.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -421,6 +422,7 @@ def create_app(
                 shown = next((v for v in content if v.number == to_v), None)
                 if wanted["to"] is not None and shown is None:
                     raise VersionNotFound(hist.article.id, wanted["to"], "has no content")
+                pairs = list_pairs(session, article_id=hist.article.id)
         except ArticleNotFound as exc:
             return _message(request, 404, "No such article", str(exc))
         except VersionNotFound as exc:
@@ -429,6 +431,7 @@ def create_app(
             "web_article.html",
             base=base,
             hist=hist,
+            pairs=pairs,
             article=hist.article,
             content=content,
             from_v=from_v,

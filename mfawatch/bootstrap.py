@@ -82,5 +82,5 @@ async def crawl_once(
     for source, result in zip(selected, results, strict=True):
         record_health(app.db, source, result, at=datetime.now(UTC))
     if any(result.new for result in results):
-        pair_stored(app.db, read_officials(app.config_path, settings))
+        pair_stored(app.db, read_officials(app.config_path, settings), settings)
     return results

@@ -250,7 +250,7 @@ class Daemon:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
             if result.new:  # pair what this crawl stored (in a thread: it reads and writes)
-                await asyncio.to_thread(pair_stored, self.db, self.officials)
+                await asyncio.to_thread(pair_stored, self.db, self.officials, self.settings)
         except EXPECTED_FAILURES as exc:
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None

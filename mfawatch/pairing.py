@@ -39,21 +39,28 @@ def read_officials(config_path: Path, settings: Settings | None) -> Officials | 
 
 
 def pair_stored(
-    db: Database, officials: Officials | None, *, at: datetime | None = None
+    db: Database,
+    officials: Officials | None,
+    settings: Settings | None = None,
+    *,
+    at: datetime | None = None,
 ) -> PairingResult | None:
-    """Pair the articles stored since the last update; None when there is no table or it failed."""
+    """Pair the articles stored since the last update (readouts, and language twins of the
+    sources `settings` declares); None when there is no officials table or pairing failed."""
     if officials is None:
         return None
+    twins = settings.twins() if settings is not None else {}
     try:
-        result = pair_new(db, officials, at or datetime.now(UTC))
+        result = pair_new(db, officials, at or datetime.now(UTC), twins=twins)
     except Exception:  # never fail a crawl: what is stored stays, the next update retries
         log.exception("pairing the new articles failed; the next crawl tries again")
         return None
-    if result.pairs:
+    if result.pairs or result.twins:
         log.info(
-            "pairing: %d new article(s) read, %d readout(s), %d new pair(s)",
+            "pairing: %d new article(s) read, %d readout(s), %d new pair(s), %d new twin(s)",
             result.articles,
             result.readouts,
             result.pairs,
+            result.twins,
         )
     return result

@@ -78,6 +78,8 @@ class ArticleRow(Base):
     """
 
     __tablename__ = "articles"
+    # Language twins are looked for among a source's articles of a few days (`readouts.twins`).
+    __table_args__ = (sa.Index("ix_articles_source_published", "source", "published_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(sa.ForeignKey("sources.key"), index=True)
     url: Mapped[str] = mapped_column(sa.Text, unique=True)

@@ -47,8 +47,10 @@ may be added without a bump):
       "note": str,               # removals: the evidence in one line; returns: "returned to
                                  # version 1 from version 2 (3 returns since ...)";
                                  # moves: "moved from URL"
-      "edit": {"kind": "silent" | "announced" | "unknown", "note": str} | null
+      "edit": {"kind": "silent" | "announced" | "unknown", "note": str} | null,
                                  # changed items: did the page say it was edited (and how)
+      "one_sided": str           # changed items with a language twin not edited within 12 h:
+                                 # "edited in English only: ..." (else "")
     }
 
 Strings are the page's text as stored (JSON escaping makes them inert); consumers that display
@@ -105,6 +107,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "alerts": [{"rule": a.rule, "terms": list(a.terms)} for a in item.alerts],
         "note": item.note,
         "edit": None if item.edit is None else {"kind": item.edit, "note": item.edit_note},
+        "one_sided": item.one_sided,
     }
 
 

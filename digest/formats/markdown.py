@@ -70,6 +70,8 @@ def _item(item: Item) -> list[str]:
         lines.append(f"  {md_escape(one_line(item.note))}")
     if item.edit_note:
         lines.append(f"  {md_escape(one_line(item.edit_note))}")
+    if item.one_sided:
+        lines.append(f"  ⚑ {md_escape(one_line(item.one_sided))}")
     if item.lead:
         lines += ["", f"  > {md_escape(one_line(item.lead))}"]
     if item.change is not None:

@@ -242,6 +242,8 @@ def _item(item: Item, colour: bool) -> list[_Line]:
         lines.append(_Line("      " + one_line(item.note), style="dim"))
     if item.edit_note:
         lines.append(_Line("      " + one_line(item.edit_note), style="dim"))
+    if item.one_sided:
+        lines.append(_Line("      ⚑ " + one_line(item.one_sided), style="bold magenta"))
     if item.lead:
         lines.append(_Line("      " + one_line(item.lead)))
     change = item.change

@@ -118,14 +118,15 @@ def backfill(app: App) -> None:
     """Pair every stored article again with the current officials table (decisions kept)."""
     from storage.readouts.update import recompute
 
-    officials = app.officials(app.settings)
+    settings = app.settings
+    officials = app.officials(settings)
     if officials is None:
         raise click.UsageError(
             f"no officials table beside {app.config_path}: create officials.yaml there "
             "(see config/officials.yaml) or set `officials:` in the config"
         )
-    result = recompute(app.db, officials, datetime.now(UTC))
+    result = recompute(app.db, officials, datetime.now(UTC), twins=settings.twins())
     echo(
         f"{result.articles} article(s) read, {result.readouts} readout(s), "
-        f"{result.pairs} pair(s) found"
+        f"{result.pairs} pair(s) found, {result.twins} twin pair(s) found"
     )

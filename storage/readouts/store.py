@@ -337,6 +337,43 @@ def list_pairs(
     return views
 
 
+@dataclass(frozen=True, slots=True)
+class TwinEdits:
+    """An article's language twin and when the twin was edited around a time."""
+
+    twin_id: int
+    language: str | None
+    edits: tuple[datetime, ...]
+
+
+def twin_edits(
+    session: Session, article_id: int, start: datetime, end: datetime
+) -> list[TwinEdits]:
+    """Each twin of `article_id` (rejected ones left out) and its changed versions in [start, end]."""
+    other = sa.case((PairRow.a_id == article_id, PairRow.b_id), else_=PairRow.a_id)
+    twins = session.execute(
+        sa.select(other, ArticleRow.language)
+        .join(ArticleRow, ArticleRow.id == other)
+        .where(
+            PairRow.relation == Relation.TWIN.value,
+            sa.or_(PairRow.a_id == article_id, PairRow.b_id == article_id),
+            PairRow.status != PairStatus.REJECTED.value,
+        )
+    ).all()
+    out = []
+    for twin_id, language in twins:
+        edits = session.scalars(
+            sa.select(VersionRow.seen_at).where(
+                VersionRow.article_id == twin_id,
+                VersionRow.kind == "changed",
+                VersionRow.seen_at >= start,
+                VersionRow.seen_at <= end,
+            )
+        ).all()
+        out.append(TwinEdits(twin_id, language, tuple(edits)))
+    return out
+
+
 def bodies(session: Session, article_ids: Iterable[int]) -> dict[int, str]:
     """The current body text of each article (by id)."""
     rows = session.execute(

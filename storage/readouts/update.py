@@ -4,9 +4,11 @@
 batches: each is read once, as its title, its body's first characters and its dates (one query
 per batch, the body cut by the database), and detected (`detect`). The readouts are stored,
 then each is matched (`rule`) against the stored readouts of its kind within the window (one
-indexed query per readout). A crawl calls it after its sources' runs; `recompute` forgets the
-undecided pairs and readouts and reads everything again (after an edit of the officials table,
-or for articles stored before pairing existed), keeping every person's decision.
+indexed query per readout). A release of a source with a language twin (`twins`: source key to
+twin key, both ways) is matched (`twins`) against the twin source's releases of the days around
+its date (one indexed query each). A crawl calls it after its sources' runs; `recompute`
+forgets the undecided pairs and readouts and reads everything again (after an edit of the
+officials table, or for articles stored before pairing existed), keeping every decision.
 
 An article edited after it was paired keeps its readout as first read: a readout's kind and
 names do not change in a correction, and reading every edit would cost every recheck.
@@ -14,9 +16,10 @@ names do not change in a correction, and reading every edit would cost every rec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,7 +30,8 @@ from storage.readouts import store
 from storage.readouts.detect import NAMES_CHARS, Readout, Release, detect
 from storage.readouts.officials import Officials
 from storage.readouts.rule import best_matches, window_bounds
-from storage.readouts.store import Relation
+from storage.readouts.store import PairStatus, Relation
+from storage.readouts.twins import DAY_SLACK, best_twin, marks
 from storage.schema import ArticleRow, SourceRow, VersionRow
 
 CURSOR = "readouts"
@@ -42,11 +46,11 @@ class PairingResult:
     articles: int = 0
     readouts: int = 0
     pairs: int = 0
+    twins: int = 0
 
 
-def read_releases(session: Session, after_id: int, limit: int) -> list[Release]:
-    """The articles with an id above `after_id` (at most `limit`, in id order), as releases."""
-    q = (
+def _releases_query() -> sa.Select[Any]:
+    return (
         sa.select(
             ArticleRow.id,
             ArticleRow.source,
@@ -67,10 +71,26 @@ def read_releases(session: Session, after_id: int, limit: int) -> list[Release]:
                 VersionRow.number == ArticleRow.content_version,
             ),
         )
-        .where(ArticleRow.id > after_id)
-        .order_by(ArticleRow.id)
-        .limit(limit)
     )
+
+
+def read_releases(session: Session, after_id: int, limit: int) -> list[Release]:
+    """The articles with an id above `after_id` (at most `limit`, in id order), as releases."""
+    q = _releases_query().where(ArticleRow.id > after_id).order_by(ArticleRow.id).limit(limit)
+    return _releases(session, q)
+
+
+def releases_dated(session: Session, source: str, first: date, last: date) -> list[Release]:
+    """The articles of `source` dated from `first` to `last` (a release's twin candidates)."""
+    q = _releases_query().where(
+        ArticleRow.source == source,
+        ArticleRow.published_date >= first,
+        ArticleRow.published_date <= last,
+    )
+    return _releases(session, q)
+
+
+def _releases(session: Session, q: sa.Select[Any]) -> list[Release]:
     return [
         Release(
             article_id=row[0],
@@ -94,7 +114,14 @@ def pair_readouts(session: Session, readouts: Sequence[Readout], at: datetime) -
     for readout in readouts:
         start, end = window_bounds(readout)
         for m in best_matches(readout, store.candidates(session, readout.kind, start, end)):
-            if _keeps_better(session, m.b.article_id, readout.source, readout.article_id, m.rank()):
+            if _keeps_better(
+                session,
+                Relation.READOUT,
+                m.b.article_id,
+                readout.source,
+                readout.article_id,
+                m.rank(),
+            ):
                 continue
             found += store.add_found(
                 session, Relation.READOUT, m.a.article_id, m.b.article_id, m.evidence(), at
@@ -102,17 +129,55 @@ def pair_readouts(session: Session, readouts: Sequence[Readout], at: datetime) -
     return found
 
 
+def pair_twins(
+    session: Session,
+    releases: Sequence[Release],
+    twins: Mapping[str, str],
+    officials: Officials | None,
+    at: datetime,
+) -> int:
+    """Pair each release of a source with a twin with its best twin release; the number found."""
+    found = 0
+    for release in releases:
+        twin_source = twins.get(release.source)
+        new = marks(release, officials)
+        if twin_source is None or new.day is None:
+            continue
+        candidates = releases_dated(session, twin_source, new.day - DAY_SLACK, new.day + DAY_SLACK)
+        best = best_twin(new, (marks(c, officials) for c in candidates))
+        if best is None:
+            continue
+        if _keeps_better(
+            session,
+            Relation.TWIN,
+            best.b.article_id,
+            release.source,
+            release.article_id,
+            best.rank(),
+        ) or _keeps_better(
+            session, Relation.TWIN, release.article_id, twin_source, best.b.article_id, best.rank()
+        ):
+            continue
+        found += store.add_found(
+            session, Relation.TWIN, release.article_id, best.b.article_id, best.evidence(), at
+        )
+    return found
+
+
 def _keeps_better(
-    session: Session, other_id: int, source: str, new_id: int, rank: tuple[float, ...]
+    session: Session,
+    relation: Relation,
+    other_id: int,
+    source: str,
+    new_id: int,
+    rank: tuple[float, ...],
 ) -> bool:
-    """Whether `other_id` keeps a pair with another readout of `source` over one with `new_id`:
+    """Whether `other_id` keeps a pair with another article of `source` over one with `new_id`:
     one confirmed by a person, or one found that ranks at least as well. Worse ones are dropped."""
     rivals = [
-        p
-        for p in store.partners(session, Relation.READOUT, other_id, source)
-        if p.other_id != new_id
+        p for p in store.partners(session, relation, other_id, source) if p.other_id != new_id
     ]
-    if any(p.status is store.PairStatus.CONFIRMED or p.rank >= rank for p in rivals):
+    if any(p.status is PairStatus.CONFIRMED or p.rank >= rank for p in rivals):
         return True
     store.drop(session, [p.pair_id for p in rivals])
     return False
@@ -123,6 +188,7 @@ def pair_new(
     officials: Officials,
     at: datetime,
     *,
+    twins: Mapping[str, str] | None = None,
     batch: int = BATCH,
 ) -> PairingResult:
     """Detect and pair the articles stored since the last update (one transaction per batch)."""
@@ -135,9 +201,13 @@ def pair_new(
                 return total
             readouts = [r for r in (detect(rel, officials) for rel in releases) if r is not None]
             pairs = pair_readouts(session, readouts, at)
+            twinned = pair_twins(session, releases, twins or {}, officials, at)
             store.set_cursor(session, CURSOR, releases[-1].article_id, at)
         total = PairingResult(
-            total.articles + len(releases), total.readouts + len(readouts), total.pairs + pairs
+            total.articles + len(releases),
+            total.readouts + len(readouts),
+            total.pairs + pairs,
+            total.twins + twinned,
         )
         if len(releases) < batch:
             return total
@@ -148,10 +218,12 @@ def recompute(
     officials: Officials,
     at: datetime,
     *,
+    twins: Mapping[str, str] | None = None,
     batch: int = BATCH,
 ) -> PairingResult:
     """Forget the undecided pairs and the readouts, then pair every stored article again."""
     with db.session() as session:
         store.forget_found(session, Relation.READOUT)
+        store.forget_found(session, Relation.TWIN)
         store.set_cursor(session, CURSOR, 0, at)
-    return pair_new(db, officials, at, batch=batch)
+    return pair_new(db, officials, at, twins=twins, batch=batch)

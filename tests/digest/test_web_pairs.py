@@ -98,6 +98,10 @@ async def test_side_by_side_marks_what_only_one_side_mentions(
     assert "Taiwan" not in marked_left and not right.css("mark.only")
     assert "Only here:" in left.text() and "Joe Biden" in left.text()
     assert tree.css("script") == [] and "<script>x</script>" in left.text()
+    article = await client.get(
+        f"/article/{left.css_first('a').attributes['href'].rsplit('/', 1)[-1]}"
+    )
+    assert f"/pair/{_pair_id(db)}" in article.text and "readout of us-state-press" in article.text
 
 
 async def test_list_and_decisions_need_the_form_token(

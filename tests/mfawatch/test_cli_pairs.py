@@ -97,6 +97,15 @@ def test_crawl_pairs_readouts_and_review_sticks(tmp_path: Path, site: Site) -> N
     assert {s["source"] for s in pair["sides"]} == {"cn-feed", "us-feed"}
     assert pair["evidence"]["shared"] == ["antony-blinken", "wang-yi"]
     pair_id = str(pair["id"])
+    cn_id = str(next(s["article_id"] for s in pair["sides"] if s["source"] == "cn-feed"))
+    history = mfawatch("history", cn_id, db=db, config=config)
+    assert (
+        f"call readout pair (pair {pair_id}): #" in history.stdout and "us-feed" in history.stdout
+    )
+    as_json = json.loads(
+        mfawatch("history", cn_id, "--format", "json", db=db, config=config).stdout
+    )
+    assert [p["id"] for p in as_json["pairs"]] == [pair["id"]]
 
     assert mfawatch("pairs", "reject", pair_id, db=db, config=config).returncode == 0
     assert "0 pair(s)" in mfawatch("pairs", "--since", "2000-01-01", db=db, config=config).stdout

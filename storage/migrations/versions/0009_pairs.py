@@ -1,4 +1,5 @@
-"""Readout pairs and language twins: `readouts`, `article_pairs`, `pairing_state`.
+"""Readout pairs and language twins: `readouts`, `article_pairs`, `pairing_state`, and an index
+of articles by source and publication date (where a release's twin is looked for).
 
 Articles stored before this revision are paired by `mfawatch pairs --backfill` (the crawl pairs
 only what it stores from now on). Downgrading drops the three tables, and with them every
@@ -23,6 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_articles_source_published", "articles", ["source", "published_date"], unique=False
+    )
     op.create_table(
         "readouts",
         sa.Column("article_id", sa.Integer(), nullable=False),
@@ -80,3 +84,4 @@ def downgrade() -> None:
     op.drop_table("article_pairs")
     op.drop_index("ix_readouts_kind_starts", table_name="readouts")
     op.drop_table("readouts")
+    op.drop_index("ix_articles_source_published", table_name="articles")

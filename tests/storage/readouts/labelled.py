@@ -32,6 +32,7 @@ class Labelled:
     articles: dict[str, Article]
     real: frozenset[str]
     pairs: frozenset[frozenset[str]]
+    twins: frozenset[frozenset[str]]
     settings: Settings
 
 
@@ -55,9 +56,10 @@ def load_labelled() -> Labelled:
         assert item["id"] not in articles, f"label {item['id']} used twice"
         articles[item["id"]] = _made_article(settings.source(item["source"]), item)
     pairs = frozenset(frozenset(p) for p in data["pairs"])
-    for pair in pairs:
+    twins = frozenset(frozenset(p) for p in data["twins"])
+    for pair in pairs | twins:
         assert len(pair) == 2 and pair <= articles.keys(), f"pair {sorted(pair)} names no item"
-    return Labelled(articles, frozenset(real), pairs, settings)
+    return Labelled(articles, frozenset(real), pairs, twins, settings)
 
 
 def _page(path: Path, url: str, content_type: str) -> Page:
