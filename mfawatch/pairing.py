@@ -1,7 +1,8 @@
 """Pairing after a crawl: readout pairs of the articles a crawl stored, for the daemon and
 `crawl --once` alike.
 
-The officials table is read once per process (`officials.yaml` beside the sources file, or the
+At most `PER_CRAWL` articles are paired after one crawl; the rest (a first crawl's backlog) by
+the next crawls, oldest first. The officials table is read once per process (`officials.yaml` beside the sources file, or the
 file its `officials:` key names). Without one there is no pairing (said once, at info level);
 an invalid one is logged once as an error with every problem, and crawling goes on without
 pairing (`mfawatch sources check` reports it with exit 2). A failure of pairing itself is logged
@@ -22,6 +23,10 @@ from storage.readouts.officials import Officials
 from storage.readouts.update import PairingResult, pair_new
 
 log = logging.getLogger("mfawatch.pairing")
+# Articles a crawl pairs at its end, at most. A poll stores a few new articles, paired at once;
+# a first crawl's backlog of thousands is paired this many at a time by the following crawls
+# (or at once by `mfawatch pairs update`), so it never adds seconds to the crawl that stored it.
+PER_CRAWL = 500
 
 
 def read_officials(config_path: Path, settings: Settings | None) -> Officials | None:
@@ -51,7 +56,7 @@ def pair_stored(
         return None
     twins = settings.twins() if settings is not None else {}
     try:
-        result = pair_new(db, officials, at or datetime.now(UTC), twins=twins)
+        result = pair_new(db, officials, at or datetime.now(UTC), twins=twins, limit=PER_CRAWL)
     except Exception:  # never fail a crawl: what is stored stays, the next update retries
         log.exception("pairing the new articles failed; the next crawl tries again")
         return None
@@ -62,5 +67,12 @@ def pair_stored(
             result.readouts,
             result.pairs,
             result.twins,
+        )
+    if result.left:
+        log.info(
+            "pairing: %d stored article(s) wait for the next crawls (%d per crawl); "
+            "`mfawatch pairs update` reads them all now",
+            result.left,
+            PER_CRAWL,
         )
     return result

@@ -19,6 +19,7 @@ from mfawatch.app import App
 from mfawatch.exits import handle_errors
 from mfawatch.terminal import echo, echo_json
 from storage.readouts import store
+from storage.readouts.officials import Officials
 from storage.readouts.store import PairStatus, Relation
 
 PAIR_ID = click.IntRange(1, 2**63 - 1)
@@ -114,17 +115,38 @@ def add(app: App, first: int, second: int, twin: bool) -> None:
 @pairs.command()
 @click.pass_obj
 @handle_errors
-def backfill(app: App) -> None:
-    """Pair every stored article again with the current officials table (decisions kept)."""
-    from storage.readouts.update import recompute
+def update(app: App) -> None:
+    """Pair every stored article not paired yet (a crawl pairs at most 500 after it)."""
+    from storage.readouts.update import pair_new
 
     settings = app.settings
-    officials = app.officials(settings)
+    officials = _officials(app)
+    result = pair_new(app.db, officials, datetime.now(UTC), twins=settings.twins())
+    echo(
+        f"{result.articles} article(s) read, {result.readouts} readout(s), "
+        f"{result.pairs} pair(s) found, {result.twins} twin pair(s) found"
+    )
+
+
+def _officials(app: App) -> Officials:
+    officials = app.officials(app.settings)
     if officials is None:
         raise click.UsageError(
             f"no officials table beside {app.config_path}: create officials.yaml there "
             "(see config/officials.yaml) or set `officials:` in the config"
         )
+    return officials
+
+
+@pairs.command()
+@click.pass_obj
+@handle_errors
+def backfill(app: App) -> None:
+    """Pair every stored article again with the current officials table (decisions kept)."""
+    from storage.readouts.update import recompute
+
+    settings = app.settings
+    officials = _officials(app)
     result = recompute(app.db, officials, datetime.now(UTC), twins=settings.twins())
     echo(
         f"{result.articles} article(s) read, {result.readouts} readout(s), "

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from storage.readouts.matching import words
 from storage.readouts.officials import Mention, Officials
-from storage.readouts.vocabulary import NOT_READOUT, ORDER, PATTERNS, EventKind
+from storage.readouts.vocabulary import NOT_READOUT, EventKind, first_kind
 
-LEAD_CHARS = 600  # the body's first characters read for the kind and the officials
+# The body's first characters read for the kind: a readout says what happened in its first
+# sentence (the longest of the labelled set is 260 characters), and more would cost every release.
+LEAD_CHARS = 320
 NAMES_CHARS = 1500  # the body's first characters read for the officials
 
 
@@ -62,12 +64,12 @@ class Readout:
 def event_kind(title: str, body_start: str) -> EventKind | None:
     """The event kind a release reports, from its title, else its lead; None if not a readout."""
     folded_title = words(title)
-    found = _first_kind(folded_title)
+    found = first_kind(folded_title)
     if found is not None:
         return found
     if NOT_READOUT.search(folded_title):
         return None
-    return _first_kind(words(body_start[:LEAD_CHARS]))
+    return first_kind(words(body_start[:LEAD_CHARS]))
 
 
 def detect(release: Release, officials: Officials) -> Readout | None:
@@ -107,13 +109,6 @@ def time_span(release: Release) -> tuple[datetime, datetime]:
         return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
     seen = release.first_seen_at.astimezone(UTC)
     return seen - timedelta(days=1), seen
-
-
-def _first_kind(folded: str) -> EventKind | None:
-    for kind in ORDER:
-        if PATTERNS[kind].search(folded):
-            return kind
-    return None
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -3,9 +3,11 @@
 Pairing compares names and words across languages with the same folding and CJK handling as
 search (issue 19), so a name matches in pairing exactly when a search for it would:
 
-- `words(text)`: the text as its folded words joined by spaces (`Blinken’s Call` -> `blinken s
-  call`), with each Chinese/Japanese/Korean run kept whole as written (NFKC), for the event-kind
-  patterns of `vocabulary` (which are written in that form);
+- `words(text)`: the text cut at spaces and punctuation, each piece folded by search's `fold`
+  and joined by single spaces (`Blinken’s Call` -> `blinken s call`; a Chinese or Japanese run
+  stays whole), for the event-kind patterns of `vocabulary` (which are written in that form).
+  It reads every release's title, so it cuts with one regular expression and folds each piece
+  through `fold`'s cache, instead of building search's index tokens (bigrams with spans);
 - `terms(text)`: search's index terms (`storage.search.text.index_terms`), and `name_terms(name)`
   the terms a name must match consecutively (`storage.search.text.query_terms`): whole words for
   Latin and Cyrillic, bigrams for CJK (`布林肯` -> `布林 林肯`).
@@ -13,27 +15,22 @@ search (issue 19), so a name matches in pairing exactly when a search for it wou
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
-from storage.search.text import index_terms, is_cjk, query_terms, tokenize
+from storage.search.text import fold, index_terms, is_cjk, query_terms
 
 __all__ = ["is_cjk", "name_terms", "terms", "words"]
 
 
+# Spaces and the punctuation between words (ASCII, typographic quotes and dashes, CJK marks).
+_SEPARATORS = re.compile(
+    r"[\s\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e‘’“”«»–—…·、。，：；！？（）《》「」『』]+"
+)
+
+
 def words(text: str) -> str:
     """Folded words joined by single spaces, CJK runs kept whole (see the module docstring)."""
-    out: list[str] = []
-    run_start = -1
-    for token in tokenize(text):
-        if not token.cjk:
-            out.append(token.term)
-            continue
-        if run_start < 0:
-            run_start = token.start
-        if token.run_end:
-            out.append(unicodedata.normalize("NFKC", text[run_start : token.end]))
-            run_start = -1
-    return " ".join(out)
+    return " ".join(w for w in map(fold, _SEPARATORS.split(text)) if w)
 
 
 def terms(text: str) -> list[str]:

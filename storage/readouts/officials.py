@@ -90,11 +90,18 @@ class Officials:
         """The officials `text` names who were in office on `day`."""
         doc = terms(text)
         ids: set[str] = set()
+        names = self._names
         for i, term in enumerate(doc):
-            for first in _stems(term):
-                for key, inflected, owner in self._names.get(first, ()):
+            entries = names.get(term)
+            if entries is not None:
+                for key, inflected, owner in entries:
                     if _matches(key, inflected, doc, i):
                         ids.update(owner)
+            if "\u0400" <= term[-1] <= "\u04ff":  # Cyrillic: also without a case ending
+                for cut in range(1, min(MAX_ENDING, len(term) - 2) + 1):
+                    for key, inflected, owner in names.get(term[:-cut], ()):
+                        if inflected and _matches(key, inflected, doc, i):
+                            ids.update(owner)
         return frozenset(self._mentions(ids, day))
 
     def _mentions(self, ids: Iterable[str], day: date) -> Iterable[Mention]:
@@ -107,14 +114,6 @@ class Officials:
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 MAX_ENDING = 3  # letters of a Russian case ending after a name (Лавров -> Лавровым)
-
-
-def _stems(term: str) -> Iterable[str]:
-    """The term, and for a Cyrillic word the term without a case ending of 1-3 letters."""
-    yield term
-    if _CYRILLIC.search(term):
-        for cut in range(1, min(MAX_ENDING, len(term) - 2) + 1):
-            yield term[:-cut]
 
 
 def _matches(key: tuple[str, ...], inflected: bool, doc: list[str], i: int) -> bool:

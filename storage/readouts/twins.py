@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from storage.readouts.detect import NAMES_CHARS, Release
+from storage.readouts.detect import Release
 from storage.readouts.officials import Officials
 
+MARKS_CHARS = 1500  # the body's first characters read for the marks (dates, names, figures)
 MIN_SHARED = 3
 MIN_OVERLAP = 0.5
 DAY_SLACK = timedelta(days=1)
@@ -75,7 +76,7 @@ class TwinMatch:
 
 def marks(release: Release, officials: Officials | None) -> Marks:
     """The numbers and officials of a release's title and body start."""
-    text = release.title + "\n" + release.body_start[:NAMES_CHARS]
+    text = release.title + "\n" + release.body_start[:MARKS_CHARS]
     numbers = {n.lstrip("0") or "0" for n in _NUMBER.findall(text)}
     numbers.update(_MONTHS[m.lower()] for m in _MONTH.findall(text))
     day = release.published_date or (release.published_at.date() if release.published_at else None)

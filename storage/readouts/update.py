@@ -17,7 +17,7 @@ names do not change in a correction, and reading every edit would cost every rec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,12 +31,13 @@ from storage.readouts.detect import NAMES_CHARS, Readout, Release, detect
 from storage.readouts.officials import Officials
 from storage.readouts.rule import best_matches, window_bounds
 from storage.readouts.store import PairStatus, Relation
-from storage.readouts.twins import DAY_SLACK, best_twin, marks
+from storage.readouts.twins import DAY_SLACK, Marks, best_twin, marks
 from storage.schema import ArticleRow, SourceRow, VersionRow
 
 CURSOR = "readouts"
 BATCH = 2000
 _TIMED = (DatePrecision.MINUTE.value, "second")
+MARKS_CACHE = 50_000  # releases whose twin marks one update keeps (a few MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class PairingResult:
     readouts: int = 0
     pairs: int = 0
     twins: int = 0
+    left: int = 0  # stored articles not read yet (an update with a limit)
 
 
 def _releases_query() -> sa.Select[Any]:
@@ -135,16 +137,32 @@ def pair_twins(
     twins: Mapping[str, str],
     officials: Officials | None,
     at: datetime,
+    cache: dict[int, Marks] | None = None,
 ) -> int:
-    """Pair each release of a source with a twin with its best twin release; the number found."""
+    """Pair each release of a source with a twin with its best twin release; the number found.
+
+    `cache` keeps each release's marks by article id across calls of one update (a release is
+    a candidate of every release of its twin source dated around it)."""
+    cache = {} if cache is None else cache
+    if len(cache) > MARKS_CACHE:
+        cache.clear()
+
+    def marks_of(release: Release) -> Marks:
+        got = cache.get(release.article_id)
+        if got is None:
+            got = cache[release.article_id] = marks(release, officials)
+        return got
+
     found = 0
     for release in releases:
         twin_source = twins.get(release.source)
-        new = marks(release, officials)
-        if twin_source is None or new.day is None:
+        if twin_source is None:
+            continue
+        new = marks_of(release)
+        if new.day is None:
             continue
         candidates = releases_dated(session, twin_source, new.day - DAY_SLACK, new.day + DAY_SLACK)
-        best = best_twin(new, (marks(c, officials) for c in candidates))
+        best = best_twin(new, (marks_of(c) for c in candidates))
         if best is None:
             continue
         if _keeps_better(
@@ -190,18 +208,27 @@ def pair_new(
     *,
     twins: Mapping[str, str] | None = None,
     batch: int = BATCH,
+    limit: int | None = None,
 ) -> PairingResult:
-    """Detect and pair the articles stored since the last update (one transaction per batch)."""
+    """Detect and pair the articles stored since the last update (one transaction per batch),
+    at most `limit` of them (the rest waits for the next update: `left` says how many)."""
     total = PairingResult()
+    cache: dict[int, Marks] = {}
     while True:
+        if limit is not None and total.articles >= limit:
+            with db.session(readonly=True) as session:
+                after = store.cursor(session, CURSOR)
+                left = session.scalar(sa.select(sa.func.count()).where(ArticleRow.id > after))
+            return replace(total, left=left or 0)
+        size = batch if limit is None else min(batch, limit - total.articles)
         with db.session() as session:
             after = store.cursor(session, CURSOR)
-            releases = read_releases(session, after, batch)
+            releases = read_releases(session, after, size)
             if not releases:
                 return total
             readouts = [r for r in (detect(rel, officials) for rel in releases) if r is not None]
             pairs = pair_readouts(session, readouts, at)
-            twinned = pair_twins(session, releases, twins or {}, officials, at)
+            twinned = pair_twins(session, releases, twins or {}, officials, at, cache)
             store.set_cursor(session, CURSOR, releases[-1].article_id, at)
         total = PairingResult(
             total.articles + len(releases),
@@ -209,7 +236,7 @@ def pair_new(
             total.pairs + pairs,
             total.twins + twinned,
         )
-        if len(releases) < batch:
+        if len(releases) < size:
             return total
 
 

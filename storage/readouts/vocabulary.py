@@ -106,6 +106,35 @@ PATTERNS: dict[EventKind, re.Pattern[str]] = {
     kind: re.compile("|".join(p for pats in _WORDS[kind].values() for p in pats)) for kind in ORDER
 }
 
+# Words at least one of which every pattern of a kind contains: a text with none of them is not
+# searched with the kind's patterns (most releases are no readouts, and a plain `in` test costs a
+# fraction of a regular expression; a test checks every pattern has one).
+ANCHORS: dict[EventKind, tuple[str, ...]] = {
+    EventKind.MESSAGES: ("exchang", "互致", "互通", "обмен", "交換", "echange", "ausgetauscht", "austausch"),
+    EventKind.PRESS: (
+        "joint", "共同会见记者", "联合记者会", "共见记者", "совместн", "共同記者会見", "conjoint",
+        "pressekonferenz", "pressebegegnung",
+    ),
+    EventKind.CALL: (
+        "phone", "call", "spoke", "通电话", "通话", "电话会谈", "телефон", "電話会談", "テレビ会談",
+        "telephon", "telefon", "video",
+    ),
+    EventKind.MEETING: (
+        "met", "meet", "talks", "会见", "会谈", "会晤", "见面", "переговор", "встре", "会談", "会見",
+        "会合", "entret", "rencontre", "recoit", "a recu", "trifft", "traf", "treffen", "gesprach",
+        "empf",
+    ),
+}  # fmt: skip
+
+
+def first_kind(folded: str) -> EventKind | None:
+    """The first kind of `ORDER` whose words `folded` (a `matching.words` text) has."""
+    for kind in ORDER:
+        if any(anchor in folded for anchor in ANCHORS[kind]) and PATTERNS[kind].search(folded):
+            return kind
+    return None
+
+
 NOT_READOUT = re.compile(
     r"regular press conference|press briefing|daily briefing|remarks to the press"
     r"|例行记者会|答记者问|记者会|брифинг|ответы на вопросы|定例記者会見|記者会見"
@@ -116,6 +145,11 @@ NOT_READOUT = re.compile(
 def languages() -> tuple[str, ...]:
     """The languages the table covers (for the docs and a test that each kind covers each)."""
     return tuple(sorted({lang for table in _WORDS.values() for lang in table}))
+
+
+def patterns_of(kind: EventKind) -> tuple[str, ...]:
+    """Every pattern of a kind, all languages (for the anchor test)."""
+    return tuple(p for pats in _WORDS[kind].values() for p in pats)
 
 
 def kinds_for(language: str) -> tuple[EventKind, ...]:

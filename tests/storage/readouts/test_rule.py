@@ -11,7 +11,7 @@ import pytest
 from mfawatch.settings.officials import load_officials
 from storage.readouts.detect import Release, detect, event_kind, time_span
 from storage.readouts.rule import WINDOW, best_matches, match
-from storage.readouts.vocabulary import EventKind, kinds_for, languages
+from storage.readouts.vocabulary import ANCHORS, EventKind, kinds_for, languages, patterns_of
 
 ROOT = Path(__file__).resolve().parents[3]
 OFFICIALS = load_officials(ROOT / "config" / "officials.yaml")
@@ -58,6 +58,13 @@ def test_event_kinds_in_every_language(title: str, lead: str, kind: EventKind | 
     """The title decides the kind (a call before a meeting it mentions); else the lead, unless the
     title is a press conference's."""
     assert event_kind(title, lead) is kind
+
+
+def test_every_pattern_has_an_anchor_of_its_kind() -> None:
+    """The `in` prefilter never hides a pattern: each contains one of its kind's anchors."""
+    for kind in EventKind:
+        for pattern in patterns_of(kind):
+            assert any(anchor in pattern for anchor in ANCHORS[kind]), (kind, pattern)
 
 
 def test_every_kind_has_words_in_every_preset_language() -> None:

@@ -220,3 +220,29 @@ def test_migration_0009_goes_down_and_up_again(db: Database) -> None:
     assert migrate.upgrade(db.engine)
     assert _statuses(db) == {}
     assert pair_new(db, OFFICIALS, NOW).pairs == 1
+
+
+def test_an_update_with_a_limit_leaves_the_rest_for_the_next(db: Database) -> None:
+    """With a limit, an update reads that many articles, says how many are left, and the next
+    update goes on from there: the pair of two readouts read in two updates is found."""
+    _sources(db)
+    _store(
+        db,
+        "cn-mfa-en",
+        "call",
+        "Wang Yi Speaks on the Phone with US Secretary of State Blinken",
+        CALL_AT,
+    )
+    for i in range(3):
+        _store(db, "cn-mfa-en", f"other-{i}", f"Other release {i}", CALL_AT)
+    _store(
+        db,
+        "us-state-press",
+        "call",
+        "Secretary Blinken’s Call with PRC Foreign Minister Wang Yi",
+        CALL_AT,
+    )
+    first = pair_new(db, OFFICIALS, NOW, limit=2, batch=1)
+    assert (first.articles, first.left, first.pairs) == (2, 3, 0)
+    rest = pair_new(db, OFFICIALS, NOW, limit=10)
+    assert (rest.articles, rest.left, rest.pairs) == (3, 0, 1)
