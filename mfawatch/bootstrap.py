@@ -81,6 +81,6 @@ async def crawl_once(
         results = await crawl_sources(ctx, selected, recheck=recheck)
     for source, result in zip(selected, results, strict=True):
         record_health(app.db, source, result, at=datetime.now(UTC))
-    if any(result.new for result in results):
-        pair_stored(app.db, read_officials(app.config_path, settings), settings)
+    # What this crawl stored, and what earlier crawls left (at most PER_CRAWL articles).
+    pair_stored(app.db, read_officials(app.config_path, settings), settings)
     return results

@@ -249,8 +249,10 @@ class Daemon:
         try:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
-            if result.new:  # pair what this crawl stored (in a thread: it reads and writes)
-                await asyncio.to_thread(pair_stored, self.db, self.officials, self.settings)
+            # Pair what this crawl stored, and what earlier crawls left (a first crawl's backlog
+            # goes PER_CRAWL at a time); with nothing new it is two small queries. In a thread:
+            # it reads and writes the database.
+            await asyncio.to_thread(pair_stored, self.db, self.officials, self.settings)
         except EXPECTED_FAILURES as exc:
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None
