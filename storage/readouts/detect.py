@@ -25,7 +25,10 @@ from storage.readouts.vocabulary import NOT_READOUT, EventKind, first_kind
 # The body's first characters read for the kind: a readout says what happened in its first
 # sentence (the longest of the labelled set is 260 characters), and more would cost every release.
 LEAD_CHARS = 320
-NAMES_CHARS = 1500  # the body's first characters read for the officials
+BODY_CHARS = 1500  # the body's first characters read from the database (twins read numbers)
+# ... and those read for the officials: a readout names both sides in its first paragraph, and
+# finding names costs time in proportion to the text.
+NAMES_CHARS = 700
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from storage.readouts.detect import Release
 from storage.readouts.officials import Officials
 
-MARKS_CHARS = 1500  # the body's first characters read for the marks (dates, names, figures)
+MARKS_CHARS = 1500  # the body's first characters read for numbers (dates, figures)
+NAMES_LEAD = 300  # ... and for officials (named in the first sentence; names cost more to find)
 MIN_SHARED = 3
 MIN_OVERLAP = 0.5
 DAY_SLACK = timedelta(days=1)
@@ -82,7 +83,8 @@ def marks(release: Release, officials: Officials | None) -> Marks:
     day = release.published_date or (release.published_at.date() if release.published_at else None)
     people: set[str] = set()
     if officials is not None and day is not None:
-        people = {"@" + m.person for m in officials.named_in(text, day)}
+        lead = release.title + "\n" + release.body_start[:NAMES_LEAD]
+        people = {"@" + m.person for m in officials.named_in(lead, day)}
     return Marks(release.article_id, release.source, day, frozenset(numbers | people))
 
 

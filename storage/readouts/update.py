@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from storage.engine import Database
 from storage.model import DatePrecision
 from storage.readouts import store
-from storage.readouts.detect import NAMES_CHARS, Readout, Release, detect
+from storage.readouts.detect import BODY_CHARS, Readout, Release, detect
 from storage.readouts.officials import Officials
 from storage.readouts.rule import best_matches, window_bounds
 from storage.readouts.store import PairStatus, Relation
@@ -59,7 +59,7 @@ def _releases_query() -> sa.Select[Any]:
             SourceRow.country,
             SourceRow.timezone,
             ArticleRow.title,
-            sa.func.substr(VersionRow.body_text, 1, NAMES_CHARS),
+            sa.func.substr(VersionRow.body_text, 1, BODY_CHARS),
             ArticleRow.published_at,
             ArticleRow.published_date,
             ArticleRow.date_precision,
