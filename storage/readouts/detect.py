@@ -101,6 +101,9 @@ def detect(release: Release, officials: Officials) -> Readout | None:
     )
 
 
+MAX_SPAN = timedelta(hours=25)  # the longest span `time_span` gives (a day with a DST change)
+
+
 def time_span(release: Release) -> tuple[datetime, datetime]:
     """When the release appeared, in UTC: a point, its date's day in its zone, or the day before
     it was first seen."""

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from storage.readouts.detect import Readout
+from storage.readouts.detect import MAX_SPAN, Readout
 from storage.readouts.officials import Mention
 from storage.readouts.vocabulary import EventKind
 from storage.schema import (
@@ -80,6 +80,9 @@ def candidates(session: Session, kind: EventKind, start: datetime, end: datetime
     rows = session.scalars(
         sa.select(ReadoutRow).where(
             ReadoutRow.kind == kind.value,
+            # A span is at most a day long (`detect.MAX_SPAN`): this bound keeps the index scan
+            # to the window instead of every earlier readout of the kind.
+            ReadoutRow.starts_at >= start - MAX_SPAN,
             ReadoutRow.starts_at <= end,
             ReadoutRow.ends_at >= start,
         )

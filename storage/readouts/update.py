@@ -16,9 +16,9 @@ names do not change in a correction, and reading every edit would cost every rec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,33 +153,58 @@ def pair_twins(
             got = cache[release.article_id] = marks(release, officials)
         return got
 
-    found = 0
+    # One query per twin source for the whole batch (its days, one day either side).
+    wanted: dict[str, list[tuple[Release, Marks]]] = {}
     for release in releases:
         twin_source = twins.get(release.source)
         if twin_source is None:
             continue
         new = marks_of(release)
-        if new.day is None:
-            continue
-        candidates = releases_dated(session, twin_source, new.day - DAY_SLACK, new.day + DAY_SLACK)
-        best = best_twin(new, (marks_of(c) for c in candidates))
-        if best is None:
-            continue
-        if _keeps_better(
-            session,
-            Relation.TWIN,
-            best.b.article_id,
-            release.source,
-            release.article_id,
-            best.rank(),
-        ) or _keeps_better(
-            session, Relation.TWIN, release.article_id, twin_source, best.b.article_id, best.rank()
-        ):
-            continue
-        found += store.add_found(
+        if new.day is not None:
+            wanted.setdefault(twin_source, []).append((release, new))
+    found = 0
+    for twin_source, items in wanted.items():
+        days = [new.day for _, new in items if new.day is not None]
+        by_day: dict[date, list[Release]] = {}
+        for c in releases_dated(session, twin_source, min(days) - DAY_SLACK, max(days) + DAY_SLACK):
+            if c.published_date is not None:
+                by_day.setdefault(c.published_date, []).append(c)
+        for release, new in items:
+            assert new.day is not None
+            candidates = [
+                c
+                for offset in (-DAY_SLACK, timedelta(0), DAY_SLACK)
+                for c in by_day.get(new.day + offset, ())
+            ]
+            found += _pair_twin(session, release, twin_source, new, candidates, marks_of, at)
+    return found
+
+
+def _pair_twin(
+    session: Session,
+    release: Release,
+    twin_source: str,
+    new: Marks,
+    candidates: Sequence[Release],
+    marks_of: Callable[[Release], Marks],
+    at: datetime,
+) -> int:
+    """Pair `release` with its best twin among `candidates`; 1 when a new pair was stored."""
+    best = best_twin(new, (marks_of(c) for c in candidates))
+    if best is None:
+        return 0
+    rank = best.rank()
+    if _keeps_better(
+        session, Relation.TWIN, best.b.article_id, release.source, release.article_id, rank
+    ) or _keeps_better(
+        session, Relation.TWIN, release.article_id, twin_source, best.b.article_id, rank
+    ):
+        return 0
+    return int(
+        store.add_found(
             session, Relation.TWIN, release.article_id, best.b.article_id, best.evidence(), at
         )
-    return found
+    )
 
 
 def _keeps_better(
