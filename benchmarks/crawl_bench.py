@@ -6,6 +6,10 @@ Scenarios, each a real `mfawatch crawl --once` subprocess against a fresh SQLite
   edit5    5 % of the articles edited on the site, then `--recheck` (one new version each)
   scrapy   the yardstick: a plain Scrapy spider, same site, same selectors, no storage
 
+The shipped officials table (config/officials.yaml) is put beside the config, so each crawl
+pairs what it stored as a user's crawl does (readout pairs, `mfawatch.pairing`); `--no-pairing`
+leaves it out.
+
 Prints articles/s, CPU seconds and peak RSS per scenario, and mfawatch/Scrapy as a ratio. The cold
 crawl and the yardstick are run `--repeat` times (each cold crawl into a fresh database) and their
 median run is reported; dirty pages are flushed to disk (sync) before every measured run, so that
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -145,6 +150,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3, help="runs of cold and scrapy (median)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument(
+        "--no-pairing", action="store_true", help="no officials table: crawls pair nothing"
+    )
     args = ap.parse_args()
     if args.smoke:
         args.sources, args.articles, args.no_scrapy, args.repeat = 2, 50, True, 1
@@ -160,6 +168,9 @@ def main() -> None:
         with SiteServer(root, free_port()) as server:
             config = Path(tmp) / "bench.yaml"
             config.write_text(config_yaml(server.base_url, spec, concurrency=args.concurrency))
+            if not args.no_pairing:
+                repo = Path(__file__).resolve().parent.parent
+                shutil.copy(repo / "config" / "officials.yaml", Path(tmp) / "officials.yaml")
             db = Path(tmp) / "bench.sqlite3"
 
             colds = []

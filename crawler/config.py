@@ -317,6 +317,9 @@ class Source(_Model):
     # Polls in a row whose listing yields nothing (selectors stop matching) before the source is
     # reported `broken`: one odd page is not a redesign.
     broken_after: int = Field(default=3, ge=1, le=1000)
+    # The same ministry's releases in another language (`cn-mfa-zh` is `cn-mfa-en`'s twin): each
+    # release is paired with its other-language twin (`storage.readouts.twins`). One side says it.
+    twin_of: str | None = None
 
     @field_validator("key")
     @classmethod

@@ -11,7 +11,10 @@ A rule's `query` is a saved search: the query language of `mfawatch search` (wor
 OR, NOT/-, prefix*, CJK without spaces), matched by the search index's own rules
 (`storage.search.evaluate`) on the same text, so an alert fires on what the search would find.
 
-A rule with `silent_only` fires only on silent edits (a changed item whose page kept its date
+A rule with `one_sided_only` fires only on edits made in one language only (a changed item whose
+language twin got no edit within 12 hours: `storage.readouts.twins`), with the term `edited in
+one language only` when it has nothing else to match. A rule with `silent_only` fires only on
+silent edits (a changed item whose page kept its date
 and update markers: `storage.versions.edit_kind`); without keywords or regexes it fires on every
 silent edit, with the term `silent edit`.
 
@@ -44,15 +47,19 @@ class AlertRule:
     channels: tuple[str, ...] = ()
     silent_only: bool = False
     query: str = ""
+    one_sided_only: bool = False  # fires only on edits made in one language only
     _compiled: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
     _query: Node | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise AlertRuleError("alert rule has an empty name")
-        if not self.keywords and not self.regex and not self.query and not self.silent_only:
+        if not (
+            self.keywords or self.regex or self.query or self.silent_only or self.one_sided_only
+        ):
             raise AlertRuleError(
-                f"alert {self.name!r} needs at least one keyword, regex or query, or silent_only"
+                f"alert {self.name!r} needs at least one keyword, regex or query, or silent_only "
+                "or one_sided_only"
             )
         if self.query:
             try:
@@ -116,12 +123,16 @@ def match_item(item: Item, rules: Sequence[AlertRule], body: str | None = None) 
     hits = tuple(
         AlertHit(rule.name, terms)
         for rule in rules
-        if (not rule.silent_only or item.silent) and (terms := _terms(rule, text))
+        if (not rule.silent_only or item.silent)
+        and (not rule.one_sided_only or item.one_sided)
+        and (terms := _terms(rule, text))
     )
     return replace(item, alerts=hits) if hits else item
 
 
 def _terms(rule: AlertRule, text: str) -> tuple[str, ...]:
+    if rule.one_sided_only and not rule.matches_anything:
+        return ("edited in one language only",)  # the caller checked that the item is one
     if rule.silent_only and not rule.matches_anything:
         return ("silent edit",)  # the caller checked that the item is one
     return rule.find(text)
@@ -137,6 +148,7 @@ def rules_from(values: Iterable[object]) -> tuple[AlertRule, ...]:
             channels=tuple(getattr(v, "channels", ()) or ()),
             silent_only=bool(getattr(v, "silent_only", False)),
             query=str(getattr(v, "query", "") or ""),
+            one_sided_only=bool(getattr(v, "one_sided_only", False)),
         )
         for v in values
     )

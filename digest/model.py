@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from storage.model import ArticleDate
+from storage.readouts.store import PairView
 
 
 class ItemKind(StrEnum):
@@ -103,6 +104,9 @@ class Item:
     # evidence in one line ("silent edit: unchanged date 2020-06-30", "announced: notice added").
     edit: str | None = None
     edit_note: str = ""
+    # A changed item whose language twin was not edited within the window (`readouts.twins`):
+    # "edited in English only: ..." (empty otherwise).
+    one_sided: str = ""
 
     def __post_init__(self) -> None:
         for name in ("first_seen_at", "event_at"):
@@ -172,6 +176,8 @@ class Report:
     totals: dict[str, int] | None = None  # per-kind totals when only a page of items was built
     offset: int = 0  # index of the first item of this page in the whole window
     silent: dict[str, int] = field(default_factory=dict)  # silent edits per source, whole window
+    # "Both sides' readouts": readout pairs and language twins found in the window (not rejected)
+    pairs: tuple[PairView, ...] = ()
 
     def __post_init__(self) -> None:
         if self.since.tzinfo is None or self.until.tzinfo is None:
@@ -216,4 +222,4 @@ class Report:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to read: no items and no source-health notes."""
-        return self.total == 0 and not self.sources
+        return self.total == 0 and not self.sources and not self.pairs

@@ -57,6 +57,9 @@ from storage.changes import (
 from storage.errors import VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource
 from storage.queries import version_pair
+from storage.readouts.store import PairView, list_pairs, twin_edits
+from storage.readouts.twins import EDIT_WINDOW
+from storage.readouts.twins import one_sided as judge_one_sided
 
 __all__ = [
     "Group",
@@ -242,7 +245,32 @@ def _move_note(evidence: Mapping[str, Any] | None) -> str:
 def _row_item(session: Session, row: ChangeRow, rules: Sequence[AlertRule]) -> Item:
     """The digest item of one recorded change (a return's diff is computed here)."""
     returned = row.kind == ItemKind.RETURNED.value
-    return _item(row, rules, _return_diff(session, row) if returned else None)
+    one_sided = _one_sided(session, row) if row.kind == ItemKind.CHANGED.value else ""
+    return _item(row, rules, _return_diff(session, row) if returned else None, one_sided)
+
+
+LANGUAGES = {"en": "English", "zh": "Chinese", "ru": "Russian", "ja": "Japanese", "fr": "French",
+             "de": "German", "es": "Spanish", "ar": "Arabic"}  # fmt: skip
+
+
+def _one_sided(session: Session, row: ChangeRow) -> str:
+    """ "edited in English only: ..." when the article has a language twin that got no edit
+    within `twins.EDIT_WINDOW` of this one; empty otherwise (or without a twin)."""
+    at = row.seen_at
+    notes = []
+    for twin in twin_edits(session, int(row.article_id), at - EDIT_WINDOW, at + EDIT_WINDOW):
+        verdict = judge_one_sided(at, twin.edits, datetime.now(UTC))
+        if verdict is None:
+            continue
+        mine = LANGUAGES.get(row.language or "", row.language or "one language")
+        other = LANGUAGES.get(twin.language or "", twin.language or "other-language")
+        hours = int(EDIT_WINDOW.total_seconds() // 3600)
+        so_far = " so far" if verdict.endswith("so far") else ""
+        notes.append(
+            f"edited in {mine} only{so_far}: its {other} twin (article {twin.twin_id}) has no "
+            f"edit within {hours} h"
+        )
+    return "; ".join(notes)
 
 
 def _return_diff(session: Session, row: ChangeRow) -> dict[str, Any] | None:
@@ -256,7 +284,10 @@ def _return_diff(session: Session, row: ChangeRow) -> dict[str, Any] | None:
 
 
 def _item(
-    row: ChangeRow, rules: Sequence[AlertRule], diff: Mapping[str, Any] | None = None
+    row: ChangeRow,
+    rules: Sequence[AlertRule],
+    diff: Mapping[str, Any] | None = None,
+    one_sided: str = "",
 ) -> Item:
     kind = ItemKind(row.kind)
     published = _published(
@@ -290,6 +321,7 @@ def _item(
         else "",
         edit=row.edit_kind,
         edit_note=edit_note(row.edit_kind, row.edit_evidence),
+        one_sided=one_sided,
     )
     return match_item(item, rules, row.body)
 
@@ -368,6 +400,30 @@ def _window(
     return f, filters, health
 
 
+def _pairs(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    sources: Sequence[str] | None,
+    countries: Sequence[str] | None,
+    shown: bool,
+) -> tuple[PairView, ...]:
+    """The "Both sides' readouts" section: pairs found in the window with a side in the filters
+    (none when the digest is narrowed to kinds, a query or silent edits: pairs are no items)."""
+    if not shown:
+        return ()
+    wanted_countries = {c.upper() for c in countries or ()}
+    out = []
+    for pair in list_pairs(session, since=since, until=until):
+        sides = (pair.a, pair.b)
+        if sources and not any(s.source in sources for s in sides):
+            continue
+        if wanted_countries and not any((s.country or "") in wanted_countries for s in sides):
+            continue
+        out.append(pair)
+    return tuple(out)
+
+
 def build_report(
     session: Session,
     *,
@@ -412,6 +468,7 @@ def build_report(
         totals=_totals(session, f) if limit is not None else None,
         offset=max(offset, 0) if limit is not None else 0,
         silent=count_silent(session, f),
+        pairs=_pairs(session, since, f.until, sources, countries, not (kinds or query or silent)),
     )
 
 
@@ -438,6 +495,7 @@ def stream_report(
         cursor=cursor,
         totals=_totals(session, f),
         silent=count_silent(session, f),
+        pairs=_pairs(session, since, f.until, sources, countries, not (kinds or query or silent)),
     )
 
     def items() -> Iterator[tuple[GroupKey, Item]]:

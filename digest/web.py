@@ -46,6 +46,7 @@ from digest.formats import atom
 from digest.model import Item, ItemKind
 from digest.report import ReportFilterError, build_report
 from digest.templating import environment
+from digest.web_pairs import pair_routes
 from digest.window import (
     DEFAULT_CURSOR,
     CursorNameError,
@@ -59,6 +60,8 @@ from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.model import VersionKind
 from storage.queries import history, version_pair
+from storage.readouts.officials import Officials
+from storage.readouts.store import list_pairs
 from storage.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -279,13 +282,14 @@ def create_app(
     hosts: Iterable[str] = (),
     canonicalize: Callable[[str], str] | None = None,
     checker: SourceChecker | None = None,
+    officials: Officials | None = None,
 ) -> Starlette:
     """The review UI over `db`; with `token` set, every request must carry it (else 401).
 
     `alerts` marks matching items; the digest page shows `page_size` items at a time. `hosts`
     are the host names the UI answers besides the loopback ones. `canonicalize` maps a pasted
     article URL to the canonical form it is stored under; `checker`, when given, backs the
-    "check now" button of each source.
+    "check now" button of each source; `officials` names the officials in the pair pages.
     """
     allowed = LOOPBACK_HOSTS | {host_of(h) if h.startswith("[") else h.lower() for h in hosts}
     feed_href_key = feed_key(token) if token else None
@@ -418,6 +422,7 @@ def create_app(
                 shown = next((v for v in content if v.number == to_v), None)
                 if wanted["to"] is not None and shown is None:
                     raise VersionNotFound(hist.article.id, wanted["to"], "has no content")
+                pairs = list_pairs(session, article_id=hist.article.id)
         except ArticleNotFound as exc:
             return _message(request, 404, "No such article", str(exc))
         except VersionNotFound as exc:
@@ -426,6 +431,7 @@ def create_app(
             "web_article.html",
             base=base,
             hist=hist,
+            pairs=pairs,
             article=hist.article,
             content=content,
             from_v=from_v,
@@ -538,6 +544,14 @@ def create_app(
         Route("/article/{article_id:path}", article_page, methods=["GET"], name="article"),
         Route("/reviewed", mark_reviewed, methods=["POST"], name="reviewed"),
         Route("/check/{key}", check_now, methods=["POST"], name="check"),
+        *pair_routes(
+            db,
+            officials,
+            page=_page,
+            message=_message,
+            checked_form=_checked_form,
+            base_of=_base,
+        ),
     ]
     guard = Middleware(
         _Guard, token=token or None, hosts=frozenset(allowed), csrf_key=secrets.token_bytes(32)

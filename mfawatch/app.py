@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from crawler.errors import ConfigError
     from mfawatch.settings.models import Settings
     from storage.engine import Database
+    from storage.readouts.officials import Officials
 
 DEFAULT_CONFIG = "config/sources.yaml"
 USER_CONFIG_NAME = "sources.yaml"
@@ -73,6 +74,7 @@ class App:
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _config_warned: bool = field(default=False, repr=False)
+    _officials: Officials | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -99,6 +101,19 @@ class App:
                 echo(f"mfawatch: warning: config not read, going on {without}:\n{exc}", err=True)
                 self._config_warned = True
             return None
+
+    def officials(self, settings: Settings | None) -> Officials | None:
+        """The officials table for pairing: the file `officials:` names (ConfigError when it is
+        missing or invalid), else `officials.yaml` beside the config file; None when neither is."""
+        if self._officials is None:
+            from mfawatch.settings.officials import load_officials, officials_path
+
+            named = settings.officials if settings is not None else None
+            path = officials_path(self.config_path, named)
+            if named is None and not path.is_file():
+                return None
+            self._officials = load_officials(path)
+        return self._officials
 
     @property
     def db_url(self) -> str:

@@ -74,10 +74,13 @@ async def crawl_once(
     daemon does after a poll), and close everything: `crawl --once` and "check now"."""
     from crawler.pipeline import crawl_sources
     from mfawatch.health import record_health
+    from mfawatch.pairing import pair_stored, read_officials
 
     settings = app.settings
     async with crawl_context(app.db, settings.http, settings.parse, progress=progress) as ctx:
         results = await crawl_sources(ctx, selected, recheck=recheck)
     for source, result in zip(selected, results, strict=True):
         record_health(app.db, source, result, at=datetime.now(UTC))
+    # What this crawl stored, and what earlier crawls left (at most PER_CRAWL articles).
+    pair_stored(app.db, read_officials(app.config_path, settings), settings)
     return results

@@ -50,6 +50,7 @@ from mfawatch.bootstrap import crawl_context
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
+from mfawatch.pairing import pair_stored, read_officials
 from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
 from mfawatch.settings.loader import load_config
 from mfawatch.settings.models import Settings
@@ -128,6 +129,7 @@ class Daemon:
         self._scheduler_stopped = False
         self._overrun_reported: set[str] = set()
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
+        self.officials = read_officials(config_path, settings)  # re-read on reload
         self._deliveries: Deliveries | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -247,6 +249,10 @@ class Daemon:
         try:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
+            # Pair what this crawl stored, and what earlier crawls left (a first crawl's backlog
+            # goes PER_CRAWL at a time); with nothing new it is two small queries. In a thread:
+            # it reads and writes the database.
+            await asyncio.to_thread(pair_stored, self.db, self.officials, self.settings)
         except EXPECTED_FAILURES as exc:
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None
@@ -315,6 +321,7 @@ class Daemon:
             _sync_source_rows(self.db, new)
             changes = self._jobs.sync(new.sources)
             self.settings = new
+            self.officials = read_officials(self.config_path, new)
             if self._deliveries is not None:
                 await self._deliveries.apply(new)
             if changes:

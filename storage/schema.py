@@ -23,6 +23,12 @@
                        the full-text index of every version (FTS5 on SQLite, tsvector on
                        PostgreSQL; created by `storage.search.ddl`, written by
                        `storage.search.index`) and its backfill's progress
+    readouts           per article found to be a readout: its event kind, the officials it
+                       names and its time span (`storage.readouts.detect`)
+    article_pairs      two articles about one thing: a readout pair (two ministries, one event)
+                       or language twins (one release in two languages); found by the rules
+                       or by hand, confirmed or rejected by a person (the decision sticks)
+    pairing_state      how far pairing has read the articles (the last article id paired)
 
 Every timestamp is a `UTCDateTime`. A schema change needs a new Alembic migration in
 `storage/migrations/versions/`; `tests/storage/test_engine.py` fails when they drift apart.
@@ -77,6 +83,8 @@ class ArticleRow(Base):
     """
 
     __tablename__ = "articles"
+    # Language twins are looked for among a source's articles of a few days (`readouts.twins`).
+    __table_args__ = (sa.Index("ix_articles_source_published", "source", "published_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(sa.ForeignKey("sources.key"), index=True)
     url: Mapped[str] = mapped_column(sa.Text, unique=True)
@@ -308,6 +316,52 @@ def _create_search_tables(target: sa.MetaData, connection: sa.Connection, **kw: 
 def _drop_search_tables(target: sa.MetaData, connection: sa.Connection, **kw: Any) -> None:
     for statement in search_ddl.DROP.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
+
+
+class ReadoutRow(Base):
+    """An article found to be a readout (`storage.readouts.detect.Readout`)."""
+
+    __tablename__ = "readouts"
+    __table_args__ = (sa.Index("ix_readouts_kind_starts", "kind", "starts_at"),)
+    article_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(sa.String(100))
+    country: Mapped[str] = mapped_column(sa.String(8))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    mentions: Mapped[list[Any]]  # [[person id, country, office], ...]
+    headline: Mapped[list[Any]]  # the person ids its title names
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+
+
+class PairRow(Base):
+    """Two articles about one thing: `relation` readout or twin; `a_id` < `b_id`.
+
+    `status`: found (by the rule, not reviewed), confirmed or rejected by a person. `matched`
+    says whether the rule finds the pair now; a decided pair stays whatever the rule says later.
+    """
+
+    __tablename__ = "article_pairs"
+    __table_args__ = (sa.UniqueConstraint("relation", "a_id", "b_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    relation: Mapped[str] = mapped_column(sa.String(16))
+    a_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"))
+    b_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    matched: Mapped[bool]
+    evidence: Mapped[dict[str, Any]]
+    found_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]
+
+
+class PairingStateRow(Base):
+    """How far pairing has read: the highest article id it has looked at."""
+
+    __tablename__ = "pairing_state"
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    last_article_id: Mapped[int]
+    updated_at: Mapped[datetime]
 
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -16,7 +16,16 @@ may be added without a bump):
       "groups": [{"country": str | null, "source": str, "source_name": str | null,
                   "items": [Item, ...]}],           # ordered by country, then source
       "sources": [{"source", "name", "country", "state", "changed_at", "last_run_at",
-                   "last_error", "failures"}]       # source health notes
+                   "last_error", "failures"}],      # source health notes
+      "pairs": [Pair, ...]                          # both sides' readouts found in the window
+    }
+    Pair = {
+      "id": int, "relation": "readout" | "twin", "status": "found" | "confirmed",
+      "matched": bool,           # the rule finds it now (false: paired by hand)
+      "evidence": {"kind": str, "shared": [person id, ...], "gap_hours": float, ...},
+      "found_at": ISO8601, "decided_at": ISO8601 | null,
+      "sides": [{"article_id", "source", "country", "language", "url", "title",
+                 "published_at", "published_date"}, ...]   # two
     }
     Item = {
       "id": str,                 # stable event id, e.g. "article/123/v/2"
@@ -38,8 +47,10 @@ may be added without a bump):
       "note": str,               # removals: the evidence in one line; returns: "returned to
                                  # version 1 from version 2 (3 returns since ...)";
                                  # moves: "moved from URL"
-      "edit": {"kind": "silent" | "announced" | "unknown", "note": str} | null
+      "edit": {"kind": "silent" | "announced" | "unknown", "note": str} | null,
                                  # changed items: did the page say it was edited (and how)
+      "one_sided": str           # changed items with a language twin not edited within 12 h:
+                                 # "edited in English only: ..." (else "")
     }
 
 Strings are the page's text as stored (JSON escaping makes them inert); consumers that display
@@ -54,6 +65,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from digest.model import Change, Item, Report, SourceHealth
+from digest.pairs import json_list
 from storage.safe_text import json_inert
 
 if TYPE_CHECKING:
@@ -95,6 +107,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "alerts": [{"rule": a.rule, "terms": list(a.terms)} for a in item.alerts],
         "note": item.note,
         "edit": None if item.edit is None else {"kind": item.edit, "note": item.edit_note},
+        "one_sided": item.one_sided,
     }
 
 
@@ -152,6 +165,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             for g in report.groups
         ],
         "sources": [_health(s) for s in report.sources],
+        "pairs": json_list(report.pairs),
     }
 
 
@@ -159,7 +173,7 @@ def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str
     """The JSON `render` writes (the same bytes), in pieces, from a header and items read one at
     a time (`digest.report.stream_report`)."""
     whole = to_dict(head)
-    del whole["groups"], whole["sources"]
+    del whole["groups"], whole["sources"], whole["pairs"]
     yield _dumps(whole)[:-1] + ',"groups":['
     key: GroupKey | None = None
     for item_key, item in items:
@@ -171,7 +185,8 @@ def stream(head: Report, items: Iterable[tuple[GroupKey, Item]]) -> Iterator[str
             yield ","
         yield _dumps(item_dict(item))
     yield ("]}" if key is not None else "") + '],"sources":'
-    yield _dumps([_health(s) for s in head.sources]) + "}\n"
+    yield _dumps([_health(s) for s in head.sources]) + ',"pairs":'
+    yield _dumps(json_list(head.pairs)) + "}\n"
 
 
 def _dumps(value: Any) -> str:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from digest._text import clean, md_escape, one_line, safe_url
 from digest.model import Item, ItemKind, Passage, Report
+from digest.pairs import markdown_lines
 from digest.templating import fmt_published, fmt_time
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def _item(item: Item) -> list[str]:
         lines.append(f"  {md_escape(one_line(item.note))}")
     if item.edit_note:
         lines.append(f"  {md_escape(one_line(item.edit_note))}")
+    if item.one_sided:
+        lines.append(f"  ⚑ {md_escape(one_line(item.one_sided))}")
     if item.lead:
         lines += ["", f"  > {md_escape(one_line(item.lead))}"]
     if item.change is not None:
@@ -124,6 +127,8 @@ def _group(source: str, source_name: str | None, silent: int = 0) -> list[str]:
 
 def _tail(report: Report) -> list[str]:
     out: list[str] = []
+    if report.pairs:
+        out += ["## Both sides' readouts", "", *markdown_lines(report.pairs), ""]
     if report.sources:
         out += ["## Sources", "", "| source | state | last run | failures | last error |"]
         out.append("|---|---|---|---|---|")

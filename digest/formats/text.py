@@ -18,6 +18,7 @@ from rich.text import Text
 
 from digest._text import clean, one_line
 from digest.model import Item, Passage, Report, SourceHealth
+from digest.pairs import text_lines
 from digest.templating import fmt_published, fmt_time
 
 if TYPE_CHECKING:
@@ -145,6 +146,9 @@ def _group(source: str, source_name: str | None, silent: int = 0) -> list[_Line]
 
 def _tail(report: Report) -> list[_Line]:
     out: list[_Line] = []
+    if report.pairs:
+        out += [_Line(""), _Line("══ Both sides' readouts ══", style="bold cyan")]
+        out += [_Line(line) for line in text_lines(report.pairs)]
     if report.sources:
         out += [_Line(""), _Line("══ Sources ══", style="bold cyan")]
         out += [_health(s) for s in report.sources]
@@ -238,6 +242,8 @@ def _item(item: Item, colour: bool) -> list[_Line]:
         lines.append(_Line("      " + one_line(item.note), style="dim"))
     if item.edit_note:
         lines.append(_Line("      " + one_line(item.edit_note), style="dim"))
+    if item.one_sided:
+        lines.append(_Line("      ⚑ " + one_line(item.one_sided), style="bold magenta"))
     if item.lead:
         lines.append(_Line("      " + one_line(item.lead)))
     change = item.change

@@ -72,6 +72,10 @@ COMMANDS: dict[str, CommandSpec] = {
         "mfawatch.commands.notify:notify",
         "Send a test message through each configured channel (or CHANNEL) and say which worked.",
     ),
+    "pairs": CommandSpec(
+        "mfawatch.commands.pairs:pairs",
+        "Both sides of one event: readout pairs across ministries and language twins; review them.",
+    ),
     "serve": CommandSpec(
         "mfawatch.commands.serve:serve",
         "The review web UI. Any --host other than loopback requires MFAWATCH_TOKEN.",

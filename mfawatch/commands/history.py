@@ -18,9 +18,10 @@ from crawler.urls import canonical_url
 from digest._text import edit_note
 from mfawatch.app import App
 from mfawatch.exits import handle_errors
-from mfawatch.terminal import clean, echo, echo_json, no_color
+from mfawatch.terminal import clean, echo, echo_json, no_color, one_line
 from storage import queries
 from storage.articles import find_article_id
+from storage.readouts.store import PairStatus, PairView, Relation, list_pairs
 
 
 def _jsonable(value: Any) -> Any:
@@ -101,6 +102,25 @@ def _current(h: queries.ArticleHistory) -> str:
     )
 
 
+def _print_pairs(console: Console, article_id: int, pairs: list[PairView]) -> None:
+    """The article's language twins and readout pairs, one line each."""
+    for p in pairs:
+        other = p.b if p.a.article_id == article_id else p.a
+        what = (
+            f"{other.language or '?'} twin"
+            if p.relation is Relation.TWIN
+            else f"{p.evidence.get('kind') or 'readout'} readout pair"
+        )
+        status = "" if p.status is PairStatus.FOUND else f" [{p.status.value}]"
+        console.print(
+            Text(
+                f"{what} (pair {p.id}{status}): #{other.article_id} {other.source} "
+                f"{clean(one_line(other.title))}",
+                style="cyan",
+            )
+        )
+
+
 def _print_history(console: Console, h: queries.ArticleHistory) -> None:
     art = h.article
     console.print(Text(f"#{art.id} {clean(art.title)}", style="bold"))
@@ -173,10 +193,17 @@ def history(app: App, article: str, fmt: str) -> None:
     """Every version of ARTICLE (a URL, alias or id): time seen, kind, hashes, what changed."""
     with app.db.session(readonly=True) as session:
         h = queries.history(session, article_key(session, article, config_hosts(app)))
+        pairs = list_pairs(session, article_id=h.article.id)
     if fmt == "json":
-        echo_json(_jsonable(h))
+        data = _jsonable(h)
+        data["pairs"] = [p.to_json() for p in pairs]
+        echo_json(data)
         return
-    _print_history(Console(highlight=False, soft_wrap=True), h)
+    console = Console(highlight=False, soft_wrap=True)
+    _print_history(console, h)
+    if pairs:
+        console.print()
+        _print_pairs(console, h.article.id, pairs)
 
 
 @click.command()

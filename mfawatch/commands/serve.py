@@ -67,6 +67,7 @@ def build_web(
     from digest.web import create_app
     from mfawatch.checknow import BackgroundChecks
     from mfawatch.commands.digest import alert_rules
+    from mfawatch.pairing import read_officials
 
     checker = BackgroundChecks(app) if app.config_path.exists() else None
     web = create_app(
@@ -76,6 +77,9 @@ def build_web(
         hosts=served_hosts(host, allow_hosts),
         canonicalize=canonical_url,
         checker=checker,
+        officials=read_officials(
+            app.config_path, app.optional_settings(without="without watchlist alerts")
+        ),
     )
     web.state.checker = checker
     return web

@@ -85,6 +85,11 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
     source = settings.source(key) if key is not None else None  # an unknown KEY: exit 2 first
     enabled = sum(1 for s in settings.sources if s.enabled)
     echo(f"config {app.config_path}: OK, {len(settings.sources)} source(s), {enabled} enabled")
+    officials = app.officials(settings)  # an invalid officials file: exit 2, every problem named
+    if officials is None:
+        echo("officials: no officials.yaml beside the config: readout pairs are not computed")
+    else:
+        echo(f"officials: OK, {len(officials)} office-holder(s)")
     if source is None:
         if url or html_file:
             raise click.UsageError("--url and --html need a source KEY")

@@ -50,7 +50,9 @@ class Alert(_Model):
     characters (`sanction*`); regexes are Python `re` patterns. `channels` are apprise URLs;
     none means "mark in the digest only". `query` is a saved search in `mfawatch search`'s
     language ("phrases", OR, NOT/-, prefix*). `silent_only: true` fires only on silent edits (text
-    changed, the page's date and update markers not); alone, on every silent edit. The digest
+    changed, the page's date and update markers not); alone, on every silent edit.
+    `one_sided_only: true` fires only on edits made in one language only (a release edited on
+    one of a ministry's two language sites and not on its twin within 12 hours). The digest
     package owns the matching.
     """
 
@@ -60,6 +62,7 @@ class Alert(_Model):
     channels: tuple[str, ...] = ()
     silent_only: bool = False
     query: str | None = None
+    one_sided_only: bool = False
 
     @field_validator("query")
     @classmethod
@@ -92,9 +95,12 @@ class Alert(_Model):
 
     @model_validator(mode="after")
     def _something(self) -> Alert:
-        if not self.keywords and not self.regex and not self.query and not self.silent_only:
+        if not (
+            self.keywords or self.regex or self.query or self.silent_only or self.one_sided_only
+        ):
             raise ValueError(
-                f"alert {self.name!r} needs at least one of `keywords`, `regex`, `query` or `silent_only`"
+                f"alert {self.name!r} needs at least one of `keywords`, `regex`, `query`, "
+                "`silent_only` or `one_sided_only`"
             )
         return self
 
@@ -145,6 +151,9 @@ class Settings(_Model):
     sources: tuple[Source, ...] = ()
     alerts: tuple[Alert, ...] = ()
     digest: DigestSettings | None = None
+    # The offices and office-holders file for pairing (`mfawatch.settings.officials`), relative
+    # to this file; default: `officials.yaml` beside it, and no pairing when there is none.
+    officials: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _unique(self, info: ValidationInfo) -> Settings:
@@ -157,6 +166,44 @@ class Settings(_Model):
                 raise ValueError(f"duplicate source key {s.key!r}; every source needs its own key")
             seen.add(s.key)
         return self
+
+    @model_validator(mode="after")
+    def _twins(self) -> Settings:
+        by_key = {s.key: s for s in self.sources}
+        problems = []
+        for s in self.sources:
+            if s.twin_of is None:
+                continue
+            twin = by_key.get(s.twin_of)
+            if twin is None:
+                problems.append(
+                    f"source {s.key!r}: twin_of {s.twin_of!r} is no source "
+                    f"(sources: {', '.join(by_key)})"
+                )
+            elif twin.key == s.key or twin.country != s.country or twin.language == s.language:
+                problems.append(
+                    f"source {s.key!r}: twin_of {s.twin_of!r} must be another source of the same "
+                    f"country ({s.country}) in another language (both are {s.language!r})"
+                    if twin.language == s.language and twin.key != s.key
+                    else f"source {s.key!r}: twin_of {s.twin_of!r} must be another source of the "
+                    f"same country ({s.country})"
+                )
+            elif twin.twin_of not in (None, s.key):
+                problems.append(
+                    f"source {s.key!r}: {twin.key!r} is already the twin of {twin.twin_of!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def twins(self) -> dict[str, str]:
+        """Each source with a language twin, mapped to it (both directions)."""
+        out: dict[str, str] = {}
+        for s in self.sources:
+            if s.twin_of is not None:
+                out[s.key] = s.twin_of
+                out[s.twin_of] = s.key
+        return out
 
     def enabled_sources(self) -> tuple[Source, ...]:
         """The sources with `enabled: true`, in file order (disabled ones stay in `sources`)."""

@@ -40,6 +40,7 @@ def to_problem(
     file: str,
     lines: Mapping[Path_, int],
     origins: Mapping[Path_, Origin],
+    root: type[BaseModel] = Settings,
 ) -> ConfigProblem:
     """One pydantic error as a problem at the line (and under the name) of its YAML value.
 
@@ -60,7 +61,9 @@ def to_problem(
             if shown_loc[:n] in lines:
                 line = lines[shown_loc[:n]]
                 break
-    return ConfigProblem(file, line, label or display_path(shown_loc, raw), _message(err, loc))
+    return ConfigProblem(
+        file, line, label or display_path(shown_loc, raw), _message(err, loc, root)
+    )
 
 
 def _clean_loc(loc: tuple[str | int, ...], raw: Any) -> Path_:
@@ -108,10 +111,10 @@ def _indexable(node: Any, i: int) -> bool:
     return isinstance(node, list) and 0 <= i < len(node) and isinstance(node[i], dict)
 
 
-def _message(err: ErrorDetails, loc: Path_) -> str:
+def _message(err: ErrorDetails, loc: Path_, root: type[BaseModel]) -> str:
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(loc[:-1], root)
         key = str(loc[-1])
         hint = difflib.get_close_matches(key, allowed, n=1)
         did = f"did you mean {hint[0]!r}? " if hint else ""
@@ -144,9 +147,9 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _allowed_keys(loc: Path_) -> list[str]:
-    """The field names of the model found at `loc` inside `Settings`."""
-    model: type[BaseModel] | None = Settings
+def _allowed_keys(loc: Path_, root: type[BaseModel]) -> list[str]:
+    """The field names of the model found at `loc` inside `root` (the file's model)."""
+    model: type[BaseModel] | None = root
     for step in loc:
         if model is None:
             break

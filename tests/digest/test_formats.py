@@ -130,11 +130,11 @@ def test_json_schema_is_stable(report: Report) -> None:
     data = json.loads(render(report, "json"))
     assert data["schema_version"] == 1
     assert set(data) == {"schema_version", "generator", "since", "until", "cursor", "filters",
-                         "counts", "silent", "groups", "sources"}  # fmt: skip
+                         "counts", "silent", "groups", "sources", "pairs"}  # fmt: skip
     item = data["groups"][0]["items"][0]
     assert set(item) == {"id", "kind", "article_id", "version", "source", "country", "title",
                          "section", "language", "url", "published", "first_seen_at", "event_at",
-                         "lead", "change", "alerts", "note", "edit"}  # fmt: skip
+                         "lead", "change", "alerts", "note", "edit", "one_sided"}  # fmt: skip
     changed = next(i for g in data["groups"] for i in g["items"] if i["kind"] == "changed")
     assert changed["change"]["passages"][0]["segments"][1] == {"op": "insert", "text": "candid "}
     assert data["sources"][0]["state"] == "failing"
