@@ -17,7 +17,11 @@ httpx-aiohttp transport, in its lighter form of transport.py) serves every sourc
 
 The address rule holds on the address actually connected to: there is one client per address
 policy (a deployment of public sources has one), whose direct transport resolves a name once and
-connects only to allowed addresses (pinning.py). An unknown host, a TLS name mismatch, a refused
+connects only to allowed addresses (pinning.py). A source with `proxy:` (proxies.py) has a client
+per proxy, httpx's own transport (http, https and socks5 proxies); the proxy resolves and
+connects, so only the URL's host is judged, and a proxy that refuses or fails is
+`PathUnavailable` (the source `blocked`). A source's `accept_language:` and `headers:` are sent
+with each request, its `cookies:` to its own hosts (`article_hosts`), before the jar's. An unknown host, a TLS name mismatch, a refused
 port and an answer that is not HTTP are `permanent` failures: not retried within the run.
 
 Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page (by the markers of
@@ -32,6 +36,7 @@ import asyncio
 import errno
 import functools
 import logging
+import os
 import socket
 import ssl
 from dataclasses import dataclass
@@ -43,13 +48,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from crawler.config import HttpSettings, Source
+from crawler.config import HttpSettings, Source, host_matches
 from crawler.errors import (
     AddressRefused,
     Blocked,
     ConnectionFailed,
     FetchError,
     HTTPStatusError,
+    PathUnavailable,
     RedirectError,
     RobotsDisallowed,
     Timeout,
@@ -57,6 +63,7 @@ from crawler.errors import (
 from crawler.fetch.addresses import ANY, AddressPolicy
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.pinning import PinnedBackend, Refused
+from crawler.fetch.proxies import Proxy, ProxyCredentialsMissing, expand
 from crawler.fetch.reading import ACCEPT_ENCODING, BodyReader
 from crawler.fetch.retry import (
     RETRY_AFTER_STATUSES,
@@ -227,6 +234,31 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
     return ConnectionFailed(url, f"{type(exc).__name__}: {detail}")
 
 
+def _proxy_error(url: str, exc: Exception, total: float, proxy: Proxy) -> FetchError:
+    """A transport error of a fetch through `proxy`: one reaching or told by the proxy is
+    `PathUnavailable` (the source is blocked until its path works); credentials redacted."""
+    if isinstance(exc, httpx.ProxyError | httpx.ConnectError | httpx.ConnectTimeout):
+        detail = proxy.redact(one_line(str(exc) or type(exc).__name__))
+        return PathUnavailable(
+            url, f"the proxy {proxy.display} did not carry the request: {detail}", permanent=True
+        )
+    error = _transport_error(url, exc, total)
+    error.reason = proxy.redact(error.reason)
+    error.args = (f"{url}: {error.reason}",)
+    return error
+
+
+def _with_cookies(configured: tuple[tuple[str, str], ...], from_jar: str | None) -> str:
+    """A Cookie header: the source's `cookies:`, then the jar's cookies of other names."""
+    names = {name for name, _ in configured}
+    parts = [f"{name}={value}" for name, value in configured]
+    for pair in (from_jar or "").split(";"):
+        name = pair.split("=", 1)[0].strip()
+        if name and name not in names:
+            parts.append(pair.strip())
+    return "; ".join(parts)
+
+
 class _Cookies(httpx.Cookies):
     """The client's cookie jar; answers without Set-Cookie skip the extraction.
 
@@ -285,24 +317,37 @@ class Fetcher:
         self.http = http
         self.slots = slots if slots is not None else HostSlots()
         self.robots = robots if robots is not None else RobotsCache()
-        self._headers: dict[str, httpx.Headers] = {}  # per User-Agent
+        # Per (User-Agent, Accept-Language, extra headers) of a source.
+        self._headers: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], httpx.Headers] = {}
         self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
         self._policies: dict[int, tuple[Source, AddressPolicy]] = {}  # per source object
         self._cookies = _Cookies()  # one jar shared by the clients
         # One client (and pool) per address policy: a connection opened under one policy is
         # never reused by a fetch under another. Public sources all share the first one.
-        self._clients: dict[AddressPolicy, httpx.AsyncClient] = {}
+        # A source with `proxy:` has a client of its own per proxy (httpx's transport, which
+        # speaks http, https and socks5 proxies), not pinned: the proxy resolves and connects.
+        self._clients: dict[tuple[AddressPolicy, str | None], httpx.AsyncClient] = {}
+        self._proxies: dict[str, Proxy] = {}  # per `proxy:` as configured
         self._client = self._client_for(AddressPolicy.for_hosts(()))
 
-    def _client_for(self, policy: AddressPolicy) -> httpx.AsyncClient:
-        client = self._clients.get(policy)
+    def _client_for(self, policy: AddressPolicy, proxy: Proxy | None = None) -> httpx.AsyncClient:
+        key = (policy, None if proxy is None else proxy.url)
+        client = self._clients.get(key)
         if client is not None:
             return client
         http = self.http
         limits = httpx.Limits(
             max_connections=http.pool_size, max_keepalive_connections=http.pool_size
         )
-        if http.transport == "aiohttp":
+        if proxy is not None:
+            client = httpx.AsyncClient(
+                proxy=proxy.url,
+                trust_env=False,
+                limits=limits,
+                follow_redirects=False,
+                verify=_ssl_context(),
+            )
+        elif http.transport == "aiohttp":
             from crawler.fetch.transport import LeanAiohttpClient
 
             client = LeanAiohttpClient(
@@ -315,8 +360,25 @@ class Fetcher:
         # The client reads its jar through `_cookies` (the public setter would wrap ours in a
         # plain `httpx.Cookies`); the site's cookies are still kept and sent back as before.
         client._cookies = self._cookies
-        self._clients[policy] = client
+        self._clients[key] = client
         return client
+
+    def proxy(self, source: Source, url: str = "") -> Proxy | None:
+        """The source's proxy with its credentials read from the environment (None without one).
+
+        Raises `PathUnavailable` naming the variable a `${NAME}` of the URL needs.
+        """
+        template = source.proxy
+        if template is None:
+            return None
+        proxy = self._proxies.get(template)
+        if proxy is None:
+            try:
+                proxy = expand(template, os.environ)
+            except ProxyCredentialsMissing as exc:
+                raise PathUnavailable(url or template, str(exc), permanent=True) from None
+            self._proxies[template] = proxy
+        return proxy
 
     def policy(self, source: Source) -> AddressPolicy:
         """The address classes `source` may reach: public, plus those of its listing hosts."""
@@ -365,6 +427,7 @@ class Fetcher:
         refusal = self.policy(source).refusal(host)
         if refusal is not None:
             raise AddressRefused(url, refusal, permanent=True)
+        self.proxy(source, url)  # missing proxy credentials: said before anything is sent
         if source.politeness.respect_robots:
             await self._check_robots(url, source)
         policy = RetryPolicy(retries=source.politeness.retries)
@@ -476,9 +539,11 @@ class Fetcher:
         if extensions is None:
             timeout = httpx.Timeout(timeouts[0], connect=timeouts[1])
             extensions = self._timeouts[timeouts] = {"timeout": timeout.as_dict()}
-        headers = self._headers.get(source.user_agent)
+        key = (source.user_agent, source.accept_language, source.headers)
+        headers = self._headers.get(key)
         if headers is None:
-            # The client's defaults overridden by ours, in the order build_request gives them.
+            # The client's defaults overridden by ours, in the order build_request gives them,
+            # then the source's Accept-Language and extra headers.
             headers = httpx.Headers(self._client.headers)
             headers.update(
                 {
@@ -487,7 +552,11 @@ class Fetcher:
                     "Accept-Encoding": ACCEPT_ENCODING,
                 }
             )
-            self._headers[source.user_agent] = headers
+            if source.accept_language:
+                headers["Accept-Language"] = source.accept_language
+            for name, value in source.headers:
+                headers[name] = value
+            self._headers[key] = headers
         if validators is not None and (validators.etag or validators.last_modified):
             headers = headers.copy()
             if validators.etag:
@@ -495,18 +564,23 @@ class Fetcher:
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
         # The Request copies the headers and the jar, so the cached ones are never changed.
-        return httpx.Request(
+        request = httpx.Request(
             "GET", url, headers=headers, cookies=self._cookies, extensions=extensions
         )
+        if source.cookies and host_matches(request.url.host, source.effective_article_hosts):
+            request.headers["Cookie"] = _with_cookies(source.cookies, request.headers.get("cookie"))
+        return request
 
-    async def _send(self, request: httpx.Request, policy: AddressPolicy) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, policy: AddressPolicy, proxy: Proxy | None = None
+    ) -> httpx.Response:
         """`client.send(request, stream=True)` without the layers this fetcher does not use.
 
         Redirects are followed by `_attempt`, there is no auth and there are no event hooks, so
         the request goes straight to the transport the client mounts for its URL (a proxy's,
         per the environment, or the direct one), and the answer's cookies to the client's jar.
         """
-        client = self._client_for(policy)
+        client = self._client_for(policy, proxy)
         transport = client._transport_for_url(request.url)
         response = await transport.handle_async_request(request)
         response.request = request
@@ -524,11 +598,12 @@ class Fetcher:
     ) -> _Answer:
         limits = source.limits
         total = limits.timeout.total_seconds()
+        proxy = self.proxy(source, url)
         async with self.slots.acquire(url, source.politeness):
             try:
                 async with asyncio.timeout(total):
                     request = self._request(url, source, validators)
-                    resp = await self._send(request, policy)
+                    resp = await self._send(request, policy, proxy)
                     try:
                         headers = tuple(
                             (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
@@ -562,6 +637,8 @@ class Fetcher:
                 ) from None
             except httpx.TransportError as exc:
                 self.slots.failed(url)
+                if proxy is not None:
+                    raise _proxy_error(url, exc, total, proxy) from None
                 raise _transport_error(url, exc, total) from None
             except httpx.InvalidURL as exc:
                 raise FetchError(

@@ -15,6 +15,7 @@ import pytest
 
 from crawler.config import (
     ArticleSelectors,
+    BrowserSettings,
     HttpSettings,
     Limits,
     Listing,
@@ -136,6 +137,7 @@ def test_example_config_loads_and_shows_every_key() -> None:
         Settings,
         Defaults,
         HttpSettings,
+        BrowserSettings,
         ParseSettings,
         Source,
         Schedule,
