@@ -89,9 +89,13 @@ class HTTPStatusError(FetchError):
 
 
 class Blocked(HTTPStatusError):
-    """A bot wall or block (403/412/521 challenge, or 429 that never ends)."""
+    """A bot wall or block (403/412/521 challenge, or 429 that never ends).
+
+    `challenge` is set when the answer carried a bot challenge's markers (a browser may clear it).
+    """
 
     kind = "blocked"
+    challenge = False
 
 
 class Timeout(FetchError):

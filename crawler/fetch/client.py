@@ -39,16 +39,19 @@ import logging
 import os
 import socket
 import ssl
-from dataclasses import dataclass
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from crawler.config import HttpSettings, Source, host_matches
+from crawler.config import FetchMode, HttpSettings, Source, host_matches
 from crawler.errors import (
     AddressRefused,
     Blocked,
@@ -59,6 +62,7 @@ from crawler.errors import (
     RedirectError,
     RobotsDisallowed,
     Timeout,
+    TooLarge,
 )
 from crawler.fetch.addresses import ANY, AddressPolicy
 from crawler.fetch.hosts import HostSlots
@@ -77,8 +81,11 @@ from crawler.fetch.robots import RobotsAnswer, RobotsCache
 from crawler.fetch.tls import verified_context
 from crawler.model import Page
 from crawler.parse import soft_errors
-from crawler.parse.charset import decode
+from crawler.parse.charset import decode, with_text
 from storage.model import RawResponse
+
+if TYPE_CHECKING:
+    from crawler.fetch.browser import BrowserPool, Loaded, PageRequest
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +255,11 @@ def _proxy_error(url: str, exc: Exception, total: float, proxy: Proxy) -> FetchE
     return error
 
 
+def _not_challenge(dom: str) -> bool:
+    """Whether a rendered DOM is no longer a JavaScript challenge (nor any bot wall)."""
+    return not soft_errors.text_is_challenge(dom)
+
+
 def _with_cookies(configured: tuple[tuple[str, str], ...], from_jar: str | None) -> str:
     """A Cookie header: the source's `cookies:`, then the jar's cookies of other names."""
     names = {name for name, _ in configured}
@@ -257,6 +269,14 @@ def _with_cookies(configured: tuple[tuple[str, str], ...], from_jar: str | None)
         if name and name not in names:
             parts.append(pair.strip())
     return "; ".join(parts)
+
+
+@dataclass
+class BrowserUse:
+    """How much one source needed the browser since it was last asked (`take_browser_use`)."""
+
+    pages: int = 0  # pages loaded in the browser (`fetch: browser`)
+    solves: Counter[str] = field(default_factory=Counter)  # challenges solved, per host
 
 
 class _Cookies(httpx.Cookies):
@@ -328,6 +348,10 @@ class Fetcher:
         # speaks http, https and socks5 proxies), not pinned: the proxy resolves and connects.
         self._clients: dict[tuple[AddressPolicy, str | None], httpx.AsyncClient] = {}
         self._proxies: dict[str, Proxy] = {}  # per `proxy:` as configured
+        self._browser: BrowserPool | None = None  # started by the first page that needs it
+        self._solving: dict[str, asyncio.Lock] = {}  # one challenge solve at a time per host
+        self._solved_at: dict[str, float] = {}
+        self._browser_use: dict[str, BrowserUse] = {}  # per source key
         self._client = self._client_for(AddressPolicy.for_hosts(()))
 
     def _client_for(self, policy: AddressPolicy, proxy: Proxy | None = None) -> httpx.AsyncClient:
@@ -403,9 +427,27 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the browser if one was started."""
         for client in self._clients.values():
             await client.aclose()
+        if self._browser is not None:
+            await self._browser.aclose()
+
+    @property
+    def browser(self) -> BrowserPool:
+        """The headless browser of `fetch: browser` / `challenge` (made, not started, here)."""
+        if self._browser is None:
+            from crawler.fetch.browser import BrowserPool
+
+            self._browser = BrowserPool(self.http.browser)
+        return self._browser
+
+    def take_browser_use(self, source_key: str) -> BrowserUse:
+        """What the source's fetches needed of the browser since the last call (then reset)."""
+        return self._browser_use.pop(source_key, None) or BrowserUse()
+
+    def _use(self, source: Source) -> BrowserUse:
+        return self._browser_use.setdefault(source.key, BrowserUse())
 
     # -- public API -----------------------------------------------------------------------
 
@@ -416,12 +458,16 @@ class Fetcher:
         *,
         validators: Validators | None = None,
         decode_text: bool = True,
+        mode: FetchMode | None = None,
     ) -> Page:
         """Fetch `url` for `source`; see the module docstring for outcomes and errors.
 
         With `decode_text=False` the page comes undecoded (`text` empty, `charset_rule` empty),
         for a caller that hands the raw bytes on (to a parse worker, which decodes them itself);
-        `with_text(page)` decodes it.
+        `with_text(page)` decodes it. `mode` (default: the source's, or its listing's for a
+        listing URL) says how: `plain`, `browser` (the page is loaded in the browser: its text
+        is the rendered DOM, kept in `raw.rendered`), `challenge` (plain, the browser solving a
+        JavaScript challenge when one is answered).
         """
         host = _check_url(url)
         refusal = self.policy(source).refusal(host)
@@ -431,11 +477,184 @@ class Fetcher:
         if source.politeness.respect_robots:
             await self._check_robots(url, source)
         policy = RetryPolicy(retries=source.politeness.retries)
-        return await run_with_retries(
-            lambda: self._attempt(url, source, validators, decode_text=decode_text),
-            policy,
-            url=url,
+        mode = mode or source.fetch_mode(url)
+        if mode == "browser":
+            return await run_with_retries(
+                lambda: self._browser_attempt(url, source), policy, url=url
+            )
+
+        async def plain() -> Page:
+            return await run_with_retries(
+                lambda: self._attempt(url, source, validators, decode_text=decode_text),
+                policy,
+                url=url,
+            )
+
+        if mode == "plain":
+            return await plain()
+        return await self._through_challenge(url, source, plain)
+
+    # -- browser --------------------------------------------------------------------------
+
+    async def _through_challenge(
+        self, url: str, source: Source, plain: Callable[[], Awaitable[Page]]
+    ) -> Page:
+        """`fetch: challenge`: a plain fetch; when it is answered a JavaScript challenge, the
+        browser solves it once for the host, its cookies go to the jar, and the fetch is made
+        again (plainly). Still a challenge then: `Blocked`."""
+        challenge = await self._challenge_of(url, plain)
+        if isinstance(challenge, Page):
+            return challenge
+        status, what = challenge
+        await self._solve(url, source, status, what)
+        again = await self._challenge_of(url, plain)
+        if isinstance(again, Page):
+            return again
+        raise Blocked(
+            url,
+            again[0],
+            f"{_phrase(again[0])}: still {again[1]} after the browser solved it; the site may "
+            "also check the address (a proxy or a node inside the country: see README)",
         )
+
+    async def _challenge_of(
+        self, url: str, plain: Callable[[], Awaitable[Page]]
+    ) -> Page | tuple[int, str]:
+        """The page of a plain fetch, or (status, what) when it is a JavaScript challenge."""
+        try:
+            page = await plain()
+        except Blocked as exc:
+            if not getattr(exc, "challenge", False):
+                raise
+            return exc.status, "a bot-challenge page"
+        sig = soft_errors.classify(with_text(page)) if page.status < 300 else None
+        if sig is not None and sig.name in soft_errors.JS_CHALLENGES:
+            return page.status, f"a JavaScript challenge ({sig.reason})"
+        return page
+
+    async def _solve(self, url: str, source: Source, status: int, what: str) -> None:
+        """Let the browser clear the challenge at `url`; its cookies go to the shared jar."""
+        host = urlsplit(url).hostname or ""
+        lock = self._solving.setdefault(host, asyncio.Lock())
+        asked = time.monotonic()
+        async with lock:
+            if self._solved_at.get(host, 0.0) > asked:  # solved while this fetch waited
+                return
+            wait = self.http.browser.challenge_timeout.total_seconds()
+            log.info("%s answered %s: solving it in the browser", host, what, extra={"url": url})
+            loaded = await self._browser_load(url, source, until=_not_challenge, until_wait=wait)
+            if not _not_challenge(loaded.dom):
+                raise Blocked(
+                    url,
+                    status,
+                    f"{_phrase(status)}: {what} did not clear in the browser within {wait:g} s "
+                    "(http.browser.challenge_timeout)",
+                )
+            self._keep_cookies(loaded.cookies)
+            self._solved_at[host] = time.monotonic()
+            self._use(source).solves[host] += 1
+
+    async def _browser_attempt(self, url: str, source: Source) -> Page:
+        """One try of a page in the browser: main document and rendered DOM, judged as a plain
+        answer would be (status, bot walls, size)."""
+        async with self.slots.acquire(url, source.politeness):
+            try:
+                loaded = await self._browser_load(url, source)
+            except FetchError:
+                self.slots.failed(url)
+                raise
+            self.slots.succeeded(url)
+        self._use(source).pages += 1
+        self._keep_cookies(loaded.cookies)
+        dom = loaded.dom.encode("utf-8")
+        limit = source.limits.max_bytes
+        if max(len(loaded.body), len(dom)) > limit:
+            raise TooLarge(
+                url, f"the page is over {limit / 1048576:.1f} MB (limits.max_bytes) in the browser"
+            )
+        answer = _Answer(loaded.url, loaded.status, loaded.headers, loaded.body, loaded.fetched_at)
+        page = self._outcome(url, answer, loaded.redirects)
+        if dom == loaded.body:
+            return page
+        return Page(
+            raw=replace(page.raw, rendered=dom),
+            text=loaded.dom,
+            charset="utf-8",
+            charset_rule="rendered",
+        )
+
+    async def _browser_load(
+        self,
+        url: str,
+        source: Source,
+        *,
+        until: Callable[[str], bool] | None = None,
+        until_wait: float = 0.0,
+    ) -> Loaded:
+        """`url` loaded in the browser for `source`; browser failures as `FetchError`s."""
+        from crawler.fetch.browser import BrowserUnavailable, PageFailed
+
+        try:
+            return await self.browser.load(
+                url,
+                self._page_request(url, source),
+                timeout=source.limits.timeout.total_seconds(),
+                until=until,
+                until_timeout=until_wait,
+            )
+        except BrowserUnavailable as exc:
+            raise PathUnavailable(url, f"the browser is needed: {exc}", permanent=True) from None
+        except PageFailed as exc:
+            if exc.refused is not None:
+                raise AddressRefused(url, exc.refused, permanent=True) from None
+            if exc.timed_out:
+                raise Timeout(url, exc.reason, permanent=True) from None
+            raise ConnectionFailed(url, exc.reason) from None
+
+    def _page_request(self, url: str, source: Source) -> PageRequest:
+        from crawler.fetch.browser import PageRequest
+
+        host = urlsplit(url).hostname or ""
+        headers = list(source.headers)
+        if source.accept_language:
+            headers.append(("Accept-Language", source.accept_language))
+        cookies: list[dict[str, Any]] = []
+        if source.cookies and host_matches(host, source.effective_article_hosts):
+            cookies += [{"name": n, "value": v, "url": url} for n, v in source.cookies]
+        configured = {name for name, _ in source.cookies}
+        for cookie in self._cookies.jar:
+            domain = cookie.domain.lstrip(".")
+            if (host == domain or host.endswith("." + domain)) and cookie.name not in configured:
+                cookies.append(
+                    {
+                        "name": cookie.name,
+                        "value": cookie.value or "",
+                        "domain": cookie.domain,
+                        "path": cookie.path or "/",
+                    }
+                )
+        policy = self.policy(source)
+
+        def refusal(target: str) -> str | None:
+            parts = urlsplit(target)
+            if parts.scheme not in ("http", "https"):
+                return None  # data:, blob:, about: stay in the browser
+            return policy.refusal(parts.hostname or "")
+
+        return PageRequest(
+            user_agent=source.user_agent,
+            headers=tuple(headers),
+            cookies=tuple(cookies),
+            proxy=self.proxy(source, url),
+            refusal=refusal,
+        )
+
+    def _keep_cookies(self, cookies: tuple[dict[str, Any], ...]) -> None:
+        """Cookies a browser page ended with, into the jar the plain client sends from."""
+        for c in cookies:
+            self._cookies.set(
+                str(c["name"]), str(c["value"]), domain=str(c["domain"]), path=str(c["path"])
+            )
 
     # -- robots ---------------------------------------------------------------------------
 
@@ -674,7 +893,9 @@ class Fetcher:
             )
         if status in BLOCK_STATUSES or (status >= 400 and challenge):
             what = "a bot-challenge page" if challenge else "the site refuses us"
-            raise Blocked(url, status, f"{reason}: {what}")
+            blocked = Blocked(url, status, f"{reason}: {what}")
+            blocked.challenge = challenge
+            raise blocked
         if status_is_retryable(status):
             raise RetryableAnswer(HTTPStatusError(url, status, reason), retry_after)
         if 300 <= status < 400:
