@@ -67,8 +67,9 @@ Named routes (`{s}` seconds, may be fractional):
     /js-challenge/{name}     an F5-style JavaScript challenge (`window["bobcmn"]`, `/TSPD/`; 200, or
                              `?status=403`) whose script sets the cookie `TSjs` and reloads, until a
                              request carries `TSjs` equal to `site.challenge_token` (change it to
-                             make the cookies stop working): then the article `name`;
-                             `?never=1`: the script sets no cookie (the challenge never clears)
+                             make the cookies stop working): then the article `name` (`?list=n`:
+                             a listing `ul.news` of n such articles); `?never=1`: the script sets
+                             no cookie (the challenge never clears)
     /js-hang                 a page whose script never ends (`while (true) {}`)
 
 Run `python -m tests.site [ROOT]` to serve a folder from another process (prints the base URL).
@@ -836,7 +837,20 @@ def _js_challenge(site: Site, h: _Handler, rest: str) -> None:
     cookies = h.headers.get("Cookie") or ""
     wanted = f"TSjs={site.challenge_token}"
     if any(part.strip() == wanted for part in cookies.split(";")):
-        h.send(200, _html(f"Release {rest}", f"The real statement {rest}, past the challenge."))
+        count = h.query("list")
+        if count is not None:
+            links = "".join(
+                f"<li><a href='/js-challenge/{rest}-{n}'>Release {n}</a></li>"
+                for n in range(1, int(count) + 1)
+            )
+            h.send(200, f"<html><body><ul class='news'>{links}</ul></body></html>".encode())
+            return
+        body = (
+            f"<!DOCTYPE html><html><head><title>Release {rest}</title></head><body>"
+            f"<h1 class='title'>Release {rest}</h1><div class='content'>"
+            f"<p>The real statement {rest}, past the challenge.</p></div></body></html>"
+        )
+        h.send(200, body.encode())
         return
     token = json.dumps(list(reversed(site.challenge_token)))  # only a script puts it together
     script = (

@@ -67,7 +67,7 @@ from crawler.errors import (
 from crawler.fetch.addresses import ANY, AddressPolicy
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.pinning import PinnedBackend, Refused
-from crawler.fetch.proxies import Proxy, ProxyCredentialsMissing, expand
+from crawler.fetch.proxies import Proxy, ProxyCredentialsMissing, enable_socks, expand
 from crawler.fetch.reading import ACCEPT_ENCODING, BodyReader
 from crawler.fetch.retry import (
     RETRY_AFTER_STATUSES,
@@ -364,6 +364,8 @@ class Fetcher:
             max_connections=http.pool_size, max_keepalive_connections=http.pool_size
         )
         if proxy is not None:
+            if proxy.scheme.startswith("socks"):
+                enable_socks()
             client = httpx.AsyncClient(
                 proxy=proxy.url,
                 trust_env=False,

@@ -43,6 +43,14 @@ class Proxy:
         return text
 
 
+def enable_socks() -> None:
+    """Make httpx's SOCKS support real (crawler.fetch defers socksio's import; see there)."""
+    import httpcore
+    from httpcore._async.socks_proxy import AsyncSOCKSProxy
+
+    httpcore.AsyncSOCKSProxy = AsyncSOCKSProxy  # type: ignore[misc]
+
+
 def display(template: str) -> str:
     """The proxy URL as configured, which holds `${NAME}` references, never values."""
     return template

@@ -144,6 +144,20 @@ async def test_a_browser_that_crashes_is_restarted(
     assert js_article("after") in page.text and fetcher.browser.launches == 2
 
 
+async def test_a_browser_over_its_memory_ceiling_is_restarted_between_pages(
+    site: Site, make_source: MakeSource
+) -> None:
+    """Past `memory_mb` (128 MB here, less than any Chromium with a page), the browser is
+    restarted before the next page, which loads as usual."""
+    settings = HttpSettings(browser={"memory_mb": 128})
+    source = make_source(site.url("/js-only/a"), fetch="browser")
+    async with Fetcher(settings, slots=quiet_slots()) as fetcher:
+        await fetcher.fetch(site.url("/js-only/a"), source)
+        assert fetcher.browser.launches == 1
+        page = await fetcher.fetch(site.url("/js-only/b"), source)
+        assert js_article("b") in page.text and fetcher.browser.launches == 2
+
+
 async def test_the_browser_goes_through_the_proxy_and_keeps_the_address_rule(
     fetcher: Fetcher, site: Site, make_source: MakeSource
 ) -> None:

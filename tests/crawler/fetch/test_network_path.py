@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Literal
 
@@ -198,3 +200,18 @@ async def test_cookies_go_to_the_source_hosts_only(site: Site, make_source: Make
         await fetcher.fetch(f"http://localhost:{site.port}/c.html", source)
     sent = [r.header("cookie") for r in site.requests_to("/c.html")]
     assert sent == ["consent=yes", None]
+
+
+def test_socks_support_is_loaded_only_for_a_socks_proxy() -> None:
+    """A fresh process importing the fetcher does not load socksio; a SOCKS proxy's client
+    makes httpcore's SOCKS support real (not its "not installed" stub)."""
+    code = (
+        "import sys, crawler.fetch, httpcore\n"
+        "assert 'socksio' not in sys.modules, 'socksio imported at start-up'\n"
+        "assert httpcore.AsyncSOCKSProxy.__module__ != 'httpcore._async.socks_proxy'\n"
+        "from crawler.fetch.proxies import enable_socks\n"
+        "enable_socks()\n"
+        "assert httpcore.AsyncSOCKSProxy.__module__ == 'httpcore._async.socks_proxy'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
