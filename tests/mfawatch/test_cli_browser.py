@@ -110,3 +110,27 @@ def test_browser_challenge_and_refusing_proxy_sources_in_one_crawl(
         assert b"<script>" in raw and dom != raw
     assert any(js_article("l-1").encode() in dom for _, dom in conversions)
     assert not any(js_article("l-1").encode() in raw for raw in responses.values())
+
+
+def test_sources_check_says_whether_a_challenge_preset_works(tmp_path: Path, site: Site) -> None:
+    """`sources check KEY --url` ends with a verdict: works (and what the browser did), or does
+    NOT work (and why), exit 1."""
+    db = tmp_path / "db.sqlite3"
+    config = tmp_path / "sources.yaml"
+    config.write_text(CONFIG.format(base=site.base_url, dead=_closed_port()))
+    listing = f"{site.base_url}/js-challenge/l?list=2&status=403"
+    works = mfawatch("sources", "check", "challenged", "--url", listing, db=db, config=config)
+    assert works.returncode == 0, works.stdout + works.stderr
+    verdict = works.stdout.strip().splitlines()[-1]
+    assert verdict == (
+        "verdict: challenged works from here (fetch: challenge; "
+        "the browser solved 1 challenge(s) of 127.0.0.1)"
+    )
+    never = f"{site.base_url}/js-challenge/l?never=1"
+    fails = mfawatch("sources", "check", "challenged", "--url", never, db=db, config=config)
+    assert fails.returncode == 1
+    assert "verdict: challenged does NOT work from here (fetch: challenge)" in fails.stdout
+    assert "did not clear in the browser within 10 s" in fails.stdout
+    dead = mfawatch("sources", "check", "dead-proxy", "--url", listing, db=db, config=config)
+    assert dead.returncode == 1 and "dead-proxy does NOT work from here" in dead.stdout
+    assert "did not carry the request" in dead.stdout

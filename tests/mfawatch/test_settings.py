@@ -116,6 +116,28 @@ def test_shipped_config_has_every_preset_of_issue_6() -> None:
     assert settings.source("us-state-press").type == "feed"
 
 
+def test_blocked_presets_have_their_fetch_mode_and_remaining_obstacle() -> None:
+    """mid.ru (F5 script challenge) fetches through `challenge`, mofa.go.jp and mea.gov.in
+    (client checks) through `browser`; each stays disabled with a comment naming the remaining
+    obstacle, its remedy, and the `sources check` command that tells whether it works."""
+    settings = load_config(SHIPPED, env={})
+    modes = {
+        k: settings.source(k).fetch for k in ("ru-mid-en", "ru-mid-ru", "jp-mofa-en", "in-mea")
+    }
+    assert modes == {
+        "ru-mid-en": "challenge",
+        "ru-mid-ru": "challenge",
+        "jp-mofa-en": "browser",
+        "in-mea": "browser",
+    }
+    text = SHIPPED.read_text(encoding="utf-8")
+    for key in modes:
+        assert not settings.source(key).enabled
+        block = text[: text.index(f"  - key: {key}\n")].rsplit("\n\n", 1)[-1]
+        assert "remaining obstacle" in block or "same obstacle" in block, key
+        assert "proxy" in block and f"sources check {key} --url" in block, key
+
+
 def test_shipped_presets_each_cite_sites_md() -> None:
     """Each preset in config/sources.yaml is preceded by a comment naming its sites.md section."""
     text = SHIPPED.read_text(encoding="utf-8")
