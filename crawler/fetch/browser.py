@@ -174,6 +174,8 @@ class BrowserPool:
         self._restart = False
         self._failed: tuple[float, str] | None = None  # (when, why) the last launch failed
         self._memory_checked = float("-inf")
+        self._idle = asyncio.Event()  # set while no page is open
+        self._idle.set()
 
     # -- processes --------------------------------------------------------------------------
 
@@ -246,7 +248,10 @@ class BrowserPool:
         ]
 
     async def _browser_ready(self) -> Browser:
-        """The running browser; a new one after a crash, or a restart that was asked for."""
+        """The running browser; a new one after a crash, or a restart that was asked for (once
+        the pages still open are done: a new page waits for them, so a busy browser restarts)."""
+        while self._restart and self._open > 0:
+            await self._idle.wait()
         async with self._lock:
             browser = self._browser
             dead = browser is None or not browser.is_connected()
@@ -306,10 +311,13 @@ class BrowserPool:
         async with self._pages:
             browser = await self._browser_ready()
             self._open += 1
+            self._idle.clear()
             try:
                 return await self._load(browser, url, request, timeout, until, until_timeout)
             finally:
                 self._open -= 1
+                if self._open == 0:
+                    self._idle.set()
                 self.pages_loaded += 1
                 now = time.monotonic()
                 if now - self._memory_checked >= MEMORY_CHECK_EVERY:
