@@ -449,3 +449,22 @@ def test_yaml_nested_hundreds_deep_is_a_config_error_with_its_line(text: str, li
     (problem,) = caught.value.problems
     assert (problem.file, problem.line) == ("deep.yaml", line)
     assert "nest more than 64 levels" in problem.message
+
+
+def test_network_settings_merge_from_defaults(tmp_path: Path) -> None:
+    """`defaults:` headers and cookies merge name by name into a source's own; proxy,
+    accept_language and fetch are inherited unless the source sets them."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "defaults:\n"
+        "  headers: {Referer: 'https://example.org/', X-A: a}\n"
+        "  cookies: {consent: 'yes'}\n"
+        "  proxy: 'http://${P_USER}:${P_PASS}@127.0.0.1:3128'\n"
+        "  accept_language: en\n"
+        "  fetch: challenge\n" + MINIMAL + "    headers: {X-A: own}\n    fetch: browser\n"
+    )
+    source = load_config(path, env={}).source("cn-mfa-en")
+    assert dict(source.headers) == {"Referer": "https://example.org/", "X-A": "own"}
+    assert source.cookies == (("consent", "yes"),)
+    assert source.proxy == "http://${P_USER}:${P_PASS}@127.0.0.1:3128"
+    assert (source.accept_language, source.fetch) == ("en", "browser")
