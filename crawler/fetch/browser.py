@@ -343,8 +343,7 @@ class BrowserPool:
             async with asyncio.timeout(timeout + until_timeout):
                 context = await browser.new_context(**_context_options(request))
                 await context.route("**/*", _router(request.refusal, refused))
-                if request.cookies:
-                    await context.add_cookies(list(request.cookies))  # type: ignore[arg-type]
+                await _add_cookies(context, request.cookies)
                 page = await context.new_page()
                 page.set_default_timeout(timeout * 1000)
                 documents: list[Response] = []
@@ -416,7 +415,8 @@ def _context_options(request: PageRequest) -> dict[str, Any]:
         options["extra_http_headers"] = dict(request.headers)
     proxy = request.proxy
     if proxy is not None:
-        settings = {"server": proxy.server}
+        # Chromium's socks5:// resolves names through the proxy already (socks5h's meaning).
+        settings = {"server": proxy.server.replace("socks5h://", "socks5://", 1)}
         if proxy.username is not None:
             settings["username"] = proxy.username
         if proxy.password is not None:
@@ -441,6 +441,21 @@ def _router(
         await route.continue_()
 
     return route
+
+
+async def _add_cookies(context: BrowserContext, cookies: tuple[dict[str, Any], ...]) -> None:
+    """Give the context the cookies; one Chromium refuses (an odd value a site set) is left out
+    rather than failing the page."""
+    from playwright.async_api import Error as PlaywrightError
+
+    if not cookies:
+        return
+    try:
+        await context.add_cookies(list(cookies))  # type: ignore[arg-type]
+    except PlaywrightError:
+        for cookie in cookies:
+            with contextlib.suppress(PlaywrightError):
+                await context.add_cookies([cookie])  # type: ignore[list-item]
 
 
 async def _quiet(in_flight: set[Any], limit: float) -> None:

@@ -596,10 +596,11 @@ class Fetcher:
         """`url` loaded in the browser for `source`; browser failures as `FetchError`s."""
         from crawler.fetch.browser import BrowserUnavailable, PageFailed
 
+        request = self._page_request(url, source)
         try:
             return await self.browser.load(
                 url,
-                self._page_request(url, source),
+                request,
                 timeout=source.limits.timeout.total_seconds(),
                 until=until,
                 until_timeout=until_wait,
@@ -635,6 +636,15 @@ class Fetcher:
                         "path": cookie.path or "/",
                     }
                 )
+        proxy = self.proxy(source, url)
+        if proxy is not None and proxy.scheme.startswith("socks") and proxy.username is not None:
+            raise PathUnavailable(
+                url,
+                f"the browser cannot log in to the SOCKS proxy {proxy.display} (Chromium has no "
+                "SOCKS authentication): give this source an http(s) proxy with credentials, or "
+                "a SOCKS proxy without them (e.g. an SSH tunnel)",
+                permanent=True,
+            )
         policy = self.policy(source)
 
         def refusal(target: str) -> str | None:
@@ -647,7 +657,7 @@ class Fetcher:
             user_agent=source.user_agent,
             headers=tuple(headers),
             cookies=tuple(cookies),
-            proxy=self.proxy(source, url),
+            proxy=proxy,
             refusal=refusal,
         )
 

@@ -175,3 +175,22 @@ async def test_the_browser_goes_through_the_proxy_and_keeps_the_address_rule(
         assert "public page" in page.text
         assert url in {r.target for r in proxy.carried()}
     assert site.requests_to("/internal/secret") == []
+
+
+async def test_a_socks_proxy_with_credentials_is_refused_for_the_browser(
+    fetcher: Fetcher, site: Site, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chromium cannot log in to a SOCKS proxy: said plainly (the source is blocked), before any
+    browser starts."""
+    monkeypatch.setenv("TEST_PROXY_USER", "u")
+    monkeypatch.setenv("TEST_PROXY_PASSWORD", "p")
+    url = site.url("/js-only/a")
+    source = make_source(
+        url,
+        fetch="browser",
+        proxy="socks5://${TEST_PROXY_USER}:${TEST_PROXY_PASSWORD}@127.0.0.1:1080",
+        politeness={"respect_robots": False},
+    )
+    with pytest.raises(PathUnavailable, match="no SOCKS authentication"):
+        await fetcher.fetch(url, source)
+    assert fetcher.browser.launches == 0 and site.requests == []
