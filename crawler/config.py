@@ -523,8 +523,11 @@ class BrowserSettings(_Model):
     memory_mb: int = Field(default=1024, ge=128, le=65536)
     # What a challenge page may take to clear before the source is `blocked`.
     challenge_timeout: timedelta = timedelta(seconds=20)
+    # A browser without a page for this long is stopped (its memory freed); the next page that
+    # needs one starts it again.
+    idle_stop: timedelta = timedelta(minutes=5)
 
-    @field_validator("challenge_timeout", mode="before")
+    @field_validator("challenge_timeout", "idle_stop", mode="before")
     @classmethod
     def _duration(cls, v: object) -> object:
         return parse_duration(v)  # type: ignore[arg-type]

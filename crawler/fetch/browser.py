@@ -12,8 +12,8 @@ once. Every request the page makes is checked against the source's address rule 
 its URL (the browser resolves names itself, as a proxy does: the rule's first check); images,
 media and fonts are not loaded. A page that does not finish within its timeout fails alone; a
 crash (the browser disconnects) or a page that cannot be closed makes the next page start a new
-browser; so does a browser whose memory (its processes' RSS) passed `http.browser.memory_mb`,
-once its open pages are done.
+browser; so does a browser whose memory (its processes' PSS) passed `http.browser.memory_mb`,
+once its open pages are done. A browser without a page for `http.browser.idle_stop` is stopped.
 
 `load` returns the main document's response as received (status, headers, body: the evidence)
 and the DOM after the scripts ran; `until` lets a caller wait for the DOM to become something
@@ -176,6 +176,7 @@ class BrowserPool:
         self._memory_checked = float("-inf")
         self._idle = asyncio.Event()  # set while no page is open
         self._idle.set()
+        self._idle_stop: asyncio.Task[None] | None = None
 
     # -- processes --------------------------------------------------------------------------
 
@@ -248,8 +249,9 @@ class BrowserPool:
         ]
 
     async def _browser_ready(self) -> Browser:
-        """The running browser; a new one after a crash, or a restart that was asked for (once
-        the pages still open are done: a new page waits for them, so a busy browser restarts)."""
+        """The running browser, with one more page counted open; a new one after a crash, an
+        idle stop, or a restart that was asked for (once the pages still open are done: a new
+        page waits for them, so a busy browser restarts)."""
         while self._restart and self._open > 0:
             await self._idle.wait()
         async with self._lock:
@@ -268,6 +270,12 @@ class BrowserPool:
                 self._restart = False
                 self._browser = await self._launch()
             assert self._browser is not None
+            # Counted open under the lock, so an idle stop cannot take the browser away now.
+            self._open += 1
+            self._idle.clear()
+            if self._idle_stop is not None:
+                self._idle_stop.cancel()
+                self._idle_stop = None
             return self._browser
 
     async def _stop_browser(self) -> None:
@@ -284,8 +292,24 @@ class BrowserPool:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
+    def _arm_idle_stop(self) -> None:
+        """(Re)start the countdown after which an unused browser is stopped."""
+        if self._idle_stop is not None:
+            self._idle_stop.cancel()
+        self._idle_stop = asyncio.get_running_loop().create_task(self._stop_when_idle())
+
+    async def _stop_when_idle(self) -> None:
+        wait = self.settings.idle_stop.total_seconds()
+        await asyncio.sleep(wait)
+        async with self._lock:
+            if self._open == 0 and self._browser is not None:
+                log.info("browser stopped: no page for %g s (http.browser.idle_stop)", wait)
+                await self._stop_browser()
+
     async def aclose(self) -> None:
         """Stop the browser and the Playwright driver."""
+        if self._idle_stop is not None:
+            self._idle_stop.cancel()
         async with self._lock:
             await self._stop_browser()
             if self._playwright is not None:
@@ -309,15 +333,14 @@ class BrowserPool:
         Raises `BrowserUnavailable` when no browser can run, `PageFailed` for this page alone.
         """
         async with self._pages:
-            browser = await self._browser_ready()
-            self._open += 1
-            self._idle.clear()
+            browser = await self._browser_ready()  # counts the page as open
             try:
                 return await self._load(browser, url, request, timeout, until, until_timeout)
             finally:
                 self._open -= 1
                 if self._open == 0:
                     self._idle.set()
+                    self._arm_idle_stop()
                 self.pages_loaded += 1
                 now = time.monotonic()
                 if now - self._memory_checked >= MEMORY_CHECK_EVERY:

@@ -194,3 +194,22 @@ async def test_a_socks_proxy_with_credentials_is_refused_for_the_browser(
     with pytest.raises(PathUnavailable, match="no SOCKS authentication"):
         await fetcher.fetch(url, source)
     assert fetcher.browser.launches == 0 and site.requests == []
+
+
+async def test_an_idle_browser_is_stopped_and_started_again_when_needed(
+    site: Site, make_source: MakeSource
+) -> None:
+    """No page for `idle_stop`: the browser's processes end (its memory is freed); the next page
+    starts a new one."""
+    settings = HttpSettings(browser={"idle_stop": "1s"})
+    source = make_source(site.url("/js-only/a"), fetch="browser")
+    async with Fetcher(settings, slots=quiet_slots()) as fetcher:
+        await fetcher.fetch(site.url("/js-only/a"), source)
+        assert fetcher.browser.pids()
+        for _ in range(100):  # at most 10 s for the idle stop to happen
+            if not fetcher.browser.pids():
+                break
+            await asyncio.sleep(0.1)
+        assert fetcher.browser.pids() == []
+        page = await fetcher.fetch(site.url("/js-only/b"), source)
+        assert js_article("b") in page.text and fetcher.browser.launches == 2
