@@ -191,8 +191,10 @@ async def _process(
     next_check = _plan(source, job.anchor or now, now, key)
 
     # A 304, or the very bytes that produced the current version: unchanged, nothing to parse.
+    # (A page rendered by a browser may change with the same document bytes: always parsed.)
     if page.not_modified or (
         job.raw_sha256 is not None
+        and page.raw.rendered is None
         and page.status == 200
         and hashlib.sha256(page.raw.body).hexdigest() == job.raw_sha256
     ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -152,12 +153,19 @@ class Paginate(_Model):
         return self
 
 
+# How a source's pages are fetched (crawler.fetch.browser): `plain` httpx; `browser` headless
+# Chromium for every page; `challenge` httpx, with the browser solving a JavaScript challenge
+# once per host when one is answered, its cookies then sent by httpx.
+FetchMode = Literal["plain", "browser", "challenge"]
+
+
 class Listing(_Model):
-    """One listing page (or feed) of a source."""
+    """One listing page (or feed) of a source; `fetch` overrides the source's mode for it."""
 
     url: HttpUrl
     section: str | None = None
     paginate: Paginate | None = None
+    fetch: FetchMode | None = None
 
 
 class ListSelectors(_Model):
@@ -290,6 +298,101 @@ def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+# A proxy's credentials are written as `${NAME}`: read from the environment when the client is
+# built, so they are in no file, no message and no log line.
+ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Headers the fetcher owns (or that have their own key): a `headers:` entry may not set them.
+_OWN_HEADERS = {
+    "host": "the URL's host",
+    "content-length": "the fetcher",
+    "transfer-encoding": "the fetcher",
+    "connection": "the fetcher",
+    "accept-encoding": "the fetcher (it decodes what it asks for)",
+    "if-none-match": "the fetcher (conditional GET)",
+    "if-modified-since": "the fetcher (conditional GET)",
+    "proxy-authorization": "`proxy:` (credentials from the environment)",
+    "cookie": "`cookies:`",
+    "user-agent": "`user_agent:`",
+    "accept-language": "`accept_language:`",
+}
+
+
+def _check_proxy(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"proxy {url!r} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in PROXY_SCHEMES:
+        raise ValueError(
+            f"proxy {url!r} must start with one of {', '.join(s + '://' for s in PROXY_SCHEMES)}"
+        )
+    if not parts.hostname or port is None:
+        raise ValueError(f"proxy {url!r} needs a host and a port, e.g. socks5://10.0.0.5:1080")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"proxy {url!r} must be scheme://[user:password@]host:port, no path")
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    if userinfo:
+        for part in userinfo.split(":", 1):
+            if not ENV_REF.match(part):
+                raise ValueError(
+                    "proxy credentials must come from the environment, not the file: write "
+                    "them as ${NAME}, e.g. socks5://${RU_PROXY_USER}:${RU_PROXY_PASSWORD}@host:1080"
+                )
+    return url.strip()
+
+
+def _check_header_value(what: str, value: str) -> str:
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise ValueError(f"{what} {value!r} contains a control character (a line break?)")
+    if len(value) > 4096:
+        raise ValueError(f"{what} is longer than 4096 characters")
+    return value
+
+
+def _check_headers(v: object) -> object:
+    if v is None:
+        return ()
+    if not isinstance(v, dict):
+        raise ValueError("`headers` is a mapping of header name to value, e.g. {Referer: ...}")
+    pairs = []
+    for name, value in v.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+        if name.lower() in _OWN_HEADERS:
+            raise ValueError(f"header {name!r} is set by {_OWN_HEADERS[name.lower()]}, not here")
+        if not isinstance(value, str):
+            raise ValueError(f"header {name!r} needs a text value, got {value!r}")
+        pairs.append((name, _check_header_value(f"header {name!r}", value)))
+    return tuple(pairs)
+
+
+def _check_cookies(v: object) -> object:
+    if v is None:
+        return ()
+    if not isinstance(v, dict):
+        raise ValueError("`cookies` is a mapping of cookie name to value, e.g. {consent: yes}")
+    pairs = []
+    for name, value in v.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ValueError(f"cookie name {name!r} is not a valid cookie name")
+        if (
+            not isinstance(value, str)
+            or any(c in value for c in ' ;,"\\')
+            or not value.isprintable()
+        ):
+            raise ValueError(
+                f"cookie {name!r} needs a plain text value (no spaces, ';', ',', quotes), got {value!r}"
+            )
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+ProxyUrl = Annotated[str, AfterValidator(_check_proxy)]
+
+
 class Source(_Model):
     """One ministry news source, after `defaults:` were merged in."""
 
@@ -302,6 +405,13 @@ class Source(_Model):
     type: Literal["html", "feed"] = "html"
     schedule: Schedule = Schedule(every=timedelta(minutes=15))
     user_agent: str = "mfawatch/0.1 (+https://github.com/mfawatch/mfawatch)"
+    # The network path (crawler.fetch.client): a proxy (http, https, socks5; credentials as
+    # ${ENV}), extra request headers, cookies sent to the source's own hosts, Accept-Language.
+    proxy: ProxyUrl | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies: tuple[tuple[str, str], ...] = ()
+    accept_language: str | None = None
+    fetch: FetchMode = "plain"
     listings: tuple[Listing, ...] = Field(min_length=1)
     list: ListSelectors | None = Field(default=None, validate_default=True)
     article: ArticleSelectors | None = None
@@ -329,6 +439,28 @@ class Source(_Model):
                 f"source key {v!r} must be 1-64 lower-case letters, digits, '-' or '_' (e.g. cn-mfa-en)"
             )
         return v
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _headers(cls, v: object) -> object:
+        return _check_headers(v)
+
+    @field_validator("cookies", mode="before")
+    @classmethod
+    def _cookies(cls, v: object) -> object:
+        return _check_cookies(v)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("user_agent is empty")
+        return _check_header_value("user_agent", v)
+
+    @field_validator("accept_language")
+    @classmethod
+    def _accept_language(cls, v: str | None) -> str | None:
+        return None if v is None else _check_header_value("accept_language", v)
 
     @field_validator("country")
     @classmethod
@@ -362,10 +494,46 @@ class Source(_Model):
         listed = ((listing.url.host or "").lower() for listing in self.listings)
         return tuple(dict.fromkeys([*listed, *self.hosts]))
 
+    def fetch_mode(self, listing_url: str | None = None) -> FetchMode:
+        """How a page of the source is fetched: the mode of the listing at `listing_url` when it
+        sets one, else the source's."""
+        if listing_url is not None:
+            for listing in self.listings:
+                if listing.fetch is not None and str(listing.url) == listing_url:
+                    return listing.fetch
+        return self.fetch
+
+    @property
+    def uses_browser(self) -> bool:
+        """Whether any page of the source may need the browser."""
+        return self.fetch != "plain" or any(
+            listing.fetch not in (None, "plain") for listing in self.listings
+        )
+
     @property
     def host_map(self) -> dict[str, str]:
         """Each equivalent host (`hosts`) but the first, mapped to the first."""
         return {host: self.hosts[0] for host in self.hosts[1:]}
+
+
+class BrowserSettings(_Model):
+    """The headless Chromium that `fetch: browser` and `fetch: challenge` sources use (one per
+    process, started on first need): where it is, how many pages at once, its memory ceiling
+    (past it, the browser is restarted between pages)."""
+
+    executable: str = "/usr/bin/chromium"
+    pages: int = Field(default=2, ge=1, le=16)
+    memory_mb: int = Field(default=1024, ge=128, le=65536)
+    # What a challenge page may take to clear before the source is `blocked`.
+    challenge_timeout: timedelta = timedelta(seconds=20)
+    # A browser without a page for this long is stopped (its memory freed); the next page that
+    # needs one starts it again.
+    idle_stop: timedelta = timedelta(minutes=5)
+
+    @field_validator("challenge_timeout", "idle_stop", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return parse_duration(v)  # type: ignore[arg-type]
 
 
 class HttpSettings(_Model):
@@ -374,6 +542,7 @@ class HttpSettings(_Model):
 
     pool_size: int = Field(default=8, ge=1, le=256)
     transport: Literal["httpx", "aiohttp"] = "aiohttp"
+    browser: BrowserSettings = BrowserSettings()
 
 
 class ParseSettings(_Model):

@@ -52,6 +52,8 @@ class SourceResult:
     offsite: int = 0  # listed links to hosts outside `article_hosts`: skipped
     bad_links: int = 0  # listed links no client can fetch (`http://h:99999/`): skipped
     deferred: int = 0  # articles (new or due) left for the next run by a run bound
+    browser_pages: int = 0  # pages loaded in the headless browser (`fetch: browser`)
+    challenge_solves: int = 0  # JavaScript challenges the browser solved (`fetch: challenge`)
     errors: list[str] = field(default_factory=list)
     blocked: bool = False
     broken: bool = False
@@ -85,6 +87,8 @@ class SourceResult:
         } | {
             "offsite": self.offsite,
             "bad_links": self.bad_links,
+            "browser_pages": self.browser_pages,
+            "challenge_solves": self.challenge_solves,
             "errors": len(self.errors),
         }
 

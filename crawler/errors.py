@@ -11,7 +11,8 @@
         │   ├── Timeout             connect/read/total time exceeded
         │   ├── RedirectError       too many redirects, a loop, or a redirect to a private address
         │   ├── AddressRefused      a source's fetch would reach an address class it may not
-        │   └── ConnectionFailed    refused, reset, DNS, TLS, an answer that is not HTTP
+        │   ├── ConnectionFailed    refused, reset, DNS, TLS, an answer that is not HTTP
+        │   └── PathUnavailable     the source's proxy or browser does not work (`blocked`)
         ├── ParseError              a page could not be turned into items or an article (url)
         │   ├── SelectorMatchedNothing  a configured selector matched nothing (selector, field)
         │   └── SoftErrorPage       an HTTP-200 error page or bot challenge (reason); `blocked` flag
@@ -88,9 +89,13 @@ class HTTPStatusError(FetchError):
 
 
 class Blocked(HTTPStatusError):
-    """A bot wall or block (403/412/521 challenge, or 429 that never ends)."""
+    """A bot wall or block (403/412/521 challenge, or 429 that never ends).
+
+    `challenge` is set when the answer carried a bot challenge's markers (a browser may clear it).
+    """
 
     kind = "blocked"
+    challenge = False
 
 
 class Timeout(FetchError):
@@ -111,6 +116,14 @@ class AddressRefused(FetchError):
 
 class ConnectionFailed(FetchError):
     """The connection could not be made or was cut."""
+
+
+class PathUnavailable(FetchError):
+    """The network path a source is configured with does not work: its proxy refuses or fails,
+    its proxy credentials are missing, the browser it needs cannot start. The source is
+    `blocked` (health) with this reason; other sources are unaffected."""
+
+    kind = "blocked"
 
 
 class ParseError(CrawlerError):

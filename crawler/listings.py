@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from crawler.config import Listing, Source, host_matches
+from crawler.config import FetchMode, Listing, Source, host_matches
 from crawler.context import (
     MISSING_STATUSES,
     ArticleJob,
@@ -132,6 +132,7 @@ async def _read_listing(
                 first=pages_read == 0,
                 conditional=not full_walk,
                 known=known,
+                mode=listing.fetch or source.fetch,
             )
         )
         pages_read += 1
@@ -220,6 +221,7 @@ async def _fetch_listing_page(
     first: bool,
     conditional: bool = True,
     known: Mapping[str, tuple[str | None, str | None]] | None = None,
+    mode: FetchMode | None = None,
 ) -> Page | None:
     """A listing page, or None for a 304 or for a later page that does not exist (404/410)."""
     etag = modified = None
@@ -229,7 +231,10 @@ async def _fetch_listing_page(
         with ctx.db.session(readonly=True) as s:
             etag, modified = http_validators.get_validators(s, url)
     page = await ctx.fetcher.fetch(
-        url, source, validators=Validators(etag, modified) if etag or modified else None
+        url,
+        source,
+        validators=Validators(etag, modified) if etag or modified else None,
+        mode=mode,
     )
     if page.not_modified or (not first and page.status in MISSING_STATUSES):
         return None

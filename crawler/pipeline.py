@@ -126,6 +126,8 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         log.exception("unexpected error crawling %s", source.key)
         result.errors.append(f"internal error: {exc!r}")
     _report_bounds(source, result, budget)
+    use = ctx.fetcher.take_browser_use(source.key)
+    result.browser_pages, result.challenge_solves = use.pages, sum(use.solves.values())
     finished = ctx.clock()
     with ctx.db.session() as s:
         runs.finish_run(

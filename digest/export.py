@@ -91,7 +91,8 @@ def export_warc(
     *,
     since: datetime | None = None,
 ) -> int:
-    """Write a warcinfo record, then every stored fetch as a gzipped WARC response record."""
+    """Write a warcinfo record, then every stored fetch as a gzipped WARC response record (and,
+    for a page loaded in a browser, its rendered DOM as a `conversion` record referring to it)."""
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     info = writer.create_warcinfo_record(
         "mfawatch-export.warc.gz",
@@ -115,4 +116,18 @@ def export_warc(
         )
         writer.write_record(record)
         count += 1
+        if resp.rendered is not None:
+            # The DOM the browser rendered from that response: a conversion of it (WARC 1.1).
+            conversion = writer.create_warc_record(
+                resp.url,
+                "conversion",
+                payload=io.BytesIO(resp.rendered),
+                length=len(resp.rendered),
+                warc_content_type="text/html; charset=utf-8",
+                warc_headers_dict={
+                    "WARC-Date": _warc_date(resp.fetched_at),
+                    "WARC-Refers-To": record.rec_headers.get_header("WARC-Record-ID"),
+                },
+            )
+            writer.write_record(conversion)
     return count

@@ -18,6 +18,7 @@ from crawler.config import Source
 # Shown in the header line, or as their own lines (listings, selectors).
 _HEADER = ("key", "name", "country", "language", "timezone", "type", "enabled")
 _SELECTORS = ("list", "article")
+_PAIRS = ("headers", "cookies")
 
 
 def span(value: timedelta) -> str:
@@ -48,6 +49,8 @@ def value_text(name: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int) and name.endswith("bytes"):
         return _size(value)
+    if name in _PAIRS and isinstance(value, tuple):  # headers, cookies: (name, value) pairs
+        return "{" + ", ".join(f"{k}: {v!r}" for k, v in value) + "}"
     if isinstance(value, tuple | list):
         return "[" + ", ".join(value_text(name, v) for v in value) + "]"
     if isinstance(value, BaseModel):

@@ -6,23 +6,27 @@ a version or a state change gets one `responses` row (URL, final URL, status, he
 order received, redirects, fetch time), however many versions it produced: a feed document
 holding ten new items is one row, which the ten versions share. Listing and feed responses are
 kept too (`storage.listings`). `iter_responses` reads them back, bodies decompressed, for the
-WARC export. Hashing and compression live in `storage.codecs`.
+WARC export. A page loaded in a browser also keeps its rendered DOM, when it differs from the
+body, as a blob of its own (`responses.rendered_sha256`). Hashing and compression live in
+`storage.codecs`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.codecs import CODECS, PackedBody, pack
 from storage.model import RawResponse
 from storage.schema import ArticleRow, BlobRow, ResponseRow, insert_ignore
 
 _RESPONSES: sa.Table = ResponseRow.__table__  # type: ignore[assignment]
+_RENDERED = aliased(BlobRow)  # the blob of a rendered DOM
 _INSERT_RESPONSE = sa.insert(_RESPONSES).returning(_RESPONSES.c.id)
 # The row of this very fetch, when an earlier version of the same transaction stored it.
 _SAME_FETCH = (
@@ -53,6 +57,7 @@ class StoredResponse(NamedTuple):
     body: bytes
     sha256: str
     listing_url: str | None = None
+    rendered: bytes | None = None  # the rendered DOM of a page loaded in a browser
 
 
 def put_packed(session: Session, packed: list[PackedBody]) -> None:
@@ -76,6 +81,11 @@ def get_blob(session: Session, sha: str) -> bytes | None:
     return CODECS[row.codec][1](row.data)
 
 
+def rendered_packs(raws: list[RawResponse]) -> list[PackedBody]:
+    """The packed rendered DOMs of the responses loaded in a browser (to store beside bodies)."""
+    return [pack(raw.rendered) for raw in raws if raw.rendered is not None]
+
+
 def response_values(
     raw: RawResponse,
     article_id: int | None,
@@ -96,6 +106,9 @@ def response_values(
         "redirects": list(raw.redirects),
         "fetched_at": raw.fetched_at,
         "blob_sha256": sha,
+        "rendered_sha256": (
+            None if raw.rendered is None else hashlib.sha256(raw.rendered).hexdigest()
+        ),
     }
 
 
@@ -122,7 +135,7 @@ def store_response(
     same = session.execute(_SAME_FETCH, {k: values[k] for k in _FETCH_KEYS}).scalar()
     if same is not None:
         return int(same), packed.sha256
-    put_packed(session, [packed])
+    put_packed(session, [packed, *rendered_packs([raw])])
     response_id = session.execute(_INSERT_RESPONSE, values).scalar_one()
     return int(response_id), packed.sha256
 
@@ -146,8 +159,11 @@ def iter_responses(
             ResponseRow.listing_url,
             BlobRow.codec,
             BlobRow.data,
+            _RENDERED.codec.label("rendered_codec"),
+            _RENDERED.data.label("rendered_data"),
         )
         .join(BlobRow, BlobRow.sha256 == ResponseRow.blob_sha256)
+        .outerjoin(_RENDERED, _RENDERED.sha256 == ResponseRow.rendered_sha256)
         .order_by(ResponseRow.fetched_at, ResponseRow.id)
     )
     if source is not None:
@@ -173,4 +189,9 @@ def iter_responses(
             body=CODECS[row.codec][1](row.data),
             sha256=row.blob_sha256,
             listing_url=row.listing_url,
+            rendered=(
+                None
+                if row.rendered_data is None
+                else CODECS[row.rendered_codec][1](row.rendered_data)
+            ),
         )

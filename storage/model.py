@@ -174,6 +174,10 @@ class RawResponse:
     body: bytes
     fetched_at: datetime
     redirects: tuple[str, ...] = field(default=())  # intermediate URLs, in order
+    # A page loaded in a browser (`fetch: browser`): its DOM after the scripts ran, as UTF-8,
+    # when it differs from `body` (the main document's bytes as received). Parsed instead of
+    # `body`, and kept as evidence beside it.
+    rendered: bytes | None = None
 
     def __post_init__(self) -> None:
         _require_aware("fetched_at", self.fetched_at)

@@ -234,6 +234,8 @@ class ResponseRow(Base):
     blob_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(100))
     listing_url: Mapped[str | None] = mapped_column(sa.Text, index=True)
+    # A page loaded in a browser: the blob of its rendered DOM, when it differs from the body.
+    rendered_sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class ValidatorRow(Base):

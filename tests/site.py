@@ -60,6 +60,18 @@ Named routes (`{s}` seconds, may be fractional):
                              `kind`: incapsula (`/_Incapsula_Resource`), cf-verify
                              (`cf-browser-verification`), captcha (the word `captcha`)
 
+  Pages for the browser (crawler area, issue 22):
+
+    /js-only/{name}          an article whose title and paragraphs only a script writes (the
+                             bytes hold none); `?list=n` makes it a listing of n such articles
+    /js-challenge/{name}     an F5-style JavaScript challenge (`window["bobcmn"]`, `/TSPD/`; 200, or
+                             `?status=403`) whose script sets the cookie `TSjs` and reloads, until a
+                             request carries `TSjs` equal to `site.challenge_token` (change it to
+                             make the cookies stop working): then the article `name` (`?list=n`:
+                             a listing `ul.news` of n such articles); `?never=1`: the script sets
+                             no cookie (the challenge never clears)
+    /js-hang                 a page whose script never ends (`while (true) {}`)
+
 Run `python -m tests.site [ROOT]` to serve a folder from another process (prints the base URL).
 """
 
@@ -349,6 +361,7 @@ class Site:
         self._active: set[int] = set()  # ids of records in progress, counted since the last clear
         self._routes: dict[str, _Registered] = {}
         self._counters: dict[str, int] = {}
+        self.challenge_token = "t1"  # what /js-challenge/ wants in its cookie (issue 22)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -469,6 +482,7 @@ class Site:
         """Back to a fresh site: no registered responses, no records."""
         with self._lock:
             self._routes.clear()
+        self.challenge_token = "t1"
         self.clear_requests()
 
     def requests_to(self, path: str) -> list[RequestRecord]:
@@ -779,6 +793,89 @@ _NAMED: dict[str, Any] = {
     "many-headers": _many_headers,
     "internal": _internal_secret,
 }
+
+
+# -- pages for the browser (issue 22) ---------------------------------------------------------
+
+
+def js_article(name: str) -> str:
+    """The article `/js-only/{name}` renders, as its text reads after the script ran."""
+    return f"Statement {name}: the ministry's position, written by a script."
+
+
+def _js_only(site: Site, h: _Handler, rest: str) -> None:
+    count = h.query("list")
+    if count is not None:
+        links = [f"/js-only/{rest}-{n}" for n in range(1, int(count) + 1)]
+        script = (
+            "var ul = document.createElement('ul'); ul.className = 'news';"
+            f"{json.dumps(links)}.forEach(function (u, i) {{"
+            " var li = document.createElement('li'); var a = document.createElement('a');"
+            " a.href = u; a.textContent = 'Release ' + (i + 1); li.appendChild(a);"
+            " ul.appendChild(li); });"
+            "document.getElementById('app').appendChild(ul);"
+        )
+    else:
+        script = (
+            f"document.title = {json.dumps('Release ' + rest)};"
+            "var h = document.createElement('h1'); h.className = 'title';"
+            f"h.textContent = {json.dumps('Release ' + rest)};"
+            "var d = document.createElement('div'); d.className = 'content';"
+            # reversed, so that the bytes as sent do not hold the text a script writes
+            f"d.innerHTML = '<p>' + {json.dumps(js_article(rest)[::-1])}"
+            ".split('').reverse().join('') + '</p>';"
+            "var app = document.getElementById('app'); app.appendChild(h); app.appendChild(d);"
+        )
+    body = (
+        "<!DOCTYPE html><html><head><title>Loading</title></head><body>"
+        f"<div id='app'></div><script>{script}</script></body></html>"
+    )
+    h.send(200, body.encode())
+
+
+def _js_challenge(site: Site, h: _Handler, rest: str) -> None:
+    cookies = h.headers.get("Cookie") or ""
+    wanted = f"TSjs={site.challenge_token}"
+    if any(part.strip() == wanted for part in cookies.split(";")):
+        count = h.query("list")
+        if count is not None:
+            links = "".join(
+                f"<li><a href='/js-challenge/{rest}-{n}'>Release {n}</a></li>"
+                for n in range(1, int(count) + 1)
+            )
+            h.send(200, f"<html><body><ul class='news'>{links}</ul></body></html>".encode())
+            return
+        body = (
+            f"<!DOCTYPE html><html><head><title>Release {rest}</title></head><body>"
+            f"<h1 class='title'>Release {rest}</h1><div class='content'>"
+            f"<p>The real statement {rest}, past the challenge.</p></div></body></html>"
+        )
+        h.send(200, body.encode())
+        return
+    token = json.dumps(list(reversed(site.challenge_token)))  # only a script puts it together
+    script = (
+        ""
+        if h.query("never")
+        else f"document.cookie = 'TSjs=' + {token}.reverse().join('') + '; path=/';"
+        "setTimeout(function () { location.reload(); }, 50);"
+    )
+    body = (
+        "<!DOCTYPE html><html><head><title></title>"
+        '<script type="text/javascript">window["bobcmn"] = "1011101010101020000";</script>'
+        '<script type="text/javascript" src="/TSPD/08a3?type=11"></script>'
+        f"<script>{script}</script></head><body><noscript>Please enable JavaScript to view "
+        "the page content.</noscript></body></html>"
+    )
+    h.send(int(h.query("status") or 200), body.encode())
+
+
+def _js_hang(site: Site, h: _Handler, rest: str) -> None:
+    h.send(200, b"<html><body><p>hang</p><script>while (true) {}</script></body></html>")
+
+
+_NAMED["js-only"] = _js_only
+_NAMED["js-challenge"] = _js_challenge
+_NAMED["js-hang"] = _js_hang
 
 
 # -- run bounds and incomplete pages (issue 16 holes 5-6) -------------------------------------

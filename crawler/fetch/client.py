@@ -17,7 +17,11 @@ httpx-aiohttp transport, in its lighter form of transport.py) serves every sourc
 
 The address rule holds on the address actually connected to: there is one client per address
 policy (a deployment of public sources has one), whose direct transport resolves a name once and
-connects only to allowed addresses (pinning.py). An unknown host, a TLS name mismatch, a refused
+connects only to allowed addresses (pinning.py). A source with `proxy:` (proxies.py) has a client
+per proxy, httpx's own transport (http, https and socks5 proxies); the proxy resolves and
+connects, so only the URL's host is judged, and a proxy that refuses or fails is
+`PathUnavailable` (the source `blocked`). A source's `accept_language:` and `headers:` are sent
+with each request, its `cookies:` to its own hosts (`article_hosts`), before the jar's. An unknown host, a TLS name mismatch, a refused
 port and an answer that is not HTTP are `permanent` failures: not retried within the run.
 
 Status outcomes: 403, 412, 451 and any 4xx/5xx carrying a bot-challenge page (by the markers of
@@ -32,31 +36,38 @@ import asyncio
 import errno
 import functools
 import logging
+import os
 import socket
 import ssl
-from dataclasses import dataclass
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from crawler.config import HttpSettings, Source
+from crawler.config import FetchMode, HttpSettings, Source, host_matches
 from crawler.errors import (
     AddressRefused,
     Blocked,
     ConnectionFailed,
     FetchError,
     HTTPStatusError,
+    PathUnavailable,
     RedirectError,
     RobotsDisallowed,
     Timeout,
+    TooLarge,
 )
 from crawler.fetch.addresses import ANY, AddressPolicy
 from crawler.fetch.hosts import HostSlots
 from crawler.fetch.pinning import PinnedBackend, Refused
+from crawler.fetch.proxies import Proxy, ProxyCredentialsMissing, enable_socks, expand
 from crawler.fetch.reading import ACCEPT_ENCODING, BodyReader
 from crawler.fetch.retry import (
     RETRY_AFTER_STATUSES,
@@ -70,8 +81,11 @@ from crawler.fetch.robots import RobotsAnswer, RobotsCache
 from crawler.fetch.tls import verified_context
 from crawler.model import Page
 from crawler.parse import soft_errors
-from crawler.parse.charset import decode
+from crawler.parse.charset import decode, with_text
 from storage.model import RawResponse
+
+if TYPE_CHECKING:
+    from crawler.fetch.browser import BrowserPool, Loaded, PageRequest
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +241,44 @@ def _transport_error(url: str, exc: Exception, limits_timeout: float) -> FetchEr
     return ConnectionFailed(url, f"{type(exc).__name__}: {detail}")
 
 
+def _proxy_error(url: str, exc: Exception, total: float, proxy: Proxy) -> FetchError:
+    """A transport error of a fetch through `proxy`: one reaching or told by the proxy is
+    `PathUnavailable` (the source is blocked until its path works); credentials redacted."""
+    if isinstance(exc, httpx.ProxyError | httpx.ConnectError | httpx.ConnectTimeout):
+        detail = proxy.redact(one_line(str(exc) or type(exc).__name__))
+        return PathUnavailable(
+            url, f"the proxy {proxy.display} did not carry the request: {detail}", permanent=True
+        )
+    error = _transport_error(url, exc, total)
+    error.reason = proxy.redact(error.reason)
+    error.args = (f"{url}: {error.reason}",)
+    return error
+
+
+def _not_challenge(dom: str) -> bool:
+    """Whether a rendered DOM is no longer a JavaScript challenge (nor any bot wall)."""
+    return not soft_errors.text_is_challenge(dom)
+
+
+def _with_cookies(configured: tuple[tuple[str, str], ...], from_jar: str | None) -> str:
+    """A Cookie header: the source's `cookies:`, then the jar's cookies of other names."""
+    names = {name for name, _ in configured}
+    parts = [f"{name}={value}" for name, value in configured]
+    for pair in (from_jar or "").split(";"):
+        name = pair.split("=", 1)[0].strip()
+        if name and name not in names:
+            parts.append(pair.strip())
+    return "; ".join(parts)
+
+
+@dataclass
+class BrowserUse:
+    """How much one source needed the browser since it was last asked (`take_browser_use`)."""
+
+    pages: int = 0  # pages loaded in the browser (`fetch: browser`)
+    solves: Counter[str] = field(default_factory=Counter)  # challenges solved, per host
+
+
 class _Cookies(httpx.Cookies):
     """The client's cookie jar; answers without Set-Cookie skip the extraction.
 
@@ -285,24 +337,43 @@ class Fetcher:
         self.http = http
         self.slots = slots if slots is not None else HostSlots()
         self.robots = robots if robots is not None else RobotsCache()
-        self._headers: dict[str, httpx.Headers] = {}  # per User-Agent
+        # Per (User-Agent, Accept-Language, extra headers) of a source.
+        self._headers: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], httpx.Headers] = {}
         self._timeouts: dict[tuple[float, float], dict[str, dict[str, float | None]]] = {}
         self._policies: dict[int, tuple[Source, AddressPolicy]] = {}  # per source object
         self._cookies = _Cookies()  # one jar shared by the clients
         # One client (and pool) per address policy: a connection opened under one policy is
         # never reused by a fetch under another. Public sources all share the first one.
-        self._clients: dict[AddressPolicy, httpx.AsyncClient] = {}
+        # A source with `proxy:` has a client of its own per proxy (httpx's transport, which
+        # speaks http, https and socks5 proxies), not pinned: the proxy resolves and connects.
+        self._clients: dict[tuple[AddressPolicy, str | None], httpx.AsyncClient] = {}
+        self._proxies: dict[str, Proxy] = {}  # per `proxy:` as configured
+        self._browser: BrowserPool | None = None  # started by the first page that needs it
+        self._solving: dict[str, asyncio.Lock] = {}  # one challenge solve at a time per host
+        self._solved_at: dict[str, float] = {}
+        self._browser_use: dict[str, BrowserUse] = {}  # per source key
         self._client = self._client_for(AddressPolicy.for_hosts(()))
 
-    def _client_for(self, policy: AddressPolicy) -> httpx.AsyncClient:
-        client = self._clients.get(policy)
+    def _client_for(self, policy: AddressPolicy, proxy: Proxy | None = None) -> httpx.AsyncClient:
+        key = (policy, None if proxy is None else proxy.url)
+        client = self._clients.get(key)
         if client is not None:
             return client
         http = self.http
         limits = httpx.Limits(
             max_connections=http.pool_size, max_keepalive_connections=http.pool_size
         )
-        if http.transport == "aiohttp":
+        if proxy is not None:
+            if proxy.scheme.startswith("socks"):
+                enable_socks()
+            client = httpx.AsyncClient(
+                proxy=proxy.url,
+                trust_env=False,
+                limits=limits,
+                follow_redirects=False,
+                verify=_ssl_context(),
+            )
+        elif http.transport == "aiohttp":
             from crawler.fetch.transport import LeanAiohttpClient
 
             client = LeanAiohttpClient(
@@ -315,8 +386,25 @@ class Fetcher:
         # The client reads its jar through `_cookies` (the public setter would wrap ours in a
         # plain `httpx.Cookies`); the site's cookies are still kept and sent back as before.
         client._cookies = self._cookies
-        self._clients[policy] = client
+        self._clients[key] = client
         return client
+
+    def proxy(self, source: Source, url: str = "") -> Proxy | None:
+        """The source's proxy with its credentials read from the environment (None without one).
+
+        Raises `PathUnavailable` naming the variable a `${NAME}` of the URL needs.
+        """
+        template = source.proxy
+        if template is None:
+            return None
+        proxy = self._proxies.get(template)
+        if proxy is None:
+            try:
+                proxy = expand(template, os.environ)
+            except ProxyCredentialsMissing as exc:
+                raise PathUnavailable(url or template, str(exc), permanent=True) from None
+            self._proxies[template] = proxy
+        return proxy
 
     def policy(self, source: Source) -> AddressPolicy:
         """The address classes `source` may reach: public, plus those of its listing hosts."""
@@ -341,9 +429,27 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the browser if one was started."""
         for client in self._clients.values():
             await client.aclose()
+        if self._browser is not None:
+            await self._browser.aclose()
+
+    @property
+    def browser(self) -> BrowserPool:
+        """The headless browser of `fetch: browser` / `challenge` (made, not started, here)."""
+        if self._browser is None:
+            from crawler.fetch.browser import BrowserPool
+
+            self._browser = BrowserPool(self.http.browser)
+        return self._browser
+
+    def take_browser_use(self, source_key: str) -> BrowserUse:
+        """What the source's fetches needed of the browser since the last call (then reset)."""
+        return self._browser_use.pop(source_key, None) or BrowserUse()
+
+    def _use(self, source: Source) -> BrowserUse:
+        return self._browser_use.setdefault(source.key, BrowserUse())
 
     # -- public API -----------------------------------------------------------------------
 
@@ -354,25 +460,213 @@ class Fetcher:
         *,
         validators: Validators | None = None,
         decode_text: bool = True,
+        mode: FetchMode | None = None,
     ) -> Page:
         """Fetch `url` for `source`; see the module docstring for outcomes and errors.
 
         With `decode_text=False` the page comes undecoded (`text` empty, `charset_rule` empty),
         for a caller that hands the raw bytes on (to a parse worker, which decodes them itself);
-        `with_text(page)` decodes it.
+        `with_text(page)` decodes it. `mode` (default: the source's, or its listing's for a
+        listing URL) says how: `plain`, `browser` (the page is loaded in the browser: its text
+        is the rendered DOM, kept in `raw.rendered`), `challenge` (plain, the browser solving a
+        JavaScript challenge when one is answered).
         """
         host = _check_url(url)
         refusal = self.policy(source).refusal(host)
         if refusal is not None:
             raise AddressRefused(url, refusal, permanent=True)
+        self.proxy(source, url)  # missing proxy credentials: said before anything is sent
         if source.politeness.respect_robots:
             await self._check_robots(url, source)
         policy = RetryPolicy(retries=source.politeness.retries)
-        return await run_with_retries(
-            lambda: self._attempt(url, source, validators, decode_text=decode_text),
-            policy,
-            url=url,
+        mode = mode or source.fetch_mode(url)
+        if mode == "browser":
+            return await run_with_retries(
+                lambda: self._browser_attempt(url, source), policy, url=url
+            )
+
+        async def plain() -> Page:
+            return await run_with_retries(
+                lambda: self._attempt(url, source, validators, decode_text=decode_text),
+                policy,
+                url=url,
+            )
+
+        if mode == "plain":
+            return await plain()
+        return await self._through_challenge(url, source, plain)
+
+    # -- browser --------------------------------------------------------------------------
+
+    async def _through_challenge(
+        self, url: str, source: Source, plain: Callable[[], Awaitable[Page]]
+    ) -> Page:
+        """`fetch: challenge`: a plain fetch; when it is answered a JavaScript challenge, the
+        browser solves it once for the host, its cookies go to the jar, and the fetch is made
+        again (plainly). Still a challenge then: `Blocked`."""
+        challenge = await self._challenge_of(url, plain)
+        if isinstance(challenge, Page):
+            return challenge
+        status, what = challenge
+        await self._solve(url, source, status, what)
+        again = await self._challenge_of(url, plain)
+        if isinstance(again, Page):
+            return again
+        raise Blocked(
+            url,
+            again[0],
+            f"{_phrase(again[0])}: still {again[1]} after the browser solved it; the site may "
+            "also check the address (a proxy or a node inside the country: see README)",
         )
+
+    async def _challenge_of(
+        self, url: str, plain: Callable[[], Awaitable[Page]]
+    ) -> Page | tuple[int, str]:
+        """The page of a plain fetch, or (status, what) when it is a JavaScript challenge."""
+        try:
+            page = await plain()
+        except Blocked as exc:
+            if not getattr(exc, "challenge", False):
+                raise
+            return exc.status, "a bot-challenge page"
+        sig = soft_errors.classify(with_text(page)) if page.status < 300 else None
+        if sig is not None and sig.name in soft_errors.JS_CHALLENGES:
+            return page.status, f"a JavaScript challenge ({sig.reason})"
+        return page
+
+    async def _solve(self, url: str, source: Source, status: int, what: str) -> None:
+        """Let the browser clear the challenge at `url`; its cookies go to the shared jar."""
+        host = urlsplit(url).hostname or ""
+        lock = self._solving.setdefault(host, asyncio.Lock())
+        asked = time.monotonic()
+        async with lock:
+            if self._solved_at.get(host, 0.0) > asked:  # solved while this fetch waited
+                return
+            wait = self.http.browser.challenge_timeout.total_seconds()
+            log.info("%s answered %s: solving it in the browser", host, what, extra={"url": url})
+            loaded = await self._browser_load(url, source, until=_not_challenge, until_wait=wait)
+            if not _not_challenge(loaded.dom):
+                raise Blocked(
+                    url,
+                    status,
+                    f"{_phrase(status)}: {what} did not clear in the browser within {wait:g} s "
+                    "(http.browser.challenge_timeout)",
+                )
+            self._keep_cookies(loaded.cookies)
+            self._solved_at[host] = time.monotonic()
+            self._use(source).solves[host] += 1
+
+    async def _browser_attempt(self, url: str, source: Source) -> Page:
+        """One try of a page in the browser: main document and rendered DOM, judged as a plain
+        answer would be (status, bot walls, size)."""
+        async with self.slots.acquire(url, source.politeness):
+            try:
+                loaded = await self._browser_load(url, source)
+            except FetchError:
+                self.slots.failed(url)
+                raise
+            self.slots.succeeded(url)
+        self._use(source).pages += 1
+        self._keep_cookies(loaded.cookies)
+        dom = loaded.dom.encode("utf-8")
+        limit = source.limits.max_bytes
+        if max(len(loaded.body), len(dom)) > limit:
+            raise TooLarge(
+                url, f"the page is over {limit / 1048576:.1f} MB (limits.max_bytes) in the browser"
+            )
+        answer = _Answer(loaded.url, loaded.status, loaded.headers, loaded.body, loaded.fetched_at)
+        page = self._outcome(url, answer, loaded.redirects)
+        if dom == loaded.body:
+            return page
+        return Page(
+            raw=replace(page.raw, rendered=dom),
+            text=loaded.dom,
+            charset="utf-8",
+            charset_rule="rendered",
+        )
+
+    async def _browser_load(
+        self,
+        url: str,
+        source: Source,
+        *,
+        until: Callable[[str], bool] | None = None,
+        until_wait: float = 0.0,
+    ) -> Loaded:
+        """`url` loaded in the browser for `source`; browser failures as `FetchError`s."""
+        from crawler.fetch.browser import BrowserUnavailable, PageFailed
+
+        request = self._page_request(url, source)
+        try:
+            return await self.browser.load(
+                url,
+                request,
+                timeout=source.limits.timeout.total_seconds(),
+                until=until,
+                until_timeout=until_wait,
+            )
+        except BrowserUnavailable as exc:
+            raise PathUnavailable(url, f"the browser is needed: {exc}", permanent=True) from None
+        except PageFailed as exc:
+            if exc.refused is not None:
+                raise AddressRefused(url, exc.refused, permanent=True) from None
+            if exc.timed_out:
+                raise Timeout(url, exc.reason, permanent=True) from None
+            raise ConnectionFailed(url, exc.reason) from None
+
+    def _page_request(self, url: str, source: Source) -> PageRequest:
+        from crawler.fetch.browser import PageRequest
+
+        host = urlsplit(url).hostname or ""
+        headers = list(source.headers)
+        if source.accept_language:
+            headers.append(("Accept-Language", source.accept_language))
+        cookies: list[dict[str, Any]] = []
+        if source.cookies and host_matches(host, source.effective_article_hosts):
+            cookies += [{"name": n, "value": v, "url": url} for n, v in source.cookies]
+        configured = {name for name, _ in source.cookies}
+        for cookie in self._cookies.jar:
+            domain = cookie.domain.lstrip(".")
+            if (host == domain or host.endswith("." + domain)) and cookie.name not in configured:
+                cookies.append(
+                    {
+                        "name": cookie.name,
+                        "value": cookie.value or "",
+                        "domain": cookie.domain,
+                        "path": cookie.path or "/",
+                    }
+                )
+        proxy = self.proxy(source, url)
+        if proxy is not None and proxy.scheme.startswith("socks") and proxy.username is not None:
+            raise PathUnavailable(
+                url,
+                f"the browser cannot log in to the SOCKS proxy {proxy.display} (Chromium has no "
+                "SOCKS authentication): give this source an http(s) proxy with credentials, or "
+                "a SOCKS proxy without them (e.g. an SSH tunnel)",
+                permanent=True,
+            )
+        policy = self.policy(source)
+
+        def refusal(target: str) -> str | None:
+            parts = urlsplit(target)
+            if parts.scheme not in ("http", "https"):
+                return None  # data:, blob:, about: stay in the browser
+            return policy.refusal(parts.hostname or "")
+
+        return PageRequest(
+            user_agent=source.user_agent,
+            headers=tuple(headers),
+            cookies=tuple(cookies),
+            proxy=proxy,
+            refusal=refusal,
+        )
+
+    def _keep_cookies(self, cookies: tuple[dict[str, Any], ...]) -> None:
+        """Cookies a browser page ended with, into the jar the plain client sends from."""
+        for c in cookies:
+            self._cookies.set(
+                str(c["name"]), str(c["value"]), domain=str(c["domain"]), path=str(c["path"])
+            )
 
     # -- robots ---------------------------------------------------------------------------
 
@@ -476,9 +770,11 @@ class Fetcher:
         if extensions is None:
             timeout = httpx.Timeout(timeouts[0], connect=timeouts[1])
             extensions = self._timeouts[timeouts] = {"timeout": timeout.as_dict()}
-        headers = self._headers.get(source.user_agent)
+        key = (source.user_agent, source.accept_language, source.headers)
+        headers = self._headers.get(key)
         if headers is None:
-            # The client's defaults overridden by ours, in the order build_request gives them.
+            # The client's defaults overridden by ours, in the order build_request gives them,
+            # then the source's Accept-Language and extra headers.
             headers = httpx.Headers(self._client.headers)
             headers.update(
                 {
@@ -487,7 +783,11 @@ class Fetcher:
                     "Accept-Encoding": ACCEPT_ENCODING,
                 }
             )
-            self._headers[source.user_agent] = headers
+            if source.accept_language:
+                headers["Accept-Language"] = source.accept_language
+            for name, value in source.headers:
+                headers[name] = value
+            self._headers[key] = headers
         if validators is not None and (validators.etag or validators.last_modified):
             headers = headers.copy()
             if validators.etag:
@@ -495,18 +795,23 @@ class Fetcher:
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
         # The Request copies the headers and the jar, so the cached ones are never changed.
-        return httpx.Request(
+        request = httpx.Request(
             "GET", url, headers=headers, cookies=self._cookies, extensions=extensions
         )
+        if source.cookies and host_matches(request.url.host, source.effective_article_hosts):
+            request.headers["Cookie"] = _with_cookies(source.cookies, request.headers.get("cookie"))
+        return request
 
-    async def _send(self, request: httpx.Request, policy: AddressPolicy) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, policy: AddressPolicy, proxy: Proxy | None = None
+    ) -> httpx.Response:
         """`client.send(request, stream=True)` without the layers this fetcher does not use.
 
         Redirects are followed by `_attempt`, there is no auth and there are no event hooks, so
         the request goes straight to the transport the client mounts for its URL (a proxy's,
         per the environment, or the direct one), and the answer's cookies to the client's jar.
         """
-        client = self._client_for(policy)
+        client = self._client_for(policy, proxy)
         transport = client._transport_for_url(request.url)
         response = await transport.handle_async_request(request)
         response.request = request
@@ -524,11 +829,12 @@ class Fetcher:
     ) -> _Answer:
         limits = source.limits
         total = limits.timeout.total_seconds()
+        proxy = self.proxy(source, url)
         async with self.slots.acquire(url, source.politeness):
             try:
                 async with asyncio.timeout(total):
                     request = self._request(url, source, validators)
-                    resp = await self._send(request, policy)
+                    resp = await self._send(request, policy, proxy)
                     try:
                         headers = tuple(
                             (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
@@ -562,6 +868,8 @@ class Fetcher:
                 ) from None
             except httpx.TransportError as exc:
                 self.slots.failed(url)
+                if proxy is not None:
+                    raise _proxy_error(url, exc, total, proxy) from None
                 raise _transport_error(url, exc, total) from None
             except httpx.InvalidURL as exc:
                 raise FetchError(
@@ -597,7 +905,9 @@ class Fetcher:
             )
         if status in BLOCK_STATUSES or (status >= 400 and challenge):
             what = "a bot-challenge page" if challenge else "the site refuses us"
-            raise Blocked(url, status, f"{reason}: {what}")
+            blocked = Blocked(url, status, f"{reason}: {what}")
+            blocked.challenge = challenge
+            raise blocked
         if status_is_retryable(status):
             raise RetryableAnswer(HTTPStatusError(url, status, reason), retry_after)
         if 300 <= status < 400:

@@ -187,5 +187,8 @@ def with_text(page: Page) -> Page:
     """`page` with its text decoded from its raw bytes (itself when it already is)."""
     if page.charset_rule:
         return page
+    if page.raw.rendered is not None:  # a browser's DOM, serialized as UTF-8 by the fetcher
+        text = page.raw.rendered.decode("utf-8", errors="replace")
+        return replace(page, text=text, charset="utf-8", charset_rule="rendered")
     text, charset, rule = decode(page.raw.body, page.raw.header("content-type"))
     return replace(page, text=text, charset=charset, charset_rule=rule)

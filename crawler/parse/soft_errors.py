@@ -136,6 +136,26 @@ _ERROR_MARKERS = tuple(
 )
 
 
+# Walls a browser can clear by running the page's script (`fetch: challenge`).
+JS_CHALLENGES = frozenset({"f5-challenge", "cloudflare"})
+
+
+def text_is_challenge(text: str) -> bool:
+    """Whether a page's text (a rendered DOM) is still a JavaScript challenge or a wall."""
+    head = text[:HEAD_CHARS]
+    title = page_title(head).casefold()
+    for sig, title_re, _ in _COMPILED:
+        if not sig.blocked or (sig.max_chars is not None and len(text) > sig.max_chars):
+            continue
+        if title_re is not None and title and title_re.search(title):
+            return True
+        if sig.any_markers and any(m in head for m in sig.any_markers):
+            return True
+        if sig.all_markers and all(m in head for m in sig.all_markers):
+            return True
+    return False
+
+
 def challenge_in_error_answer(body: bytes) -> bool:
     """Whether an error answer's (4xx/5xx) body is a bot challenge or wall, by its markers."""
     head = body[:ERROR_HEAD_BYTES]

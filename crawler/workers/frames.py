@@ -57,6 +57,7 @@ def request(
         raw.body,
         raw.fetched_at,
         raw.redirects,
+        raw.rendered,
     )
     return frame((source_id, source, forget, flat_raw, _item_fields(item), url))
 

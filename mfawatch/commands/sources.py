@@ -50,22 +50,44 @@ def _show_effective(source: Source) -> None:
         echo(line)
 
 
-async def _live(app: App, source: Source, url: str | None) -> tuple[Preview, Preview | None]:
+async def _live(
+    app: App, source: Source, url: str | None, path: list[str]
+) -> tuple[Preview, Preview | None]:
+    """The previews of a live listing (or `url`) and its first article; `path` gets what the
+    fetches needed of the browser (for the verdict)."""
     from crawler.preview import preview_article, preview_listing
     from mfawatch.bootstrap import open_fetcher
 
     listing = source.listings[0]
     async with open_fetcher(app.settings.http) as fetcher:
-        page = await fetcher.fetch(url or str(listing.url), source)
-        items = preview_listing(page, source, listing)
-        if url is not None and not items.items:
-            return items, preview_article(page, source)
-        if not items.items:
-            return items, None
-        first = items.items[0]
-        if source.type == "feed" and source.article is None:
-            return items, None
-        return items, preview_article(await fetcher.fetch(first.url, source), source, first)
+        try:
+            page = await fetcher.fetch(url or str(listing.url), source)
+            items = preview_listing(page, source, listing)
+            if url is not None and not items.items:
+                return items, preview_article(page, source)
+            if not items.items:
+                return items, None
+            first = items.items[0]
+            if source.type == "feed" and source.article is None:
+                return items, None
+            article_page = await fetcher.fetch(first.url, source)
+            return items, preview_article(article_page, source, first)
+        finally:
+            use = fetcher.take_browser_use(source.key)
+            if use.pages:
+                path.append(f"{use.pages} page(s) loaded in the browser")
+            for host, n in use.solves.items():
+                path.append(f"the browser solved {n} challenge(s) of {host}")
+
+
+def _verdict(source: Source, ok: bool, why: str, path: list[str]) -> None:
+    """One line saying whether the source works from this machine, and how it got through."""
+    how = f"fetch: {source.fetch}" + (f", proxy {source.proxy}" if source.proxy else "")
+    if ok:
+        extra = "; ".join(path) or "no browser needed"
+        echo(f"verdict: {source.key} works from here ({how}; {extra})")
+    else:
+        echo(f"verdict: {source.key} does NOT work from here ({how}): {why}")
 
 
 @sources.command()
@@ -108,14 +130,25 @@ def check(app: App, key: str | None, url: str | None, html_file: Path | None) ->
         elif not items.items and article is not None and article.article is not None:
             items.warnings = []  # an article page: it is not expected to list items
     else:
-        items, article = asyncio.run(_live(app, source, url))
+        from crawler.errors import FetchError
+
+        path: list[str] = []
+        try:
+            items, article = asyncio.run(_live(app, source, url, path))
+        except FetchError as exc:
+            _verdict(source, False, str(exc), path)
+            raise
     show_items(items)
     if article is not None:
         echo("  first article:" if html_file is None else "  as an article:")
         show_article(article)
     # The listing and the article preview may see the same problem (a soft 404, a selector):
     # each warning is said once.
-    for w in dict.fromkeys(items.warnings + (article.warnings if article else [])):
+    warnings = list(dict.fromkeys(items.warnings + (article.warnings if article else [])))
+    for w in warnings:
         echo(f"  warning: {w}")
+    failed = article.article is None if article is not None else not items.items
+    if html_file is None:
+        _verdict(source, not failed, warnings[0] if warnings else "no items found", path)
     if article is not None and article.article is None:
         raise SystemExit(EXIT_FAILED)

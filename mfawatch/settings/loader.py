@@ -44,7 +44,7 @@ OVERRIDES: dict[str, str] = {
 
 # `defaults:` keys whose mappings merge key by key into a source's own mapping. `schedule` merges
 # too, except that `every` and `cron` count as one key (a source's `cron` drops a default `every`).
-_DEEP_MERGED = frozenset({"limits", "politeness", "revisit"})
+_DEEP_MERGED = frozenset({"limits", "politeness", "revisit", "headers", "cookies"})
 _WHEN = ("every", "cron")
 _YAML_CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_YAML_CORE + t for t in ("map", "seq", "str"))

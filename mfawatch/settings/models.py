@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from crawler.config import (
     CronExpr,
+    FetchMode,
     HttpSettings,
     Limits,
     ParseSettings,
@@ -37,6 +38,11 @@ class Defaults(_Model):
 
     schedule: Schedule | None = None
     user_agent: str | None = None
+    accept_language: str | None = None
+    proxy: str | None = None  # validated where it lands, in each source
+    headers: dict[str, str] | None = None
+    cookies: dict[str, str] | None = None
+    fetch: FetchMode | None = None
     timezone: TimeZoneName | None = None
     limits: Limits | None = None
     politeness: Politeness | None = None

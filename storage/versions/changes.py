@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.articles import add_alias_pairs
-from storage.blobs import put_packed, response_values
+from storage.blobs import put_packed, rendered_packs, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
@@ -190,7 +190,7 @@ def _store_changes(
         for n, i in enumerate(order)
     ]
     packed = [entries[i].packed or pack(entries[i].raw.body) for i in order]
-    put_packed(session, packed)
+    put_packed(session, packed + rendered_packs([entries[i].raw for i in order]))
     response_ids = (
         session.execute(
             _INSERT_RESPONSES,

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.articles import add_alias_pairs, known_urls
-from storage.blobs import put_packed, response_values
+from storage.blobs import put_packed, rendered_packs, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
@@ -127,7 +127,7 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     article_ids = [inserted[e.article.url] for e in todo]
     # Packing releases the GIL: done here, in the writing thread, it runs beside the event loop.
     packed = [e.packed or pack(e.raw.body) for e in todo]
-    put_packed(session, packed)
+    put_packed(session, packed + rendered_packs([e.raw for e in todo]))
     response_ids = (
         session.execute(
             _INSERT_RESPONSES,

@@ -31,7 +31,7 @@ def _body(data: bytes) -> memoryview:
 def test_the_codec_knows_every_field_of_the_models() -> None:
     """A field added to a model must be added to the frames too (this list fails first)."""
     assert [f.name for f in fields(RawResponse)] == [
-        "url", "final_url", "status", "headers", "body", "fetched_at", "redirects",
+        "url", "final_url", "status", "headers", "body", "fetched_at", "redirects", "rendered",
     ]  # fmt: skip
     assert [f.name for f in fields(ListingItem)] == [
         "url", "title", "date", "section", "listing_url", "feed_body_html", "guid", "updated",
@@ -56,6 +56,7 @@ def test_a_request_carries_the_page_item_and_source() -> None:
         "<html>外交部</html>".encode(),
         datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC),
         ("https://x.org/old",),
+        "<html><p>外交部 rendered</p></html>".encode(),
     )
     page = Page(raw=raw, text="decoded", charset="utf-8", charset_rule="meta")
     item = ListingItem(

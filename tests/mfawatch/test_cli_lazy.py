@@ -67,6 +67,11 @@ NOT_FOR_A_PLAIN_CRAWL = (
     "httpx._main",
     "rich",
     "pygments",
+    # the browser path (issue 22): only a `fetch: browser` / `challenge` source that needs it
+    "playwright",
+    "greenlet",
+    "crawler.fetch.browser",
+    "socksio",
 )
 
 

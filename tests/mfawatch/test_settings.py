@@ -15,6 +15,7 @@ import pytest
 
 from crawler.config import (
     ArticleSelectors,
+    BrowserSettings,
     HttpSettings,
     Limits,
     Listing,
@@ -115,6 +116,28 @@ def test_shipped_config_has_every_preset_of_issue_6() -> None:
     assert settings.source("us-state-press").type == "feed"
 
 
+def test_blocked_presets_have_their_fetch_mode_and_remaining_obstacle() -> None:
+    """mid.ru (F5 script challenge) fetches through `challenge`, mofa.go.jp and mea.gov.in
+    (client checks) through `browser`; each stays disabled with a comment naming the remaining
+    obstacle, its remedy, and the `sources check` command that tells whether it works."""
+    settings = load_config(SHIPPED, env={})
+    modes = {
+        k: settings.source(k).fetch for k in ("ru-mid-en", "ru-mid-ru", "jp-mofa-en", "in-mea")
+    }
+    assert modes == {
+        "ru-mid-en": "challenge",
+        "ru-mid-ru": "challenge",
+        "jp-mofa-en": "browser",
+        "in-mea": "browser",
+    }
+    text = SHIPPED.read_text(encoding="utf-8")
+    for key in modes:
+        assert not settings.source(key).enabled
+        block = text[: text.index(f"  - key: {key}\n")].rsplit("\n\n", 1)[-1]
+        assert "remaining obstacle" in block or "same obstacle" in block, key
+        assert "proxy" in block and f"sources check {key} --url" in block, key
+
+
 def test_shipped_presets_each_cite_sites_md() -> None:
     """Each preset in config/sources.yaml is preceded by a comment naming its sites.md section."""
     text = SHIPPED.read_text(encoding="utf-8")
@@ -136,6 +159,7 @@ def test_example_config_loads_and_shows_every_key() -> None:
         Settings,
         Defaults,
         HttpSettings,
+        BrowserSettings,
         ParseSettings,
         Source,
         Schedule,
@@ -425,3 +449,22 @@ def test_yaml_nested_hundreds_deep_is_a_config_error_with_its_line(text: str, li
     (problem,) = caught.value.problems
     assert (problem.file, problem.line) == ("deep.yaml", line)
     assert "nest more than 64 levels" in problem.message
+
+
+def test_network_settings_merge_from_defaults(tmp_path: Path) -> None:
+    """`defaults:` headers and cookies merge name by name into a source's own; proxy,
+    accept_language and fetch are inherited unless the source sets them."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "defaults:\n"
+        "  headers: {Referer: 'https://example.org/', X-A: a}\n"
+        "  cookies: {consent: 'yes'}\n"
+        "  proxy: 'http://${P_USER}:${P_PASS}@127.0.0.1:3128'\n"
+        "  accept_language: en\n"
+        "  fetch: challenge\n" + MINIMAL + "    headers: {X-A: own}\n    fetch: browser\n"
+    )
+    source = load_config(path, env={}).source("cn-mfa-en")
+    assert dict(source.headers) == {"Referer": "https://example.org/", "X-A": "own"}
+    assert source.cookies == (("consent", "yes"),)
+    assert source.proxy == "http://${P_USER}:${P_PASS}@127.0.0.1:3128"
+    assert (source.accept_language, source.fetch) == ("en", "browser")
