@@ -88,14 +88,19 @@ def test_bad_queries_are_a_clear_message_and_exit_2(
 def test_a_database_from_before_the_index_is_indexed_by_the_first_search(
     tmp_path: Path,
 ) -> None:
-    """Migration 0006 on a 0005 database plans a backfill; the first search runs it."""
+    """Migration 0006 on a 0005 database (with its articles) plans a backfill; the first search
+    runs it."""
     path = tmp_path / "old.sqlite3"
     db = open_db(f"sqlite:///{path}")
     load(db)
-    with db.engine.begin() as conn:  # what a database at 0005 looks like
-        conn.exec_driver_sql("DROP TABLE search_fts")
-        conn.exec_driver_sql("DROP TABLE search_state")
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0005'")
+    from alembic import command
+
+    from storage import migrate
+
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:  # a database of the release before the index
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
     db.dispose()
     data = _json(path, "台湾", "--in", "all")
     assert data["total"] == 3
