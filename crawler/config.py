@@ -290,6 +290,20 @@ def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _node_tag(v: str) -> str:
+    if not _TAG.match(v):
+        raise ValueError(
+            f"node tag {v!r} must be 1-32 lower-case letters, digits, '-' or '_' (e.g. ru)"
+        )
+    return v
+
+
+NodeTag = Annotated[str, AfterValidator(_node_tag)]
+
+
 class Source(_Model):
     """One ministry news source, after `defaults:` were merged in."""
 
@@ -317,6 +331,9 @@ class Source(_Model):
     # Polls in a row whose listing yields nothing (selectors stop matching) before the source is
     # reported `broken`: one odd page is not a redesign.
     broken_after: int = Field(default=3, ge=1, le=1000)
+    # Cluster mode: the tags of the nodes that may fetch this source (`mfawatch run --tag TAG`);
+    # empty: any node. A geo-restricted ministry is fetched only from a node inside the country.
+    nodes: tuple[NodeTag, ...] = ()
 
     @field_validator("key")
     @classmethod

@@ -78,7 +78,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
         # The first page of each listing is fetched on every poll: read their ETags in one query.
         first_pages = http_validators.get_many(s, [str(listing.url) for listing in source.listings])
-        run_id = runs.start_run(s, source.key, started)
+        run_id = runs.start_run(s, source.key, started, ctx.node)
     listing_validators: list[ListingValidators] = []
     try:
         # Articles are fetched as soon as their listing page is read, while later pages are read.

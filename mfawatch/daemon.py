@@ -20,6 +20,11 @@ mails (or posts) the whole digest; a crawl that stored new or changed items is f
 watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
 stop.
 
+On PostgreSQL the daemon is a cluster node (`mfawatch.cluster_node`): the same scheduler fires,
+but a fire defers the job to the cluster's queue (once per source and schedule slot) and the
+node's worker runs whatever job the queue gives it, through the same job bodies (`_crawl`, the
+deliveries' `send_digest` and `send_alerts`). On SQLite the fire runs the job here.
+
 After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`, `quiet`) is stored; a
 change of health is logged once (a warning when it worsens, info when it recovers), not on every poll.
 """
@@ -31,7 +36,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,8 +50,9 @@ from crawler.config import Source
 from crawler.context import CrawlContext, SourceResult
 from crawler.errors import ConfigError, MfawatchError
 from crawler.pipeline import crawl_source
-from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
+from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs, slot_of
 from mfawatch.bootstrap import crawl_context
+from mfawatch.cluster_node import ClusterNode, HandBack, NodeOptions, queues_for
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.lock import LocalSourceClaim, SourceClaim
@@ -110,6 +116,7 @@ class Daemon:
         *,
         claim: SourceClaim | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        node: NodeOptions | None = None,
     ) -> None:
         self.config_path = config_path
         self.settings = settings
@@ -129,6 +136,8 @@ class Daemon:
         self._overrun_reported: set[str] = set()
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
         self._deliveries: Deliveries | None = None
+        self.node_options = node
+        self._node: ClusterNode | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -152,10 +161,19 @@ class Daemon:
             ) as ctx:
                 self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
-                self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
+                in_flight: Callable[[], Iterable[datetime]] = self._crawl_starts.values
+                if self.node_options is not None:
+                    ctx.node = self.node_options.name
+                    self._node = self._cluster_node(self.node_options)
+                    await self._node.start()
+                    in_flight = self._node.runs_in_flight
+                runner = self._crawl if self._node is None else self._defer_poll
+                self._jobs = SourceJobs(
+                    scheduler, runner, clock=self.clock, aligned=self._node is not None
+                )
                 self._jobs.sync(self.settings.sources)
                 self._deliveries = Deliveries(
-                    self.db, scheduler, in_flight=self._crawl_starts.values, clock=self.clock
+                    self.db, scheduler, in_flight=in_flight, clock=self.clock, cluster=self._node
                 )
                 await self._deliveries.apply(self.settings)
                 scheduler.start()
@@ -208,6 +226,8 @@ class Daemon:
         scheduler.pause()
         for task in list(self._background):
             task.cancel()
+        if self._node is not None:  # the worker finishes or hands back its jobs, then leaves
+            await self._node.stop()
         pending = set(self._inflight)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=self.options.shutdown_grace)
@@ -227,11 +247,55 @@ class Daemon:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    # -- cluster mode ---------------------------------------------------------------------------
+
+    def _cluster_node(self, options: NodeOptions) -> ClusterNode:
+        return ClusterNode(
+            self.db,
+            options,
+            poll=self._poll_job,
+            digest=self._digest_job,
+            alerts=self._alerts_job,
+            queues=queues_for(options.tags, self.settings.sources),
+            clock=self.clock,
+        )
+
+    async def _defer_poll(self, source: Source) -> None:
+        """A source's fire in cluster mode: queue its poll for this slot (once in the cluster)."""
+        if self._stopping or self._node is None:
+            return
+        slot = slot_of(source.schedule, source.timezone, self.clock())
+        await self._node.defer_poll(source, slot)
+
+    async def _poll_job(self, key: str) -> None:
+        """The cluster's poll job: the same crawl as a local fire, of the source named `key`."""
+        source = self._jobs.sources.get(key) if self._jobs is not None else None
+        if source is None:
+            log.warning(
+                "source %s: a poll came from the queue, but the source is not enabled in this"
+                " node's %s; skipped (are the nodes' config files the same?)",
+                key,
+                self.config_path,
+                extra={"source": key},
+            )
+            return
+        await self._crawl(source)
+
+    async def _digest_job(self) -> None:
+        if self._deliveries is not None:
+            await self._deliveries.send_digest()
+
+    async def _alerts_job(self) -> None:
+        if self._deliveries is not None:
+            await self._deliveries.send_alerts()
+
     # -- crawling -----------------------------------------------------------------------------
 
     async def _crawl(self, source: Source) -> SourceResult | None:
         """The scheduled job of one source: claim it, crawl it, record its health."""
         if self._stopping or self._ctx is None:
+            if self._node is not None:
+                raise HandBack(source.key)
             return None
         if not self.claim.claim(source.key):
             log.info(
@@ -256,6 +320,13 @@ class Daemon:
         except asyncio.CancelledError:
             # This job is the outermost frame of its task; ending it here keeps APScheduler from
             # logging a cancellation at shutdown as a job failure with a traceback.
+            if self._node is not None:  # cluster: the queue gives the poll to another node
+                log.warning(
+                    "source %s: crawl cut at shutdown; handed back to the cluster",
+                    source.key,
+                    extra={"source": source.key},
+                )
+                raise HandBack(source.key) from None
             log.warning(
                 "source %s: crawl cancelled at shutdown", source.key, extra={"source": source.key}
             )
@@ -352,8 +423,14 @@ def _keys(keys: tuple[str, ...]) -> str:
     return ", ".join(keys) if keys else "-"
 
 
-def run_daemon(config_path: Path, settings: Settings, db: Database, options: DaemonOptions) -> None:
-    """Run the daemon in a fresh event loop until it is told to stop."""
+def run_daemon(
+    config_path: Path,
+    settings: Settings,
+    db: Database,
+    options: DaemonOptions,
+    node: NodeOptions | None = None,
+) -> None:
+    """Run the daemon (a cluster node when `node` is given) in a fresh event loop until stopped."""
     tune_for_crawling()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Daemon(config_path, settings, db, options).run())
+        asyncio.run(Daemon(config_path, settings, db, options, node=node).run())

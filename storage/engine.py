@@ -31,12 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from storage.errors import DatabaseUnavailable, DiskFull
+from storage.queue_schema import create_queue
 from storage.schema_lock import PG_LOCK_KEY
 
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
 # it opens without importing Alembic, which costs a few hundred ms of every command's start-up.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0007"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page size of a new SQLite file. A stored version holds ~60 KB of body text and HTML, so rows
 # live mostly in overflow pages, and SQLite's work (a WAL frame, a checksum, two system calls,
@@ -222,6 +223,7 @@ def _create_if_empty(engine: Engine) -> bool:
         if sa.inspect(conn).get_table_names():
             return False
         Base.metadata.create_all(conn)
+        create_queue(conn)  # PostgreSQL: the cluster's job queue (migration 0007 does the same)
         conn.exec_driver_sql(
             "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
             "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
