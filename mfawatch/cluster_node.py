@@ -400,19 +400,50 @@ class ClusterNode:
                 )
 
     async def _recover_stalled(self) -> None:
+        from procrastinate import exceptions, jobs
+
         manager = self.app.job_manager
         stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=self.options.stalled_after)
         for job in stalled:
+            what = ", ".join(f"{k}={v}" for k, v in job.task_kwargs.items() if k != "timestamp")
             try:
                 await manager.retry_job(job)
-            except Exception:  # another node re-queued it first
+            except exceptions.UniqueViolation:
+                # A newer poll of the same source already waits: it does this job's work.
+                with contextlib.suppress(exceptions.ConnectorException):
+                    await manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
+                log.warning(
+                    "job %s (%s) of a node that stopped beating is dropped: a newer one waits",
+                    job.id,
+                    what,
+                )
                 continue
-            log.warning(
-                "job %s (%s) of a node that stopped beating is queued again",
-                job.id,
-                ", ".join(f"{k}={v}" for k, v in job.task_kwargs.items() if k != "timestamp"),
-            )
+            except exceptions.ConnectorException:  # another node re-queued it first
+                continue
+            log.warning("job %s (%s) of a node that stopped beating is queued again", job.id, what)
         await manager.prune_stalled_workers(self.options.stalled_after)
+        await asyncio.to_thread(self._close_lost_runs)
+
+    def _close_lost_runs(self) -> None:
+        """Close the runs left open by nodes that stopped beating (they will never finish)."""
+        now = self.clock()
+        window = timedelta(seconds=self.options.stalled_after)
+        with self.db.session() as s:
+            lost = [n.name for n in cluster.list_nodes(s) if not n.alive(now, window)]
+            closed = cluster.close_runs_of(s, lost, now=now)
+        for node, source in closed:
+            log.warning(
+                "source %s: its run on node %s ended with the node (it stopped beating);"
+                " the poll is queued again",
+                source,
+                node,
+                extra={"source": source},
+            )
+
+    def poll_waiting(self, key: str) -> bool:
+        """Whether a poll of source `key` waits in the queue (so a cut one need not go back)."""
+        with self.db.session(readonly=True) as s:
+            return cluster.poll_waiting(s, f"poll:{key}")
 
     def live_nodes(self) -> list[str]:
         """Names of the nodes beating now (for the deliveries' window)."""
@@ -428,6 +459,9 @@ class ClusterNode:
             return cluster.running_since(s, live_nodes=live)
 
     def _install_log_filter(self) -> None:
+        # procrastinate says INFO per job (start, end): the node's own lines say what matters.
+        queue_log = logging.getLogger("procrastinate")
+        queue_log.setLevel(max(logging.WARNING, logging.getLogger().level))
         # On the handlers: a logger's own filters do not apply to its children's records.
         for handler in logging.getLogger().handlers:
             handler.addFilter(_QuietDuringOutage(self))
@@ -443,6 +477,9 @@ class _QuietDuringOutage(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith("procrastinate"):
             return True
+        if record.exc_info and isinstance(record.exc_info[1], HandBack):
+            record.exc_info = None  # a job handed back at shutdown is no error
+            record.exc_text = None
         action = getattr(record, "action", "")
         if action in ("side_task_failed", "poll_jobs_to_abort_error"):
             return False

@@ -294,7 +294,7 @@ class Daemon:
     async def _crawl(self, source: Source) -> SourceResult | None:
         """The scheduled job of one source: claim it, crawl it, record its health."""
         if self._stopping or self._ctx is None:
-            if self._node is not None:
+            if self._node is not None and not self._node.poll_waiting(source.key):
                 raise HandBack(source.key)
             return None
         if not self.claim.claim(source.key):
@@ -320,7 +320,8 @@ class Daemon:
         except asyncio.CancelledError:
             # This job is the outermost frame of its task; ending it here keeps APScheduler from
             # logging a cancellation at shutdown as a job failure with a traceback.
-            if self._node is not None:  # cluster: the queue gives the poll to another node
+            if self._node is not None and not self._node.poll_waiting(source.key):
+                # Cluster: the queue gives the poll to another node (unless a newer one waits).
                 log.warning(
                     "source %s: crawl cut at shutdown; handed back to the cluster",
                     source.key,

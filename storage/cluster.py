@@ -151,6 +151,34 @@ def last_nodes(session: Session) -> dict[str, str]:
     return {source: node for source, node in rows if node is not None}
 
 
+def close_runs_of(
+    session: Session, nodes: Sequence[str], *, now: datetime
+) -> list[tuple[str, str]]:
+    """Close the open runs of `nodes` (dead) as failed; return (node, source) of each closed."""
+    if not nodes:
+        return []
+    rows = session.execute(
+        sa.update(RunRow)
+        .where(RunRow.finished_at.is_(None), RunRow.node.in_(list(nodes)))
+        .values(
+            finished_at=now,
+            status="failed",
+            error="the node running it stopped beating (killed or cut off); queued again",
+        )
+        .returning(RunRow.node, RunRow.source)
+    ).all()
+    return [(str(node), str(source)) for node, source in rows]
+
+
+def poll_waiting(session: Session, queueing_lock: str) -> bool:
+    """Whether a job with this queueing lock waits in the queue (PostgreSQL only)."""
+    found = session.execute(
+        sa.text("SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = :lock AND status = 'todo'"),
+        {"lock": queueing_lock},
+    ).first()
+    return found is not None
+
+
 def running_since(session: Session, *, live_nodes: Sequence[str]) -> list[datetime]:
     """Start times of the runs still open on live nodes (a dead node's open run is not waited for)."""
     if not live_nodes:

