@@ -52,9 +52,10 @@ from crawler.errors import ConfigError, MfawatchError
 from crawler.pipeline import crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs, slot_of
 from mfawatch.bootstrap import crawl_context
-from mfawatch.cluster_node import ClusterNode, HandBack, NodeOptions, queues_for
+from mfawatch.cluster_node import ClusterNode, HandBack, NodeOptions, conninfo, queues_for
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
+from mfawatch.host_pace import ClusterHostSlots
 from mfawatch.lock import LocalSourceClaim, SourceClaim
 from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
 from mfawatch.settings.loader import load_config
@@ -151,6 +152,10 @@ class Daemon:
         scheduler.add_listener(self._overrun, EVENT_JOB_MAX_INSTANCES)
         overrun_filter = _NoOverrunWarnings()
         logging.getLogger("apscheduler.scheduler").addFilter(overrun_filter)
+        slots = None
+        if self.node_options is not None:  # politeness shared by every node of the cluster
+            slots = ClusterHostSlots(conninfo(self.db.url))
+            await slots.open()
         try:
             async with crawl_context(  # the workers are kept across reloads
                 self.db,
@@ -158,6 +163,7 @@ class Daemon:
                 self.settings.parse,
                 clock=self.clock,
                 shared_writer=True,
+                slots=slots,
             ) as ctx:
                 self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
@@ -192,6 +198,9 @@ class Daemon:
                 await self._stop.wait()
                 await self._shutdown(scheduler)
         finally:
+            if slots is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(slots.close(), 3)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             self._stop_scheduler(scheduler)

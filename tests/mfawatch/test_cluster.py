@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.mfawatch.cluster_support import count, duplicates, pg_schema, query, start_node
+from tests.mfawatch.cluster_support import FAST, count, duplicates, pg_schema, query, start_node
 from tests.mfawatch.daemon_support import (
     DaemonProcess,
     Ministry,
+    article_html,
     source_yaml,
     wait_for,
     write_config,
@@ -136,3 +137,61 @@ def test_sigterm_hands_the_crawl_back_and_exits_0_within_10_s(
     assert query(pg, "SELECT stopped_at IS NOT NULL FROM cluster_nodes WHERE name = 'first'") == [
         (True,)
     ]
+
+
+def _slow_ministry(site: Site, key: str, articles: int, delay: float) -> Ministry:
+    ministry = Ministry(site, key, articles=articles)
+    for i in range(1, articles + 1):
+        site.add(f"/{key}/a{i}.html", article_html(key, i), content_type="text/html", delay=delay)
+    return ministry
+
+
+def test_three_nodes_keep_a_hosts_concurrency_limit_together(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """Three sources on one host, three nodes, `concurrency_per_host: 2`: the site never sees
+    more than two requests at once from the whole cluster (it would see up to six otherwise)."""
+    ministries = [_slow_ministry(site, f"h{i}", articles=16, delay=0.5) for i in range(3)]
+    config = write_config(
+        tmp_path / "s.yaml",
+        *(
+            source_yaml(m.key, m.listing_url, every="1h", extra=", concurrency_per_host: 2")
+            for m in ministries
+        ),
+    )
+    for name in ("n1", "n2", "n3"):  # started together, one job at a time: a source per node
+        nodes.append(DaemonProcess(config, pg, *FAST, "--name", name, "--jobs", "1"))  # type: ignore[arg-type]
+    for node in nodes:
+        node.started()
+    wait_for(lambda: count(pg, "articles") == 48, timeout=90, what="every article")
+    runs_by_node = dict(query(pg, "SELECT node, count(*) FROM runs GROUP BY node"))
+    for node in nodes:
+        assert node.stop() == 0
+    host = site.base_url.split("://", 1)[1].rstrip("/")
+    assert site.peak_per_host[host] == 2, site.peak_per_host
+    assert len(runs_by_node) >= 2, runs_by_node  # the sources really ran on several nodes
+
+
+def test_sources_sharing_a_host_keep_its_delay_across_nodes(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """Two sources on one host with `min_delay: 0.4s`, on two nodes: request starts to the host
+    are never closer than the delay's lower jitter bound (0.5 x 0.4 s), cluster-wide."""
+    ministries = [Ministry(site, f"d{i}", articles=8) for i in range(2)]
+    config = write_config(
+        tmp_path / "s.yaml",
+        *(
+            source_yaml(m.key, m.listing_url, every="1h", extra=", min_delay: 0.4s")
+            for m in ministries
+        ),
+    )
+    a = DaemonProcess(config, pg, *FAST, "--name", "a", "--jobs", "1")  # type: ignore[arg-type]
+    b = DaemonProcess(config, pg, *FAST, "--name", "b", "--jobs", "1")  # type: ignore[arg-type]
+    nodes.extend([a.started(), b.started()])
+    wait_for(lambda: count(pg, "articles") == 16, timeout=60, what="every article")
+    assert a.stop() == 0 and b.stop() == 0
+    assert {n for (n,) in query(pg, "SELECT DISTINCT node FROM runs")} == {"a", "b"}
+    starts = sorted(r.started for r in site.requests if r.path.startswith("/d"))
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert len(starts) >= 18
+    assert min(gaps) >= 0.2 - 0.02, sorted(gaps)[:3]
