@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from crawler.articles import ArticleRunner, due_revisits
 from crawler.config import Source
 from crawler.context import CrawlContext, SourceResult
@@ -121,6 +123,8 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                     counts=result.counts(),
                     error="the disk holding the database is full",
                 )
+        raise
+    except OperationalError:  # the database went away: nothing more can be stored; say it above
         raise
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)

@@ -138,6 +138,7 @@ class ClusterNode:
         digest: Body,
         alerts: Body,
         queues: Sequence[str],
+        running_here: Callable[[], Iterable[str]] = tuple,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         import procrastinate
@@ -147,6 +148,7 @@ class ClusterNode:
         self.clock = clock
         self.queues = list(queues)
         self._poll, self._digest, self._alerts = poll, digest, alerts
+        self._running_here = running_here
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(
                 conninfo=conninfo(db.url),
@@ -308,6 +310,10 @@ class ClusterNode:
             await asyncio.wait_for(self.app.close_async(), 3)
         log.info("cluster node %s left", self.options.name)
 
+    def database_lost(self, exc: BaseException, consequence: str) -> None:
+        """A job found the database gone: the node's one warning (if not said yet)."""
+        self._unreachable(exc, consequence)
+
     @property
     def stopping(self) -> bool:
         """Whether the node is shutting down (a job cut now is handed back)."""
@@ -353,7 +359,7 @@ class ClusterNode:
             return False
         if ok and self._outage:
             self._outage = False
-            log.warning("PostgreSQL at %s answers again; node %s resumes", self.db.location,
+            log.info("PostgreSQL at %s answers again; node %s resumes", self.db.location,
                         self.options.name)  # fmt: skip
         return bool(ok)
 
@@ -362,7 +368,7 @@ class ClusterNode:
         if self._outage:
             return
         self._outage = True
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = _reason(exc)
         log.warning(
             "PostgreSQL at %s does not answer (%s); %s, retrying with a growing pause (up to %.0f s)",
             self.db.location,
@@ -425,15 +431,18 @@ class ClusterNode:
         await asyncio.to_thread(self._close_lost_runs)
 
     def _close_lost_runs(self) -> None:
-        """Close the runs left open by nodes that stopped beating (they will never finish)."""
+        """Close the runs that will never finish: those of nodes that stopped beating, and this
+        node's own runs cut by a database outage (open in the table, no longer crawling here)."""
         now = self.clock()
         window = timedelta(seconds=self.options.stalled_after)
+        here = set(self._running_here())
         with self.db.session() as s:
             lost = [n.name for n in cluster.list_nodes(s) if not n.alive(now, window)]
             closed = cluster.close_runs_of(s, lost, now=now)
+            closed += cluster.close_runs_of(s, [self.options.name], now=now, except_sources=here)
         for node, source in closed:
             log.warning(
-                "source %s: its run on node %s ended with the node (it stopped beating);"
+                "source %s: its run on node %s was cut (the node stopped beating or lost the database);"
                 " the poll is queued again",
                 source,
                 node,
@@ -462,9 +471,24 @@ class ClusterNode:
         # procrastinate says INFO per job (start, end): the node's own lines say what matters.
         queue_log = logging.getLogger("procrastinate")
         queue_log.setLevel(max(logging.WARNING, logging.getLogger().level))
+        # The pool's own lines on lost connections repeat what the node's one warning says.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         # On the handlers: a logger's own filters do not apply to its children's records.
         for handler in logging.getLogger().handlers:
             handler.addFilter(_QuietDuringOutage(self))
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the innermost cause (procrastinate wraps driver errors in a vague one)."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    text = str(inner).strip()
+    return text.splitlines()[0] if text else type(inner).__name__
+
+
+# procrastinate's log actions about its own connection trouble: the node says it once instead.
+_CONNECTION_ACTIONS = frozenset({"side_task_failed", "poll_jobs_to_abort_error", "listener_error"})
 
 
 class _QuietDuringOutage(logging.Filter):
@@ -480,7 +504,6 @@ class _QuietDuringOutage(logging.Filter):
         if record.exc_info and isinstance(record.exc_info[1], HandBack):
             record.exc_info = None  # a job handed back at shutdown is no error
             record.exc_text = None
-        action = getattr(record, "action", "")
-        if action in ("side_task_failed", "poll_jobs_to_abort_error"):
+        if getattr(record, "action", "") in _CONNECTION_ACTIONS:
             return False
         return not (self.node._outage and record.levelno >= logging.ERROR)

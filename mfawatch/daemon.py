@@ -321,6 +321,9 @@ class Daemon:
             result = await crawl_source(self._ctx, source)
             self._record_health(source, result)
         except EXPECTED_FAILURES as exc:
+            if self._node is not None and isinstance(exc, OperationalError):
+                self._node.database_lost(exc, f"the crawl of {source.key} stopped")
+                return None
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None
         except Exception:  # a bug: keep the traceback, and keep the other sources running

@@ -26,7 +26,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from psycopg import Error as PsycopgError
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
 from crawler.config import Politeness
+from crawler.errors import FetchError
 from crawler.fetch.hosts import HostSlot, HostSlots
 
 PLACE_SQL = "SELECT pg_try_advisory_lock(hashtext(current_schema() || '/' || %s), %s)"
@@ -44,7 +48,6 @@ class ClusterHostSlots(HostSlots):
 
     def __init__(self, conninfo: str, *, max_connections: int = 32, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        from psycopg_pool import AsyncConnectionPool
 
         self._pool = AsyncConnectionPool(
             conninfo,
@@ -53,6 +56,7 @@ class ClusterHostSlots(HostSlots):
             kwargs={"autocommit": True, "connect_timeout": 5},
             open=False,
             timeout=30,
+            check=AsyncConnectionPool.check_connection,  # a connection lost in an outage is replaced
         )
 
     async def open(self) -> None:
@@ -67,7 +71,16 @@ class ClusterHostSlots(HostSlots):
         """Hold a place on the URL's host in this process and in the cluster, paced for both."""
         return _ClusterHold(self, url, politeness)
 
-    async def _take_place(self, slot: HostSlot) -> tuple[Any, int]:
+    async def _take_place(self, url: str, slot: HostSlot) -> tuple[Any, int]:
+        try:
+            return await self._take_place_in_db(slot)
+        except (OSError, PsycopgError, PoolTimeout) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FetchError(
+                url, f"the cluster's politeness for {slot.key} is out of reach: {reason}"
+            ) from None
+
+    async def _take_place_in_db(self, slot: HostSlot) -> tuple[Any, int]:
         conn = await self._pool.getconn()
         try:
             pause = 0.05
@@ -123,7 +136,7 @@ class _ClusterHold:
     async def __aenter__(self) -> HostSlot:
         slot = await self._slots._enter(self._url, self._politeness)
         try:
-            self._conn, self._place = await self._slots._take_place(slot)
+            self._conn, self._place = await self._slots._take_place(self._url, slot)
         except BaseException:
             slot.active -= 1
             slot._sem.release()

@@ -10,7 +10,7 @@ taken again and `status` shows it as lost. The job queue itself is procrastinate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -152,18 +152,27 @@ def last_nodes(session: Session) -> dict[str, str]:
 
 
 def close_runs_of(
-    session: Session, nodes: Sequence[str], *, now: datetime
+    session: Session,
+    nodes: Sequence[str],
+    *,
+    now: datetime,
+    except_sources: Iterable[str] = (),
 ) -> list[tuple[str, str]]:
-    """Close the open runs of `nodes` (dead) as failed; return (node, source) of each closed."""
+    """Close the open runs of `nodes` (but not of `except_sources`, still crawling) as failed;
+    return (node, source) of each closed."""
     if not nodes:
         return []
     rows = session.execute(
         sa.update(RunRow)
-        .where(RunRow.finished_at.is_(None), RunRow.node.in_(list(nodes)))
+        .where(
+            RunRow.finished_at.is_(None),
+            RunRow.node.in_(list(nodes)),
+            RunRow.source.not_in(list(except_sources)),
+        )
         .values(
             finished_at=now,
             status="failed",
-            error="the node running it stopped beating (killed or cut off); queued again",
+            error="the node running it stopped beating, or lost the database; queued again",
         )
         .returning(RunRow.node, RunRow.source)
     ).all()

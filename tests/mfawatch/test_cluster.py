@@ -8,6 +8,7 @@ sources to nodes, and bad input is refused before anything is stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.mfawatch.daemon_support import (
     write_config,
 )
 from tests.site import Site
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -195,3 +197,34 @@ def test_sources_sharing_a_host_keep_its_delay_across_nodes(
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
     assert len(starts) >= 18
     assert min(gaps) >= 0.2 - 0.02, sorted(gaps)[:3]
+
+
+def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """The node reaches PostgreSQL through a proxy the test cuts: one warning naming the
+    database, no traceback, no exit; restored, the node stores what was published meanwhile."""
+    ministry = Ministry(site, "steady", articles=2)
+    config = write_config(tmp_path / "s.yaml", source_yaml("steady", ministry.listing_url))
+    proxy = TcpProxy(5432).start()
+    try:
+        via_proxy = pg.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        node = start_node(nodes, config, via_proxy, "--name", "cut")
+        wait_for(lambda: count(pg, "articles") == 2, what="the first articles")
+        proxy.cut()
+        node.wait_log("does not answer")
+        ministry.add()
+        polls = ministry.polls()
+        proxy.restore()
+        node.wait_log("answers again")
+        wait_for(lambda: count(pg, "articles") == 3, what="the article published meanwhile")
+        assert ministry.polls() > polls
+        assert node.proc.poll() is None
+        assert node.stop() == 0
+    finally:
+        proxy.stop()
+    log = node.log()
+    assert sum("does not answer" in line for line in log) == 1, [x for x in log if "answer" in x]
+    warning = next(json.loads(x) for x in log if "does not answer" in x)
+    assert warning["level"] == "WARNING" and "PostgreSQL at" in warning["message"]
+    assert not any("Traceback" in line for line in log), "\n".join(log)
