@@ -214,3 +214,36 @@ def reserve_start(session: Session, host: str, *, gap: float) -> datetime:
     )
     start, now = session.execute(statement, {"host": host, "gap": gap}).one()
     return max(start, now)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The job queue at a glance (PostgreSQL cluster mode)."""
+
+    waiting: int
+    running: int
+    failed: int
+    oldest_waiting: datetime | None
+
+
+def queue_stats(session: Session) -> QueueStats | None:
+    """Jobs waiting, running and failed, and since when the oldest one waits; None without a queue."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    rows = session.execute(
+        sa.text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1")
+    ).all()
+    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
+    oldest = session.execute(
+        sa.text(
+            "SELECT min(e.at) FROM procrastinate_jobs j JOIN procrastinate_events e"
+            " ON e.job_id = j.id AND e.type = 'deferred' WHERE j.status = 'todo'"
+        )
+    ).scalar()
+    return QueueStats(
+        int(counts.get("todo", 0)),
+        int(counts.get("doing", 0)),
+        int(counts.get("failed", 0)),
+        oldest,
+    )

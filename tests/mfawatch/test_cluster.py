@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.mfawatch.cluster_support import FAST, count, duplicates, pg_schema, query, start_node
 from tests.mfawatch.daemon_support import (
     DaemonProcess,
     Ministry,
     article_html,
+    run_cli,
     source_yaml,
     wait_for,
     write_config,
@@ -228,3 +231,99 @@ def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
     warning = next(json.loads(x) for x in log if "does not answer" in x)
     assert warning["level"] == "WARNING" and "PostgreSQL at" in warning["message"]
     assert not any("Traceback" in line for line in log), "\n".join(log)
+
+
+def _status(config: Path, url: str) -> dict[str, Any]:
+    done = run_cli(config, url, "status", "--format", "json")  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_tagged_source_is_fetched_only_by_a_node_carrying_its_tag_and_status_says_so(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """`nodes: [ru]` pins a source: an untagged node leaves it (status: no live node carries the
+    tag), a node started with `--tag ru` fetches it; status shows nodes, queue and last node."""
+    plain = Ministry(site, "plain", articles=2)
+    geo = Ministry(site, "geo", articles=3)
+    config = write_config(
+        tmp_path / "s.yaml",
+        source_yaml("plain", plain.listing_url),
+        source_yaml("geo", geo.listing_url) + "    nodes: [ru]\n",
+    )
+    start_node(nodes, config, pg, "--name", "anywhere")
+    wait_for(lambda: count(pg, "articles", "source = 'plain'") == 2, what="the plain source")
+    wait_for(lambda: plain.polls() >= 3, what="a few slots")
+    assert geo.polls() == 0
+    report = _status(config, pg)
+    by_key = {s["key"]: s for s in report["sources"]}
+    assert by_key["geo"]["served"] is False and by_key["geo"]["node_tags"] == ["ru"]
+    assert by_key["plain"]["served"] is None and by_key["plain"]["last_node"] == "anywhere"
+    [node] = report["cluster"]["nodes"]
+    assert (node["name"], node["state"], node["tags"]) == ("anywhere", "alive", [])
+    assert node["pid"] == nodes[0].pid and node["last_heartbeat"]
+    assert report["cluster"]["queue"]["waiting"] >= 1  # geo's poll waits for a node with `ru`
+    text = run_cli(config, pg, "status")  # type: ignore[arg-type]
+    assert "no live node carries its tag (ru)" in text.stdout
+
+    start_node(nodes, config, pg, "--name", "moscow", "--tag", "ru")
+    wait_for(lambda: count(pg, "articles", "source = 'geo'") == 3, what="the tagged source")
+    assert {n for (n,) in query(pg, "SELECT DISTINCT node FROM runs WHERE source = 'geo'")} == {
+        "moscow"
+    }
+    report = _status(config, pg)
+    by_key = {s["key"]: s for s in report["sources"]}
+    assert by_key["geo"]["served"] is True and by_key["geo"]["last_node"] == "moscow"
+    assert {n["name"]: n["tags"] for n in report["cluster"]["nodes"]} == {
+        "anywhere": [],
+        "moscow": ["ru"],
+    }
+    for node in nodes:
+        assert node.stop() == 0
+    report = _status(config, pg)
+    assert {n["state"] for n in report["cluster"]["nodes"]} == {"stopped"}
+
+
+def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """An unused tag, a taken node name, a database that does not answer and one that another
+    program owns: each a clear message naming what and where, exit 2, nothing stored."""
+    ministry = Ministry(site, "solo", articles=1)
+    config = write_config(tmp_path / "s.yaml", source_yaml("solo", ministry.listing_url))
+
+    unused = run_cli(config, pg, "run", "--tag", "mars")  # type: ignore[arg-type]
+    assert unused.returncode == 2, unused.stderr
+    assert "'mars'" in unused.stderr and str(config) in unused.stderr
+    assert "Traceback" not in unused.stderr
+    assert query(
+        pg, "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+    ) == [(0,)]
+
+    first = start_node(nodes, config, pg, "--name", "same")
+    taken = run_cli(config, pg, "run", "--name", "same")  # type: ignore[arg-type]
+    assert taken.returncode == 2, taken.stderr
+    assert "'same' is taken by a live node" in taken.stderr and f"PID {first.pid}" in taken.stderr
+    assert "Traceback" not in taken.stderr
+    assert first.proc.poll() is None
+    assert first.stop() == 0
+
+    silent = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"
+    down = run_cli(config, silent, "run")  # type: ignore[arg-type]
+    assert down.returncode == 2, down.stderr
+    assert "cannot open database" in down.stderr and "127.0.0.1:1" in down.stderr
+
+    with pg_schema() as foreign:
+        engine = sa.create_engine(foreign)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE customers (id int)"))
+            conn.execute(sa.text("INSERT INTO customers VALUES (7)"))
+        engine.dispose()
+        owned = run_cli(config, foreign, "run")  # type: ignore[arg-type]
+        assert owned.returncode == 2, owned.stderr
+        assert "tables of another program (customers)" in owned.stderr
+        assert query(
+            foreign,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+        ) == [("customers",)]
+        assert query(foreign, "SELECT id FROM customers") == [(7,)]
