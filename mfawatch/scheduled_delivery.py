@@ -38,7 +38,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from crawler.config import Schedule
 from crawler.context import SourceResult
-from crawler.schedule import build_trigger, describe, slot_of
+from crawler.schedule import SlotTrigger, build_trigger, describe, slot_of
 from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.delivery import send_alerts, send_scheduled_digest
 from digest.notify import NotifyError, mask
@@ -148,7 +148,7 @@ class Deliveries:
         elif old is None:
             self._scheduler.add_job(
                 self._fire_digest,
-                digest_trigger(wanted),
+                self._trigger(wanted),
                 id=DIGEST_JOB,
                 name="deliver the digest",
                 max_instances=1,
@@ -162,8 +162,14 @@ class Deliveries:
                 len(wanted.channels),
             )
         elif _timing(wanted) != _timing(old):
-            self._scheduler.reschedule_job(DIGEST_JOB, trigger=digest_trigger(wanted))
+            self._scheduler.reschedule_job(DIGEST_JOB, trigger=self._trigger(wanted))
             log.info("digest delivery rescheduled: %s", _when(wanted))
+
+    def _trigger(self, digest: DigestSettings) -> BaseTrigger:
+        # In a cluster every node fires on the same slots (the first defers, the others find it).
+        if self._cluster is not None and digest.every is not None:
+            return SlotTrigger(digest.every.total_seconds())
+        return digest_trigger(digest)
 
     def _window_end(self) -> tuple[datetime, bool]:
         """Now, or the start of the earliest crawl in flight; and whether it was cut short."""

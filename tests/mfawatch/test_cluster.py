@@ -26,6 +26,7 @@ from tests.mfawatch.daemon_support import (
     wait_for,
     write_config,
 )
+from tests.mfawatch.test_daemon_delivery import Desk, Mailbox, html_of
 from tests.site import Site
 from tests.tcp_proxy import TcpProxy
 
@@ -327,3 +328,51 @@ def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
         ) == [("customers",)]
         assert query(foreign, "SELECT id FROM customers") == [(7,)]
+
+
+def test_digest_and_alerts_go_out_once_per_cluster_not_once_per_node(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """Two nodes, a digest every 2 s and a watchlist rule, both to one mailbox: each article is
+    in one digest mail and one alert mail, not in one per node."""
+    box = Mailbox()
+    box.start()
+    try:
+        desk = Desk(site, "desk")
+        desk.publish("Spokesperson on Taiwan", "Remarks on the Taiwan question.")
+        desk.publish("Taiwan trade office", "A note on the Taiwan trade office.")
+        config = tmp_path / "s.yaml"
+        config.write_text(
+            "sources:\n"
+            + source_yaml("desk", site.url(desk.listing_path), every="2s")
+            + f"alerts:\n  - {{name: taiwan, keywords: [Taiwan], channels: ['{box.url}']}}\n"
+            + f"digest: {{every: 2s, channels: ['{box.url}']}}\n",
+            encoding="utf-8",
+        )
+        a = start_node(nodes, config, pg, "--name", "a")
+        b = start_node(nodes, config, pg, "--name", "b")
+        wait_for(lambda: count(pg, "articles") == 2, what="the articles")
+        desk.publish("More on Taiwan", "A third statement on Taiwan.")
+        wait_for(lambda: count(pg, "articles") == 3, what="the third article")
+
+        def sent(word: str) -> int:
+            return sum(word in line for node in (a, b) for line in node.log())
+
+        # The mails for all three are out, and later fires (several per node) send nothing more.
+        wait_for(lambda: sent("digest not sent") >= 4, timeout=40, what="empty digests after")
+        wait_for(lambda: sent("watchlist alerts") >= 2, what="the alert runs")
+        assert a.stop() == 0 and b.stop() == 0
+        mails = box.inbox.messages
+    finally:
+        box.stop()
+    digests = [m for m in mails if not str(m["Subject"]).startswith("mfawatch alert")]
+    alerts = [m for m in mails if str(m["Subject"]).startswith("mfawatch alert")]
+    for title in desk.titles:
+        in_digests = sum(
+            title in str(html_of(m).body.text() if html_of(m).body else "") for m in digests
+        )  # type: ignore[union-attr]
+        in_alerts = sum(
+            title in [n.text(strip=True) for n in html_of(m).css("article.item .title")]
+            for m in alerts
+        )
+        assert (title, in_digests, in_alerts) == (title, 1, 1)
