@@ -376,3 +376,50 @@ def test_digest_and_alerts_go_out_once_per_cluster_not_once_per_node(
             for m in alerts
         )
         assert (title, in_digests, in_alerts) == (title, 1, 1)
+
+
+def test_schema_versions_an_older_node_refuses_newer_ones_migrate_under_the_lock(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """Three nodes started at once on a database at the previous revision: one migrates under
+    the lock, all run. A database at a revision this code does not know: refused, exit 2."""
+    from alembic import command
+
+    from storage import migrate
+    from storage.engine import SCHEMA_REVISION, open_db
+
+    ministry = Ministry(site, "steady", articles=2)
+    config = write_config(tmp_path / "s.yaml", source_yaml("steady", ministry.listing_url))
+    db = open_db(pg)
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    db.dispose()
+    assert query(pg, "SELECT version_num FROM alembic_version") == [("0005",)]
+    assert count(pg, "information_schema.tables", "table_name = 'procrastinate_jobs'") == 0
+
+    for name in ("x", "y", "z"):
+        nodes.append(DaemonProcess(config, pg, *FAST, "--name", name))  # type: ignore[arg-type]
+    for node in nodes:
+        node.started()
+    wait_for(lambda: count(pg, "articles") == 2, what="the articles")
+    assert query(pg, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]
+    for node in nodes:
+        assert node.stop() == 0
+
+    query_exec(pg, "UPDATE alembic_version SET version_num = '0099'")
+    older = run_cli(config, pg, "run")  # type: ignore[arg-type]
+    assert older.returncode == 2, older.stderr
+    assert "'0099'" in older.stderr and "upgrade mfawatch" in older.stderr
+    assert "Traceback" not in older.stderr
+    assert query(pg, "SELECT version_num FROM alembic_version") == [("0099",)]
+
+
+def query_exec(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
