@@ -22,7 +22,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -36,7 +36,7 @@ from starlette.datastructures import URL, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest import highlight
@@ -160,6 +160,8 @@ class _Guard:
         if self._same(bearer, self.token) or self._same(request.cookies.get(COOKIE), self.cookie):
             return True
         path, root = str(request.scope.get("path", "")), _base(request)
+        if path.removeprefix(root) == "/healthz":  # for a load balancer; says only ok or not
+            return True
         if path.removeprefix(root) == "/feed.atom":  # feed readers keep no cookies
             q = request.query_params
             return self._same(q.get("key"), self.feed_key) or self._same(q.get("token"), self.token)
@@ -279,13 +281,15 @@ def create_app(
     hosts: Iterable[str] = (),
     canonicalize: Callable[[str], str] | None = None,
     checker: SourceChecker | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The review UI over `db`; with `token` set, every request must carry it (else 401).
 
     `alerts` marks matching items; the digest page shows `page_size` items at a time. `hosts`
     are the host names the UI answers besides the loopback ones. `canonicalize` maps a pasted
     article URL to the canonical form it is stored under; `checker`, when given, backs the
-    "check now" button of each source.
+    "check now" button of each source. `extra_routes` are served too (the monitoring
+    endpoints `/healthz`, open without the token, and `/metrics`).
     """
     allowed = LOOPBACK_HOSTS | {host_of(h) if h.startswith("[") else h.lower() for h in hosts}
     feed_href_key = feed_key(token) if token else None
@@ -524,6 +528,7 @@ def create_app(
         Route("/article/{article_id:path}", article_page, methods=["GET"], name="article"),
         Route("/reviewed", mark_reviewed, methods=["POST"], name="reviewed"),
         Route("/check/{key}", check_now, methods=["POST"], name="check"),
+        *extra_routes,
     ]
     guard = Middleware(
         _Guard, token=token or None, hosts=frozenset(allowed), csrf_key=secrets.token_bytes(32)

@@ -36,6 +36,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.host_pace import ClusterHostSlots
 from mfawatch.lock import LocalSourceClaim, SourceClaim
+from mfawatch.metrics import Metrics, monitoring_routes
 from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
 from mfawatch.settings.loader import load_config
 from mfawatch.settings.models import Settings
@@ -82,6 +84,8 @@ class DaemonOptions:
     """How the daemon behaves (CLI flags of `mfawatch run`)."""
 
     watch_config: bool = False
+    metrics_port: int | None = None  # serve /metrics and /healthz on this port (0: none)
+    metrics_host: str = "127.0.0.1"
     config_poll: float = 2.0  # seconds between two looks at the config file's mtime
     shutdown_grace: float = 6.0  # seconds in-flight crawls get before they are cancelled
 
@@ -138,6 +142,9 @@ class Daemon:
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
         self._deliveries: Deliveries | None = None
         self.node_options = node
+        self.metrics = Metrics(db, clock=clock)
+        self._metrics_server: Any = None
+        self._metrics_task: asyncio.Future[Any] | None = None
         self._node: ClusterNode | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -183,6 +190,8 @@ class Daemon:
                 )
                 await self._deliveries.apply(self.settings)
                 scheduler.start()
+                if self.options.metrics_port:
+                    await self._serve_metrics(self.options.metrics_host, self.options.metrics_port)
                 if self.options.watch_config:
                     self._spawn(self._watch_config())
                 enabled = [s.key for s in self.settings.enabled_sources()]
@@ -237,6 +246,10 @@ class Daemon:
             task.cancel()
         if self._node is not None:  # the worker finishes or hands back its jobs, then leaves
             await self._node.stop()
+        if self._metrics_server is not None and self._metrics_task is not None:
+            self._metrics_server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._metrics_task, 2)
         pending = set(self._inflight)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=self.options.shutdown_grace)
@@ -255,6 +268,23 @@ class Daemon:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _serve_metrics(self, host: str, port: int) -> None:
+        """Serve /metrics and /healthz from this daemon (`run --metrics-port`)."""
+        import uvicorn
+        from starlette.applications import Starlette
+
+        class _Server(uvicorn.Server):
+            # The daemon owns SIGTERM/SIGINT (uvicorn would replace its handlers).
+            def capture_signals(self) -> Any:
+                return contextlib.nullcontext()
+
+        web = Starlette(routes=monitoring_routes(self.metrics, lambda: not self._stopping))
+        config = uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
+        server = _Server(config)
+        self._metrics_server = server
+        self._metrics_task = asyncio.ensure_future(server.serve())
+        log.info("metrics on http://%s:%d/metrics (health: /healthz)", host, port)
 
     # -- cluster mode ---------------------------------------------------------------------------
 
@@ -317,8 +347,10 @@ class Daemon:
         assert task is not None
         self._inflight.add(task)
         self._crawl_starts[source.key] = self.clock()
+        began = time.monotonic()
         try:
             result = await crawl_source(self._ctx, source)
+            self.metrics.record_crawl(result, time.monotonic() - began)
             self._record_health(source, result)
         except EXPECTED_FAILURES as exc:
             if self._node is not None and isinstance(exc, OperationalError):

@@ -14,6 +14,7 @@ import click
 
 from mfawatch.app import App
 from mfawatch.cluster_node import NodeOptions, check_tags, default_name
+from mfawatch.commands.serve import port_free
 from mfawatch.daemon import DaemonOptions, run_daemon
 from mfawatch.exits import EXIT_OK, EXIT_USAGE, handle_errors
 from mfawatch.lock import AlreadyRunning, DaemonLock, sqlite_file
@@ -70,6 +71,18 @@ from mfawatch.terminal import echo
     metavar="SECONDS",
     help="PostgreSQL only: a node silent this long is dead and its jobs go to another node.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=1, max=65535),
+    metavar="PORT",
+    help="Also serve /metrics (Prometheus) and /healthz on this port.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for --metrics-port.",
+)
 @click.pass_obj
 @handle_errors
 def run(
@@ -81,11 +94,23 @@ def run(
     jobs: int,
     heartbeat: float,
     stalled_after: float,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Poll every enabled source on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
     db_file = sqlite_file(app.db_url)
     settings = app.settings
-    options = DaemonOptions(watch_config=watch_config, config_poll=config_poll)
+    options = DaemonOptions(
+        watch_config=watch_config,
+        config_poll=config_poll,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
+    if metrics_port is not None:
+        busy = port_free(metrics_host, metrics_port)
+        if busy is not None:
+            echo(f"mfawatch: run --metrics-port: {busy}; choose another port", err=True)
+            sys.exit(EXIT_USAGE)
     if db_file is None and app.db_url.startswith("postgresql"):
         if stalled_after <= heartbeat:
             echo(

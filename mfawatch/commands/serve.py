@@ -67,6 +67,7 @@ def build_web(
     from digest.web import create_app
     from mfawatch.checknow import BackgroundChecks
     from mfawatch.commands.digest import alert_rules
+    from mfawatch.metrics import Metrics, monitoring_routes
 
     checker = BackgroundChecks(app) if app.config_path.exists() else None
     web = create_app(
@@ -76,6 +77,7 @@ def build_web(
         hosts=served_hosts(host, allow_hosts),
         canonicalize=canonical_url,
         checker=checker,
+        extra_routes=monitoring_routes(Metrics(app.db)),
     )
     web.state.checker = checker
     return web

@@ -9,10 +9,12 @@ sources to nodes, and bad input is refused before anything is stored.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -423,3 +425,34 @@ def query_exec(url: str, sql: str) -> None:
             conn.execute(sa.text(sql))
     finally:
         engine.dispose()
+
+
+def test_a_node_serves_metrics_and_healthz_without_the_ui(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """`run --metrics-port`: polls, articles, crawl durations, per-source health, queue depth
+    and node heartbeats in the Prometheus format, and `/healthz` for a watchdog."""
+    ministry = Ministry(site, "watched", articles=3)
+    config = write_config(tmp_path / "s.yaml", source_yaml("watched", ministry.listing_url))
+    port = _free_port()
+    node = start_node(nodes, config, pg, "--name", "mon", "--metrics-port", str(port))
+    wait_for(lambda: count(pg, "articles") == 3, what="the articles")
+    wait_for(lambda: ministry.polls() >= 2, what="a second poll")
+    base = f"http://127.0.0.1:{port}"
+    health = httpx.get(base + "/healthz", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    text = httpx.get(base + "/metrics", timeout=10).text
+    assert 'mfawatch_polls_total{result="ok",source="watched"}' in text
+    assert 'mfawatch_articles_total{kind="new",source="watched"} 3.0' in text
+    assert 'mfawatch_crawl_duration_seconds_count{source="watched"}' in text
+    assert 'mfawatch_source_health{source="watched",state="ok"} 1.0' in text
+    assert 'mfawatch_queue_jobs{state="waiting"}' in text
+    assert 'mfawatch_node_up{node="mon"} 1.0' in text
+    assert "mfawatch_node_heartbeat_timestamp_seconds" in text
+    assert node.stop() == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
