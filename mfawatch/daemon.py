@@ -429,6 +429,15 @@ class Daemon:
             if new.http != self.settings.http:
                 log.warning("`http:` settings changed; they take effect when the daemon restarts")
             _sync_source_rows(self.db, new)
+            if self._node is not None:
+                queues = queues_for(self._node.options.tags, new.sources)
+                if queues != self._node.queues:
+                    log.warning(
+                        "the reloaded config changes the queues this node takes (%s -> %s):"
+                        " restart the node for that to take effect",
+                        ", ".join(self._node.queues),
+                        ", ".join(queues),
+                    )
             changes = self._jobs.sync(new.sources)
             self.settings = new
             if self._deliveries is not None:
