@@ -84,8 +84,10 @@ class ClusterHostSlots(HostSlots):
         conn = await self._pool.getconn()
         try:
             pause = 0.05
+            n = slot.concurrency
             while True:
-                for place in range(slot.concurrency):
+                first = random.randrange(n)  # noqa: S311 - spread the tries over the places
+                for place in ((first + i) % n for i in range(n)):
                     cur = await conn.execute(PLACE_SQL, (slot.key, place))
                     row = await cur.fetchone()
                     if row is not None and row[0]:
