@@ -136,12 +136,12 @@ def crawl(config: Path, db: str, total: int, nodes: list[list[str]]) -> dict[str
 
 
 async def _overhead(url: str, jobs: int) -> dict[str, float]:
+    import logging
+
     import procrastinate
     from procrastinate import worker
 
     from mfawatch.cluster_node import conninfo
-
-    import logging
 
     logging.getLogger("procrastinate").setLevel(logging.ERROR)
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
