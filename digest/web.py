@@ -23,7 +23,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any, Protocol
@@ -54,11 +54,12 @@ from digest.window import (
     resolve_since,
     set_cursor,
 )
+from storage import cluster
 from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.model import VersionKind
-from storage.queries import history, version_pair
+from storage.queries import history, source_status, version_pair
 from storage.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 COOKIE = "mfawatch_token"  # holds token_cookie(token), never the token itself
 SESSION_COOKIE = "mfawatch_session"  # a random id per browser; the CSRF token is bound to it
 CSRF_FIELD = "csrf"
+NODE_LIVE_WINDOW = timedelta(seconds=30)  # a cluster node silent longer is shown as lost
 PAGE_SIZE = 100  # items per digest page; the counts and "mark reviewed" cover the whole window
 MAX_NUMBER = 2**31 - 1  # the largest page, version or article id a URL may name
 FEED_WINDOW = timedelta(days=7)  # the Atom feed's default window
@@ -282,6 +284,7 @@ def create_app(
     canonicalize: Callable[[str], str] | None = None,
     checker: SourceChecker | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    node_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> Starlette:
     """The review UI over `db`; with `token` set, every request must carry it (else 401).
 
@@ -289,7 +292,9 @@ def create_app(
     are the host names the UI answers besides the loopback ones. `canonicalize` maps a pasted
     article URL to the canonical form it is stored under; `checker`, when given, backs the
     "check now" button of each source. `extra_routes` are served too (the monitoring
-    endpoints `/healthz`, open without the token, and `/metrics`).
+    endpoints `/healthz`, open without the token, and `/metrics`). `node_tags` are the
+    configured `nodes:` of each source, for the status page (`/status`) to warn about a pinned
+    source that no live cluster node serves.
     """
     allowed = LOOPBACK_HOSTS | {host_of(h) if h.startswith("[") else h.lower() for h in hosts}
     feed_href_key = feed_key(token) if token else None
@@ -521,8 +526,35 @@ def create_app(
             return PlainTextResponse(f"400 Bad Request: {exc}\n", status_code=400)
         return Response(atom.render(report), media_type="application/atom+xml; charset=utf-8")
 
+    def status_page(request: Request) -> Response:
+        now = datetime.now(UTC)
+        with db.session(readonly=True) as session:
+            stored = source_status(session)
+            stats = cluster.queue_stats(session)
+            nodes = cluster.list_nodes(session) if stats is not None else []
+            last = cluster.last_nodes(session) if stats is not None else {}
+        live = {t for n in nodes if n.alive(now, NODE_LIVE_WINDOW) for t in n.tags}
+        rows = []
+        for s in stored:
+            tags = list((node_tags or {}).get(s.source, ()))
+            unserved = (
+                ", ".join(tags) if stats is not None and tags and not live & set(tags) else ""
+            )
+            rows.append({**asdict(s), "last_node": last.get(s.source), "unserved": unserved})
+        shown = [
+            {
+                **asdict(n),
+                "state": "stopped"
+                if n.stopped_at is not None
+                else ("alive" if n.alive(now, NODE_LIVE_WINDOW) else "lost"),
+            }
+            for n in nodes
+        ]
+        return _page("web_status.html", base=_base(request), sources=rows, queue=stats, nodes=shown)
+
     routes = [
         Route("/", digest_page, methods=["GET"], name="digest"),
+        Route("/status", status_page, methods=["GET"], name="status"),
         Route("/feed.atom", feed, methods=["GET"], name="feed"),
         Route("/article", article_by_url, methods=["GET"], name="article_by_url"),
         Route("/article/{article_id:path}", article_page, methods=["GET"], name="article"),

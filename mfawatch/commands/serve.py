@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from crawler.errors import ConfigError
 from mfawatch.app import App
 from mfawatch.exits import EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
@@ -78,9 +79,20 @@ def build_web(
         canonicalize=canonical_url,
         checker=checker,
         extra_routes=monitoring_routes(Metrics(app.db)),
+        node_tags=_node_tags(app),
     )
     web.state.checker = checker
     return web
+
+
+def _node_tags(app: App) -> dict[str, tuple[str, ...]]:
+    """Each configured source's `nodes:` tags (none when the config cannot be read)."""
+    if not app.config_path.exists():
+        return {}
+    try:
+        return {s.key: s.nodes for s in app.settings.sources}
+    except (ConfigError, OSError):  # the status page then shows what the database knows
+        return {}
 
 
 @click.command()

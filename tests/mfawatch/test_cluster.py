@@ -236,6 +236,23 @@ def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
     assert not any("Traceback" in line for line in log), "\n".join(log)
 
 
+def _status_page(url: str, node_tags: dict[str, tuple[str, ...]]) -> str:
+    """The web UI's /status page over the test's schema."""
+    from starlette.testclient import TestClient
+
+    from digest.web import create_app
+    from storage.engine import Database
+
+    db = Database(url)
+    try:
+        with TestClient(create_app(db, node_tags=node_tags), base_url="http://127.0.0.1") as c:
+            page = c.get("/status")
+        assert page.status_code == 200
+        return page.text
+    finally:
+        db.dispose()
+
+
 def _status(config: Path, url: str) -> dict[str, Any]:
     done = run_cli(config, url, "status", "--format", "json")  # type: ignore[arg-type]
     assert done.returncode == 0, done.stderr
@@ -268,6 +285,8 @@ def test_a_tagged_source_is_fetched_only_by_a_node_carrying_its_tag_and_status_s
     assert report["cluster"]["queue"]["waiting"] >= 1  # geo's poll waits for a node with `ru`
     text = run_cli(config, pg, "status")  # type: ignore[arg-type]
     assert "no live node carries its tag (ru)" in text.stdout
+    page = _status_page(pg, {"geo": ("ru",)})
+    assert "no live node carries its tag: ru" in page and "anywhere" in page and "alive" in page
 
     start_node(nodes, config, pg, "--name", "moscow", "--tag", "ru")
     wait_for(lambda: count(pg, "articles", "source = 'geo'") == 3, what="the tagged source")

@@ -128,3 +128,27 @@ async def test_the_web_ui_serves_healthz_open_and_metrics_behind_the_token(
         assert "mfawatch_database_up 1.0" in scrape.text
         assert "# TYPE mfawatch_source_health gauge" in scrape.text
     app.close()
+
+
+async def test_the_status_page_lists_each_source_with_its_health(
+    tmp_path: Path, site: Site
+) -> None:
+    """`/status` shows every source the database knows, with its health and last run; on SQLite
+    it says there is no cluster."""
+    app = App(write_config(tmp_path, site), db_option=str(tmp_path / "db.sqlite3"))
+    web = build_web(app, "127.0.0.1", None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as c:
+        token = _csrf((await c.get("/")).text, "/check/fixture-zh")
+        await c.post("/check/fixture-zh", data={"csrf": token})
+        state = web.state.checker.wait("fixture-zh", 120)
+        assert state is not None and state.ok, state
+        page = await c.get("/status")
+    assert page.status_code == 200
+    rows = LexborHTMLParser(page.text).css("table.versions tr")
+    cells = {
+        r.css("td")[0].text(strip=True): [td.text(strip=True) for td in r.css("td")]
+        for r in rows[1:]
+    }
+    assert cells["fixture-zh"][1] == "ok" and cells["fixture-zh"][3] == "ok"
+    assert "no cluster" in page.text
+    app.close()
