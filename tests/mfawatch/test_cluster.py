@@ -8,6 +8,7 @@ sources to nodes, and bad input is refused before anything is stored.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Iterator
@@ -238,15 +239,18 @@ def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
 
 def _status_page(url: str, node_tags: dict[str, tuple[str, ...]]) -> str:
     """The web UI's /status page over the test's schema."""
-    from starlette.testclient import TestClient
-
     from digest.web import create_app
     from storage.engine import Database
 
+    async def get() -> httpx.Response:
+        web = create_app(db, node_tags=node_tags)
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.get("/status")
+
     db = Database(url)
     try:
-        with TestClient(create_app(db, node_tags=node_tags), base_url="http://127.0.0.1") as c:
-            page = c.get("/status")
+        page = asyncio.run(get())
         assert page.status_code == 200
         return page.text
     finally:
@@ -475,3 +479,30 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_sources_polls_never_overlap_across_nodes(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """A source whose crawl (revisits included) outlasts its 1 s schedule, on two nodes: its runs
+    follow each other, never two at once, and a backlog of slots collapses into one waiting poll."""
+    ministry = _slow_ministry(site, "slow", articles=6, delay=0.25)
+    entry = (
+        source_yaml("slow", ministry.listing_url, every="1s", extra=", concurrency_per_host: 1")
+        + "    revisit: {after: [1s], then_every: 1s}\n"
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
+    a = DaemonProcess(config, pg, *FAST, "--name", "a")  # type: ignore[arg-type]
+    b = DaemonProcess(config, pg, *FAST, "--name", "b")  # type: ignore[arg-type]
+    nodes.extend([a.started(), b.started()])
+    wait_for(
+        lambda: count(pg, "runs", "finished_at IS NOT NULL") >= 4, timeout=60, what="four runs"
+    )
+    assert count(pg, "procrastinate_jobs", "status = 'todo'") <= 1
+    assert a.stop() == 0 and b.stop() == 0
+    spans = query(
+        pg, "SELECT started_at, finished_at FROM runs WHERE source = 'slow' ORDER BY started_at"
+    )
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert end is not None and end <= start, spans
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
