@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import mfawatch
 from crawler.config import Source
@@ -78,6 +79,25 @@ def queues_for(tags: Iterable[str], sources: Iterable[Source]) -> list[str]:
     wanted = {PLAIN_QUEUE}
     wanted.update(queue_of(s) for s in sources if s.enabled and mine & set(s.nodes))
     return sorted(wanted)
+
+
+NAME_MAX = 200
+
+
+def check_name(name: str) -> str:
+    """A node name as given to `--name`: 1-200 printable characters (refused otherwise)."""
+    if not name.strip() or len(name) > NAME_MAX or not name.isprintable():
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "run --name",
+                    None,
+                    "name",
+                    f"a node name is 1-{NAME_MAX} printable characters (got {len(name)} characters)",
+                )
+            ]
+        )
+    return name.strip()
 
 
 def check_tags(tags: Sequence[str], sources: Sequence[Source], config: str) -> None:
@@ -263,6 +283,18 @@ class ClusterNode:
                     now=now,
                     stalled_after=timedelta(seconds=opts.stalled_after),
                 )
+        except IntegrityError:  # another node registered the name at the same instant
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        self.db.location,
+                        None,
+                        "run --name",
+                        f"node name {opts.name!r} was just taken by another node starting at the"
+                        " same time; give this node another --name",
+                    )
+                ]
+            ) from None
         except cluster.NameTaken as exc:
             other = exc.node
             raise ConfigError(

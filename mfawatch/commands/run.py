@@ -13,7 +13,7 @@ import sys
 import click
 
 from mfawatch.app import App
-from mfawatch.cluster_node import NodeOptions, check_tags, default_name
+from mfawatch.cluster_node import NodeOptions, check_name, check_tags, default_name
 from mfawatch.commands.serve import port_free
 from mfawatch.daemon import DaemonOptions, run_daemon
 from mfawatch.exits import EXIT_OK, EXIT_USAGE, handle_errors
@@ -121,7 +121,7 @@ def run(
             sys.exit(EXIT_USAGE)
         check_tags(tags, settings.sources, str(app.config_path))
         node = NodeOptions(
-            name=(node_name or default_name()).strip() or default_name(),
+            name=check_name(node_name) if node_name is not None else default_name(),
             tags=tuple(dict.fromkeys(tags)),
             jobs=jobs,
             heartbeat=heartbeat,

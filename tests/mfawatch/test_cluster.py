@@ -326,6 +326,11 @@ def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
         pg, "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
     ) == [(0,)]
 
+    for bad_name in ("", "x" * 201, "evil\x1b]0;name"):
+        refused = run_cli(config, pg, "run", "--name", bad_name)  # type: ignore[arg-type]
+        assert refused.returncode == 2, refused.stderr
+        assert "a node name is 1-200 printable characters" in refused.stderr
+        assert "\x1b" not in refused.stderr
     first = start_node(nodes, config, pg, "--name", "same")
     taken = run_cli(config, pg, "run", "--name", "same")  # type: ignore[arg-type]
     assert taken.returncode == 2, taken.stderr
