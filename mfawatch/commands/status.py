@@ -190,7 +190,11 @@ def _span(seconds: int) -> str:
 def render_text(report: dict[str, Any], now: datetime) -> str:
     """The report as lines for a terminal."""
     daemon = report["daemon"]
-    if daemon["running"] is None:
+    cluster_part = report.get("cluster")
+    if cluster_part is not None:
+        alive = sum(n["state"] == "alive" for n in cluster_part["nodes"])
+        state = f"cluster of {alive} live node(s) (PostgreSQL)"
+    elif daemon["running"] is None:
         state = "unknown (not a SQLite database)"
     elif daemon["running"]:
         state = f"running (pid {daemon['pid']})"
