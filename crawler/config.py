@@ -393,6 +393,20 @@ def _check_cookies(v: object) -> object:
 ProxyUrl = Annotated[str, AfterValidator(_check_proxy)]
 
 
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _node_tag(v: str) -> str:
+    if not _TAG.match(v):
+        raise ValueError(
+            f"node tag {v!r} must be 1-32 lower-case letters, digits, '-' or '_' (e.g. ru)"
+        )
+    return v
+
+
+NodeTag = Annotated[str, AfterValidator(_node_tag)]
+
+
 class Source(_Model):
     """One ministry news source, after `defaults:` were merged in."""
 
@@ -430,6 +444,9 @@ class Source(_Model):
     # The same ministry's releases in another language (`cn-mfa-zh` is `cn-mfa-en`'s twin): each
     # release is paired with its other-language twin (`storage.readouts.twins`). One side says it.
     twin_of: str | None = None
+    # Cluster mode: the tags of the nodes that may fetch this source (`mfawatch run --tag TAG`);
+    # empty: any node. A geo-restricted ministry is fetched only from a node inside the country.
+    nodes: tuple[NodeTag, ...] = ()
 
     @field_validator("key")
     @classmethod

@@ -110,6 +110,7 @@ class CrawlContext:
     article_workers: int = ARTICLE_WORKERS
     parse_pool: ParsePool | None = None
     writer: BatchWriter | None = None
+    node: str | None = None  # the cluster node crawling (stored with each run)
 
 
 @dataclass(frozen=True)

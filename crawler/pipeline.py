@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from crawler.articles import ArticleRunner, due_revisits
 from crawler.config import Source
 from crawler.context import CrawlContext, SourceResult
@@ -78,7 +80,7 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
         full_walk = runs.last_run_status(s, source.key) not in (None, "ok")
         # The first page of each listing is fetched on every poll: read their ETags in one query.
         first_pages = http_validators.get_many(s, [str(listing.url) for listing in source.listings])
-        run_id = runs.start_run(s, source.key, started)
+        run_id = runs.start_run(s, source.key, started, ctx.node)
     listing_validators: list[ListingValidators] = []
     try:
         # Articles are fetched as soon as their listing page is read, while later pages are read.
@@ -121,6 +123,8 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
                     counts=result.counts(),
                     error="the disk holding the database is full",
                 )
+        raise
+    except OperationalError:  # the database went away: nothing more can be stored; say it above
         raise
     except Exception as exc:  # a bug must not take the other sources down; keep the traceback
         log.exception("unexpected error crawling %s", source.key)

@@ -16,6 +16,12 @@ job with id `source:<key>`:
 - Interval sources run once right away when scheduled (a daemon start or a newly added source),
   within their jitter; cron sources wait for their first fire time.
 
+In cluster mode (`SourceJobs(..., aligned=True)`) every node runs the same jobs, so the fire
+times must name the same *slot* on every node: an interval source fires at the multiples of
+`every` since the epoch (plus its jitter, at most half of `every`), and `slot_of` gives the slot a
+fire belongs to (the start of its interval, or the cron fire time it follows). The engine then
+defers one poll per source and slot, whichever node fires first.
+
 The callable run for each source is injected, so this module knows nothing of fetching or
 storage. Revisits of known articles run inside each source's crawl, so there is no separate job.
 """
@@ -122,6 +128,61 @@ def next_run_after(
     return fire.astimezone(UTC) if fire is not None else None
 
 
+def _cluster_jitter(schedule: Schedule) -> float:
+    """The jitter of an aligned interval source: at most half its interval, so a fire stays in its slot."""
+    assert schedule.every is not None
+    return min(schedule.jitter.total_seconds(), schedule.every.total_seconds() / 2)
+
+
+class SlotTrigger(BaseTrigger):
+    """An interval trigger aligned on the epoch: fires at each multiple of `every` plus a jitter.
+
+    Unlike APScheduler's interval trigger, the next fire follows the previous *slot*, not the
+    previous jittered fire, so every node of a cluster agrees on the slots.
+    """
+
+    def __init__(self, every: float, jitter: float = 0.0) -> None:
+        self.every = every
+        self.jitter = jitter
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The start of the next slot after the previous fire (or after now), plus jitter."""
+        after = (previous_fire_time or now).timestamp()
+        slot = (int(after // self.every) + 1) * self.every
+        spread = random.uniform(0, self.jitter) if self.jitter else 0.0
+        return datetime.fromtimestamp(slot + spread, UTC)
+
+    def __str__(self) -> str:
+        return f"slot[every {self.every:g}s, jitter {self.jitter:g}s]"
+
+
+def slot_of(schedule: Schedule, zone: str, now: datetime) -> int:
+    """The slot a fire at `now` belongs to, as epoch seconds (the same on every node).
+
+    Interval: the start of the interval holding `now`; cron: the latest fire time not after `now`
+    (jitter is smaller than the gap between two fires).
+    """
+    if schedule.every is not None:
+        every = schedule.every.total_seconds()
+        return int(now.timestamp() // every * every)
+    trigger = build_trigger(schedule.model_copy(update={"jitter": timedelta(0)}), zone)
+    lookback = timedelta(minutes=1)
+    while True:  # find a fire at or before `now` (doubling the look back), then walk forward
+        fire = trigger.get_next_fire_time(None, now - lookback)
+        if fire is not None and fire <= now:
+            break
+        if lookback > timedelta(days=800):  # a cron that never fired (e.g. Feb 30)
+            return int(now.timestamp())
+        lookback *= 2
+    while True:
+        later = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if later is None or later > now:
+            return int(fire.timestamp())
+        fire = later
+
+
 def describe(schedule: Schedule) -> str:
     """A schedule in words: `every 10m` or `cron */10 * * * *`, plus its jitter."""
     if schedule.every is not None:
@@ -161,8 +222,10 @@ class SourceJobs:
         run: SourceRunner,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        aligned: bool = False,
     ) -> None:
         self._scheduler = scheduler
+        self._aligned = aligned
         self._run = run
         self._clock = clock
         self._sources: dict[str, Source] = {}
@@ -190,20 +253,28 @@ class SourceJobs:
                 timing_changed = (old.schedule, old.timezone) != (source.schedule, source.timezone)
                 self._scheduler.modify_job(job_id(key), args=(source,), name=_name(source))
                 if timing_changed:
-                    self._scheduler.reschedule_job(
-                        job_id(key), trigger=build_trigger(source.schedule, source.timezone)
-                    )
+                    self._scheduler.reschedule_job(job_id(key), trigger=self._trigger(source))
                     rescheduled.append(key)
                 else:
                     updated.append(key)
             self._sources[key] = source
         return JobChanges(tuple(added), tuple(removed), tuple(rescheduled), tuple(updated))
 
+    def _trigger(self, source: Source) -> BaseTrigger:
+        if self._aligned and source.schedule.every is not None:
+            return SlotTrigger(
+                source.schedule.every.total_seconds(), _cluster_jitter(source.schedule)
+            )
+        return build_trigger(source.schedule, source.timezone)
+
     def _add(self, source: Source) -> None:
-        trigger = build_trigger(source.schedule, source.timezone)
+        trigger = self._trigger(source)
         first: datetime | None = None
         if source.schedule.every is not None:
-            spread = random.uniform(0, source.schedule.jitter.total_seconds())
+            jitter = source.schedule.jitter.total_seconds()
+            spread = random.uniform(
+                0, _cluster_jitter(source.schedule) if self._aligned else jitter
+            )
             first = self._clock() + timedelta(seconds=spread)
         self._scheduler.add_job(
             self._run,

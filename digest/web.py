@@ -22,8 +22,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from starlette.datastructures import URL, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest import highlight
@@ -55,11 +55,12 @@ from digest.window import (
     resolve_since,
     set_cursor,
 )
+from storage import cluster
 from storage.articles import find_article_id
 from storage.engine import Database
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.model import VersionKind
-from storage.queries import history, version_pair
+from storage.queries import history, source_status, version_pair
 from storage.readouts.officials import Officials
 from storage.readouts.store import list_pairs
 from storage.sources import list_sources
@@ -69,6 +70,7 @@ log = logging.getLogger(__name__)
 COOKIE = "mfawatch_token"  # holds token_cookie(token), never the token itself
 SESSION_COOKIE = "mfawatch_session"  # a random id per browser; the CSRF token is bound to it
 CSRF_FIELD = "csrf"
+NODE_LIVE_WINDOW = timedelta(seconds=30)  # a cluster node silent longer is shown as lost
 PAGE_SIZE = 100  # items per digest page; the counts and "mark reviewed" cover the whole window
 MAX_NUMBER = 2**31 - 1  # the largest page, version or article id a URL may name
 FEED_WINDOW = timedelta(days=7)  # the Atom feed's default window
@@ -163,6 +165,8 @@ class _Guard:
         if self._same(bearer, self.token) or self._same(request.cookies.get(COOKIE), self.cookie):
             return True
         path, root = str(request.scope.get("path", "")), _base(request)
+        if path.removeprefix(root) == "/healthz":  # for a load balancer; says only ok or not
+            return True
         if path.removeprefix(root) == "/feed.atom":  # feed readers keep no cookies
             q = request.query_params
             return self._same(q.get("key"), self.feed_key) or self._same(q.get("token"), self.token)
@@ -283,6 +287,8 @@ def create_app(
     canonicalize: Callable[[str], str] | None = None,
     checker: SourceChecker | None = None,
     officials: Officials | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    node_tags: Mapping[str, Sequence[str]] | None = None,
 ) -> Starlette:
     """The review UI over `db`; with `token` set, every request must carry it (else 401).
 
@@ -290,6 +296,9 @@ def create_app(
     are the host names the UI answers besides the loopback ones. `canonicalize` maps a pasted
     article URL to the canonical form it is stored under; `checker`, when given, backs the
     "check now" button of each source; `officials` names the officials in the pair pages.
+    `extra_routes` are served too (the monitoring endpoints `/healthz`, open without the token,
+    and `/metrics`). `node_tags` are the configured `nodes:` of each source, for the status page
+    (`/status`) to warn about a pinned source that no live cluster node serves.
     """
     allowed = LOOPBACK_HOSTS | {host_of(h) if h.startswith("[") else h.lower() for h in hosts}
     feed_href_key = feed_key(token) if token else None
@@ -536,8 +545,35 @@ def create_app(
             return PlainTextResponse(f"400 Bad Request: {exc}\n", status_code=400)
         return Response(atom.render(report), media_type="application/atom+xml; charset=utf-8")
 
+    def status_page(request: Request) -> Response:
+        now = datetime.now(UTC)
+        with db.session(readonly=True) as session:
+            stored = source_status(session)
+            stats = cluster.queue_stats(session)
+            nodes = cluster.list_nodes(session) if stats is not None else []
+            last = cluster.last_nodes(session) if stats is not None else {}
+        live = {t for n in nodes if n.alive(now, NODE_LIVE_WINDOW) for t in n.tags}
+        rows = []
+        for s in stored:
+            tags = list((node_tags or {}).get(s.source, ()))
+            unserved = (
+                ", ".join(tags) if stats is not None and tags and not live & set(tags) else ""
+            )
+            rows.append({**asdict(s), "last_node": last.get(s.source), "unserved": unserved})
+        shown = [
+            {
+                **asdict(n),
+                "state": "stopped"
+                if n.stopped_at is not None
+                else ("alive" if n.alive(now, NODE_LIVE_WINDOW) else "lost"),
+            }
+            for n in nodes
+        ]
+        return _page("web_status.html", base=_base(request), sources=rows, queue=stats, nodes=shown)
+
     routes = [
         Route("/", digest_page, methods=["GET"], name="digest"),
+        Route("/status", status_page, methods=["GET"], name="status"),
         Route("/feed.atom", feed, methods=["GET"], name="feed"),
         Route("/search", search_page, methods=["GET"], name="search"),
         Route("/article", article_by_url, methods=["GET"], name="article_by_url"),
@@ -552,6 +588,7 @@ def create_app(
             checked_form=_checked_form,
             base_of=_base,
         ),
+        *extra_routes,
     ]
     guard = Middleware(
         _Guard, token=token or None, hosts=frozenset(allowed), csrf_key=secrets.token_bytes(32)

@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from crawler.config import HttpSettings, ParseSettings, Source
     from crawler.context import CrawlContext, ProgressHook, SourceResult
-    from crawler.fetch import Fetcher
+    from crawler.fetch import Fetcher, HostSlots
     from mfawatch.app import App
     from storage.engine import Database
 
 
-def open_fetcher(http: HttpSettings) -> Fetcher:
-    """The shared HTTP client for `http:` settings (use it as `async with`)."""
+def open_fetcher(http: HttpSettings, slots: HostSlots | None = None) -> Fetcher:
+    """The shared HTTP client for `http:` settings (use it as `async with`); `slots` replaces
+    its per-host politeness (cluster mode shares it between nodes: `mfawatch.host_pace`)."""
     from crawler.fetch import Fetcher
 
-    return Fetcher(http)
+    return Fetcher(http, slots=slots)
 
 
 @asynccontextmanager
@@ -40,6 +41,7 @@ async def crawl_context(
     clock: Callable[[], datetime] | None = None,
     progress: ProgressHook | None = None,
     shared_writer: bool = False,
+    slots: HostSlots | None = None,
 ) -> AsyncIterator[CrawlContext]:
     """A crawl context: one fetcher, the parse workers of `parse:`, and the database.
 
@@ -49,7 +51,7 @@ async def crawl_context(
     from crawler.context import CrawlContext, utcnow
     from crawler.workers.pool import ParsePool
 
-    async with open_fetcher(http) as fetcher, ParsePool.from_settings(parse) as pool:
+    async with open_fetcher(http, slots) as fetcher, ParsePool.from_settings(parse) as pool:
         ctx = CrawlContext(
             db=db, fetcher=fetcher, clock=clock or utcnow, progress=progress, parse_pool=pool
         )

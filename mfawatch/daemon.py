@@ -20,6 +20,11 @@ mails (or posts) the whole digest; a crawl that stored new or changed items is f
 watchlist alerts of `alerts:` rules that have channels. A failed delivery is a warning, never a
 stop.
 
+On PostgreSQL the daemon is a cluster node (`mfawatch.cluster_node`): the same scheduler fires,
+but a fire defers the job to the cluster's queue (once per source and schedule slot) and the
+node's worker runs whatever job the queue gives it, through the same job bodies (`_crawl`, the
+deliveries' `send_digest` and `send_alerts`). On SQLite the fire runs the job here.
+
 After each crawl the source's health (`ok`, `failing`, `broken`, `blocked`, `quiet`) is stored; a
 change of health is logged once (a warning when it worsens, info when it recovers), not on every poll.
 """
@@ -31,7 +36,8 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,11 +51,14 @@ from crawler.config import Source
 from crawler.context import CrawlContext, SourceResult
 from crawler.errors import ConfigError, MfawatchError
 from crawler.pipeline import crawl_source
-from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs
+from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs, slot_of
 from mfawatch.bootstrap import crawl_context
+from mfawatch.cluster_node import ClusterNode, HandBack, NodeOptions, conninfo, queues_for
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
+from mfawatch.host_pace import ClusterHostSlots
 from mfawatch.lock import LocalSourceClaim, SourceClaim
+from mfawatch.metrics import Metrics, monitoring_routes
 from mfawatch.pairing import pair_stored, read_officials
 from mfawatch.scheduled_delivery import DIGEST_JOB, Deliveries
 from mfawatch.settings.loader import load_config
@@ -76,6 +85,8 @@ class DaemonOptions:
     """How the daemon behaves (CLI flags of `mfawatch run`)."""
 
     watch_config: bool = False
+    metrics_port: int | None = None  # serve /metrics and /healthz on this port (0: none)
+    metrics_host: str = "127.0.0.1"
     config_poll: float = 2.0  # seconds between two looks at the config file's mtime
     shutdown_grace: float = 6.0  # seconds in-flight crawls get before they are cancelled
 
@@ -111,6 +122,7 @@ class Daemon:
         *,
         claim: SourceClaim | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        node: NodeOptions | None = None,
     ) -> None:
         self.config_path = config_path
         self.settings = settings
@@ -131,6 +143,11 @@ class Daemon:
         self._crawl_starts: dict[str, datetime] = {}  # source key -> start of its crawl in flight
         self.officials = read_officials(config_path, settings)  # re-read on reload
         self._deliveries: Deliveries | None = None
+        self.node_options = node
+        self.metrics = Metrics(db, clock=clock)
+        self._metrics_server: Any = None
+        self._metrics_task: asyncio.Future[Any] | None = None
+        self._node: ClusterNode | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -144,6 +161,10 @@ class Daemon:
         scheduler.add_listener(self._overrun, EVENT_JOB_MAX_INSTANCES)
         overrun_filter = _NoOverrunWarnings()
         logging.getLogger("apscheduler.scheduler").addFilter(overrun_filter)
+        slots = None
+        if self.node_options is not None:  # politeness shared by every node of the cluster
+            slots = ClusterHostSlots(conninfo(self.db.url))
+            await slots.open()
         try:
             async with crawl_context(  # the workers are kept across reloads
                 self.db,
@@ -151,16 +172,28 @@ class Daemon:
                 self.settings.parse,
                 clock=self.clock,
                 shared_writer=True,
+                slots=slots,
             ) as ctx:
                 self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
-                self._jobs = SourceJobs(scheduler, self._crawl, clock=self.clock)
+                in_flight: Callable[[], Iterable[datetime]] = self._crawl_starts.values
+                if self.node_options is not None:
+                    ctx.node = self.node_options.name
+                    self._node = self._cluster_node(self.node_options)
+                    await self._node.start()
+                    in_flight = self._node.runs_in_flight
+                runner = self._crawl if self._node is None else self._defer_poll
+                self._jobs = SourceJobs(
+                    scheduler, runner, clock=self.clock, aligned=self._node is not None
+                )
                 self._jobs.sync(self.settings.sources)
                 self._deliveries = Deliveries(
-                    self.db, scheduler, in_flight=self._crawl_starts.values, clock=self.clock
+                    self.db, scheduler, in_flight=in_flight, clock=self.clock, cluster=self._node
                 )
                 await self._deliveries.apply(self.settings)
                 scheduler.start()
+                if self.options.metrics_port:
+                    await self._serve_metrics(self.options.metrics_host, self.options.metrics_port)
                 if self.options.watch_config:
                     self._spawn(self._watch_config())
                 enabled = [s.key for s in self.settings.enabled_sources()]
@@ -176,6 +209,9 @@ class Daemon:
                 await self._stop.wait()
                 await self._shutdown(scheduler)
         finally:
+            if slots is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(slots.close(), 3)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             self._stop_scheduler(scheduler)
@@ -210,6 +246,12 @@ class Daemon:
         scheduler.pause()
         for task in list(self._background):
             task.cancel()
+        if self._node is not None:  # the worker finishes or hands back its jobs, then leaves
+            await self._node.stop()
+        if self._metrics_server is not None and self._metrics_task is not None:
+            self._metrics_server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._metrics_task, 2)
         pending = set(self._inflight)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=self.options.shutdown_grace)
@@ -229,11 +271,72 @@ class Daemon:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def _serve_metrics(self, host: str, port: int) -> None:
+        """Serve /metrics and /healthz from this daemon (`run --metrics-port`)."""
+        import uvicorn
+        from starlette.applications import Starlette
+
+        class _Server(uvicorn.Server):
+            # The daemon owns SIGTERM/SIGINT (uvicorn would replace its handlers).
+            def capture_signals(self) -> Any:
+                return contextlib.nullcontext()
+
+        web = Starlette(routes=monitoring_routes(self.metrics, lambda: not self._stopping))
+        config = uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
+        server = _Server(config)
+        self._metrics_server = server
+        self._metrics_task = asyncio.ensure_future(server.serve())
+        log.info("metrics on http://%s:%d/metrics (health: /healthz)", host, port)
+
+    # -- cluster mode ---------------------------------------------------------------------------
+
+    def _cluster_node(self, options: NodeOptions) -> ClusterNode:
+        return ClusterNode(
+            self.db,
+            options,
+            poll=self._poll_job,
+            digest=self._digest_job,
+            alerts=self._alerts_job,
+            queues=queues_for(options.tags, self.settings.sources),
+            clock=self.clock,
+        )
+
+    async def _defer_poll(self, source: Source) -> None:
+        """A source's fire in cluster mode: queue its poll for this slot (once in the cluster)."""
+        if self._stopping or self._node is None:
+            return
+        slot = slot_of(source.schedule, source.timezone, self.clock())
+        await self._node.defer_poll(source, slot)
+
+    async def _poll_job(self, key: str) -> None:
+        """The cluster's poll job: the same crawl as a local fire, of the source named `key`."""
+        source = self._jobs.sources.get(key) if self._jobs is not None else None
+        if source is None:
+            log.warning(
+                "source %s: a poll came from the queue, but the source is not enabled in this"
+                " node's %s; skipped (are the nodes' config files the same?)",
+                key,
+                self.config_path,
+                extra={"source": key},
+            )
+            return
+        await self._crawl(source)
+
+    async def _digest_job(self) -> None:
+        if self._deliveries is not None:
+            await self._deliveries.send_digest()
+
+    async def _alerts_job(self) -> None:
+        if self._deliveries is not None:
+            await self._deliveries.send_alerts()
+
     # -- crawling -----------------------------------------------------------------------------
 
     async def _crawl(self, source: Source) -> SourceResult | None:
         """The scheduled job of one source: claim it, crawl it, record its health."""
         if self._stopping or self._ctx is None:
+            if self._node is not None and not self._node.poll_waiting(source.key):
+                raise HandBack(source.key)
             return None
         if not self.claim.claim(source.key):
             log.info(
@@ -246,14 +349,19 @@ class Daemon:
         assert task is not None
         self._inflight.add(task)
         self._crawl_starts[source.key] = self.clock()
+        began = time.monotonic()
         try:
             result = await crawl_source(self._ctx, source)
+            self.metrics.record_crawl(result, time.monotonic() - began)
             self._record_health(source, result)
             # Pair what this crawl stored, and what earlier crawls left (a first crawl's backlog
             # goes PER_CRAWL at a time); with nothing new it is two small queries. In a thread:
             # it reads and writes the database.
             await asyncio.to_thread(pair_stored, self.db, self.officials, self.settings)
         except EXPECTED_FAILURES as exc:
+            if self._node is not None and isinstance(exc, OperationalError):
+                self._node.database_lost(exc, f"the crawl of {source.key} stopped")
+                return None
             log.error("source %s: crawl failed: %s", source.key, exc, extra={"source": source.key})
             return None
         except Exception:  # a bug: keep the traceback, and keep the other sources running
@@ -262,6 +370,14 @@ class Daemon:
         except asyncio.CancelledError:
             # This job is the outermost frame of its task; ending it here keeps APScheduler from
             # logging a cancellation at shutdown as a job failure with a traceback.
+            if self._node is not None and not self._node.poll_waiting(source.key):
+                # Cluster: the queue gives the poll to another node (unless a newer one waits).
+                log.warning(
+                    "source %s: crawl cut at shutdown; handed back to the cluster",
+                    source.key,
+                    extra={"source": source.key},
+                )
+                raise HandBack(source.key) from None
             log.warning(
                 "source %s: crawl cancelled at shutdown", source.key, extra={"source": source.key}
             )
@@ -319,6 +435,15 @@ class Daemon:
             if new.http != self.settings.http:
                 log.warning("`http:` settings changed; they take effect when the daemon restarts")
             _sync_source_rows(self.db, new)
+            if self._node is not None:
+                queues = queues_for(self._node.options.tags, new.sources)
+                if queues != self._node.queues:
+                    log.warning(
+                        "the reloaded config changes the queues this node takes (%s -> %s):"
+                        " restart the node for that to take effect",
+                        ", ".join(self._node.queues),
+                        ", ".join(queues),
+                    )
             changes = self._jobs.sync(new.sources)
             self.settings = new
             self.officials = read_officials(self.config_path, new)
@@ -359,8 +484,14 @@ def _keys(keys: tuple[str, ...]) -> str:
     return ", ".join(keys) if keys else "-"
 
 
-def run_daemon(config_path: Path, settings: Settings, db: Database, options: DaemonOptions) -> None:
-    """Run the daemon in a fresh event loop until it is told to stop."""
+def run_daemon(
+    config_path: Path,
+    settings: Settings,
+    db: Database,
+    options: DaemonOptions,
+    node: NodeOptions | None = None,
+) -> None:
+    """Run the daemon (a cluster node when `node` is given) in a fresh event loop until stopped."""
     tune_for_crawling()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Daemon(config_path, settings, db, options).run())
+        asyncio.run(Daemon(config_path, settings, db, options, node=node).run())

@@ -7,8 +7,9 @@ restart. A second daemon on the same file gets `AlreadyRunning`, whose message n
 
 `SourceClaim` is the small interface the daemon asks before each crawl. `LocalSourceClaim` keeps
 the claims in memory, which is enough because the file lock makes this process the only crawler
-of its database. For several daemons sharing one PostgreSQL database, a `LeaseSourceClaim` can
-implement the same interface as a lease row per source:
+of its database. Several daemons sharing one PostgreSQL database do not use a claim of their own:
+they are cluster nodes whose job queue (procrastinate's `lock` per source, `mfawatch.cluster_node`)
+keeps a source on one node at a time. The lease sketched below was the alternative:
 
     claim:   INSERT INTO source_leases (source, holder, expires_at) VALUES (:key, :me, now() + :ttl)
              ON CONFLICT (source) DO UPDATE SET holder = :me, expires_at = now() + :ttl

@@ -15,6 +15,11 @@
   articles from its start but commits them later, and a window closed over them would skip them
   for good. What a window leaves out that way goes with the next delivery (for alerts, the next
   crawl's end checks again until a window was not cut short).
+- Cluster mode (several nodes on one PostgreSQL, `mfawatch.cluster_node`): the digest's fire
+  and the alerts after a crawl do not deliver here but ask the cluster for it (`ClusterDispatch`):
+  the digest once per schedule slot, the alerts one run at a time for the whole cluster; the node
+  that takes the job runs `send_digest` / `send_alerts`, and the window waits for crawls in
+  flight on every live node.
 - A failed delivery (channel down, storage error, anything) is one warning naming the channels
   with their credentials masked, never a traceback, and never stops the daemon; the cursor stays
   where it was, so the next delivery covers the missed items.
@@ -26,13 +31,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from crawler.config import Schedule
 from crawler.context import SourceResult
-from crawler.schedule import build_trigger, describe
+from crawler.schedule import SlotTrigger, build_trigger, describe, slot_of
 from digest.alerts import AlertRule, AlertRuleError, rules_from
 from digest.delivery import send_alerts, send_scheduled_digest
 from digest.notify import NotifyError, mask
@@ -76,6 +82,18 @@ def _failed(what: str, channels: Iterable[str], exc: BaseException) -> None:
     )
 
 
+class ClusterDispatch(Protocol):
+    """What a cluster node offers the deliveries: deferring them to one node of the cluster."""
+
+    async def defer_digest(self, slot: int) -> bool:
+        """Queue the digest delivery of `slot` unless a node already did."""
+        ...
+
+    async def defer_alerts(self) -> None:
+        """Queue one run of the watchlist alerts."""
+        ...
+
+
 class Deliveries:
     """The digest job and the watchlist alerts of one daemon, kept in step with its config."""
 
@@ -86,8 +104,10 @@ class Deliveries:
         *,
         in_flight: Callable[[], Iterable[datetime]],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cluster: ClusterDispatch | None = None,
     ) -> None:
         self._db = db
+        self._cluster = cluster
         self._scheduler = scheduler
         self._in_flight = in_flight
         self._clock = clock
@@ -113,7 +133,7 @@ class Deliveries:
         if self.alerting and not was_alerting:
             names = ", ".join(r.name for r in self._rules if r.channels)
             log.info("watchlist alerts on: %s", names)
-            await self.send_alerts()
+            await self._alerts_now_or_queued()
         elif was_alerting and not self.alerting:
             log.info("watchlist alerts off: no alert rule has channels")
 
@@ -127,8 +147,8 @@ class Deliveries:
             log.info("digest delivery removed (no `digest.channels`)")
         elif old is None:
             self._scheduler.add_job(
-                self._send_digest,
-                digest_trigger(wanted),
+                self._fire_digest,
+                self._trigger(wanted),
                 id=DIGEST_JOB,
                 name="deliver the digest",
                 max_instances=1,
@@ -142,8 +162,14 @@ class Deliveries:
                 len(wanted.channels),
             )
         elif _timing(wanted) != _timing(old):
-            self._scheduler.reschedule_job(DIGEST_JOB, trigger=digest_trigger(wanted))
+            self._scheduler.reschedule_job(DIGEST_JOB, trigger=self._trigger(wanted))
             log.info("digest delivery rescheduled: %s", _when(wanted))
+
+    def _trigger(self, digest: DigestSettings) -> BaseTrigger:
+        # In a cluster every node fires on the same slots (the first defers, the others find it).
+        if self._cluster is not None and digest.every is not None:
+            return SlotTrigger(digest.every.total_seconds())
+        return digest_trigger(digest)
 
     def _window_end(self) -> tuple[datetime, bool]:
         """Now, or the start of the earliest crawl in flight; and whether it was cut short."""
@@ -151,7 +177,24 @@ class Deliveries:
         earliest = min(self._in_flight(), default=now)
         return (earliest, True) if earliest < now else (now, False)
 
-    async def _send_digest(self) -> None:
+    async def _fire_digest(self) -> None:
+        if self._cluster is None:
+            await self.send_digest()
+            return
+        digest = self._digest
+        if digest is not None:
+            slot = slot_of(_schedule(digest), digest.timezone, self._clock())
+            await self._cluster.defer_digest(slot)
+
+    async def _alerts_now_or_queued(self, source: str | None = None) -> None:
+        if self._cluster is None:
+            await self.send_alerts(source)
+        else:
+            self._alerts_due = False
+            await self._cluster.defer_alerts()
+
+    async def send_digest(self) -> None:
+        """Deliver the scheduled digest now (the body of the digest job, in both modes)."""
         digest, rules = self._digest, self._rules
         if digest is None:
             return
@@ -180,7 +223,7 @@ class Deliveries:
         stored = bool(result.new or result.changed or result.restored)
         self._alerts_due = self._alerts_due or stored
         if self._alerts_due and self.alerting:
-            await self.send_alerts(source if stored else None)
+            await self._alerts_now_or_queued(source if stored else None)
 
     async def send_alerts(self, source: str | None = None) -> None:
         """Run `send_alerts` once (one call at a time); log what it sent, warn when it failed."""

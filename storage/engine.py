@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from storage.errors import DatabaseUnavailable, DiskFull
+from storage.queue_schema import create_queue
 from storage.schema_lock import PG_LOCK_KEY
 
 ENV_VAR = "MFAWATCH_DB"
@@ -222,6 +223,7 @@ def _create_if_empty(engine: Engine) -> bool:
         if sa.inspect(conn).get_table_names():
             return False
         Base.metadata.create_all(conn)
+        create_queue(conn)  # PostgreSQL: the cluster's job queue (migration 0007 does the same)
         conn.exec_driver_sql(
             "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
             "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError as AlembicError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from storage.errors import MigrationError
 from storage.schema_lock import PG_LOCK_KEY
@@ -52,6 +53,20 @@ def _knows(scripts: ScriptDirectory, revision: str) -> bool:
         return False
 
 
+def _refuse_foreign(conn: Connection) -> None:
+    """Refuse a PostgreSQL database (schema) holding tables but no mfawatch schema version:
+    another program's. (A SQLite file is the user's own file, named by them: it is migrated.)"""
+    tables = sorted(sa.inspect(conn).get_table_names())
+    if tables:
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        where = conn.engine.url.render_as_string(hide_password=True)
+        raise MigrationError(
+            f"the database {where} already holds tables of another program ({shown}) and no"
+            " mfawatch schema version; mfawatch leaves it untouched: give it an empty database"
+            " (or a schema of its own, e.g. ?options=-csearch_path%3Dmfawatch)"
+        )
+
+
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to head; return whether anything was migrated."""
     head = head_revision()
@@ -68,6 +83,8 @@ def upgrade(engine: Engine) -> bool:
                 f"the database is at schema revision {current!r}, which this version of mfawatch "
                 "does not know (it was written by a newer mfawatch: upgrade mfawatch)"
             )
+        if current is None and conn.dialect.name == "postgresql":
+            _refuse_foreign(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True

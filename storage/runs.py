@@ -35,11 +35,11 @@ class SourceHealth:
     updated_at: datetime
 
 
-def start_run(session: Session, source: str, started_at: datetime) -> int:
-    """Open a run row for `source`; return its id."""
+def start_run(session: Session, source: str, started_at: datetime, node: str | None = None) -> int:
+    """Open a run row for `source` (made by cluster node `node`, if any); return its id."""
     run_id = session.execute(
         sa.insert(RunRow)
-        .values(source=source, started_at=started_at, status="running", counts={})
+        .values(source=source, started_at=started_at, status="running", counts={}, node=node)
         .returning(RunRow.id)
     ).scalar_one()
     return int(run_id)

@@ -260,6 +260,7 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(sa.Text)
+    node: Mapped[str | None] = mapped_column(sa.String(200))  # the cluster node that ran it
 
 
 class HealthRow(Base):
@@ -364,6 +365,29 @@ class PairingStateRow(Base):
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     last_article_id: Mapped[int]
     updated_at: Mapped[datetime]
+
+
+class NodeRow(Base):
+    """A cluster node (`mfawatch run` on PostgreSQL): who it is, what it carries, when it last beat."""
+
+    __tablename__ = "cluster_nodes"
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int]
+    version: Mapped[str] = mapped_column(sa.String(40))
+    tags: Mapped[list[Any]]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    jobs_running: Mapped[int] = mapped_column(default=0)
+    stopped_at: Mapped[datetime | None]
+
+
+class HostPaceRow(Base):
+    """When the next request to a host may start, for every node of a cluster (politeness)."""
+
+    __tablename__ = "host_pace"
+    host: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    next_at: Mapped[datetime]
 
 
 def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -359,6 +359,9 @@ class Site:
         self.requests: list[RequestRecord] = []
         self.peak_in_flight = 0  # most requests in progress at once since the last clear
         self._active: set[int] = set()  # ids of records in progress, counted since the last clear
+        # Per Host header: the most requests in progress at once, and those in progress now.
+        self.peak_per_host: dict[str, int] = {}
+        self._active_per_host: dict[str, set[int]] = {}
         self._routes: dict[str, _Registered] = {}
         self._counters: dict[str, int] = {}
         self.challenge_token = "t1"  # what /js-challenge/ wants in its cookie (issue 22)
@@ -477,6 +480,8 @@ class Site:
             # Requests still running from before (a slow route whose client gave up) no longer count.
             self._active = set()
             self.peak_in_flight = 0
+            self.peak_per_host = {}
+            self._active_per_host = {}
 
     def reset(self) -> None:
         """Back to a fresh site: no registered responses, no records."""
@@ -497,10 +502,14 @@ class Site:
             self.requests.append(record)
             self._active.add(id(record))
             self.peak_in_flight = max(self.peak_in_flight, len(self._active))
+            host = self._active_per_host.setdefault(record.host, set())
+            host.add(id(record))
+            self.peak_per_host[record.host] = max(self.peak_per_host.get(record.host, 0), len(host))
 
     def _leave(self, record: RequestRecord) -> None:
         with self._lock:
             self._active.discard(id(record))
+            self._active_per_host.get(record.host, set()).discard(id(record))
 
     def _count(self, key: str) -> int:
         with self._lock:

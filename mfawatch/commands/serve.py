@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from crawler.errors import ConfigError
 from mfawatch.app import App
 from mfawatch.exits import EXIT_USAGE, handle_errors
 from mfawatch.terminal import echo
@@ -67,6 +68,7 @@ def build_web(
     from digest.web import create_app
     from mfawatch.checknow import BackgroundChecks
     from mfawatch.commands.digest import alert_rules
+    from mfawatch.metrics import Metrics, monitoring_routes
     from mfawatch.pairing import read_officials
 
     checker = BackgroundChecks(app) if app.config_path.exists() else None
@@ -80,9 +82,21 @@ def build_web(
         officials=read_officials(
             app.config_path, app.optional_settings(without="without watchlist alerts")
         ),
+        extra_routes=monitoring_routes(Metrics(app.db)),
+        node_tags=_node_tags(app),
     )
     web.state.checker = checker
     return web
+
+
+def _node_tags(app: App) -> dict[str, tuple[str, ...]]:
+    """Each configured source's `nodes:` tags (none when the config cannot be read)."""
+    if not app.config_path.exists():
+        return {}
+    try:
+        return {s.key: s.nodes for s in app.settings.sources}
+    except (ConfigError, OSError):  # the status page then shows what the database knows
+        return {}
 
 
 @click.command()

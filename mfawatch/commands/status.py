@@ -10,6 +10,12 @@ Where each value comes from:
   PostgreSQL it cannot be known locally and the computed time is shown;
 - a last run still marked `running` while no daemon holds the lock was interrupted (killed).
 
+On PostgreSQL (cluster mode) the report adds the cluster: its nodes (name, host, pid, version,
+tags, started, last heartbeat, jobs running; `alive`, `stopped`, or `lost` when its heartbeat is
+older than `LIVE_WINDOW`), the job queue (waiting, running, failed, oldest waiting), and per
+source the node that ran it last and, for a source pinned with `nodes:`, whether a live node
+carries one of its tags (`served`; `false` is shown as a warning: nothing will fetch it).
+
 If the config file is missing or invalid, status says so on stderr and shows what the database
 knows.
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -30,7 +36,10 @@ from mfawatch.exits import handle_errors
 from mfawatch.lock import holder_pid, sqlite_file
 from mfawatch.settings.models import Settings
 from mfawatch.terminal import echo, echo_json, one_line
+from storage import cluster
 from storage.queries import SourceStatus, source_status
+
+LIVE_WINDOW = timedelta(seconds=30)  # the default --stalled-after of a node
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,55 @@ def build_report(
     return out
 
 
+def node_state(node: cluster.NodeInfo, now: datetime) -> str:
+    """`alive`, `stopped` (left cleanly) or `lost` (its heartbeat stopped)."""
+    if node.stopped_at is not None:
+        return "stopped"
+    return "alive" if node.alive(now, LIVE_WINDOW) else "lost"
+
+
+def cluster_report(
+    session: Any, sources: list[dict[str, Any]], settings: Settings | None, now: datetime
+) -> dict[str, Any] | None:
+    """The cluster part of the report (None on SQLite); adds `last_node`, `node_tags` and
+    `served` to each source dict."""
+    stats = cluster.queue_stats(session)
+    if stats is None:
+        return None
+    nodes = cluster.list_nodes(session)
+    last = cluster.last_nodes(session)
+    live_tags = {t for n in nodes if node_state(n, now) == "alive" for t in n.tags}
+    configured = {s.key: s for s in settings.sources} if settings else {}
+    for src in sources:
+        conf = configured.get(src["key"])
+        tags = list(conf.nodes) if conf else []
+        src["last_node"] = last.get(src["key"])
+        src["node_tags"] = tags
+        src["served"] = (bool(live_tags & set(tags)) if tags else None) if src["enabled"] else None
+    return {
+        "nodes": [
+            {
+                "name": n.name,
+                "host": n.host,
+                "pid": n.pid,
+                "version": n.version,
+                "tags": list(n.tags),
+                "state": node_state(n, now),
+                "started_at": _iso(n.started_at),
+                "last_heartbeat": _iso(n.heartbeat_at),
+                "jobs_running": n.jobs_running if n.stopped_at is None else 0,
+            }
+            for n in nodes
+        ],
+        "queue": {
+            "waiting": stats.waiting,
+            "running": stats.running,
+            "failed": stats.failed,
+            "oldest_waiting": _iso(stats.oldest_waiting),
+        },
+    }
+
+
 def _ago(when: str | None, now: datetime) -> str:
     if when is None:
         return "-"
@@ -132,13 +190,18 @@ def _span(seconds: int) -> str:
 def render_text(report: dict[str, Any], now: datetime) -> str:
     """The report as lines for a terminal."""
     daemon = report["daemon"]
-    if daemon["running"] is None:
+    cluster_part = report.get("cluster")
+    if cluster_part is not None:
+        alive = sum(n["state"] == "alive" for n in cluster_part["nodes"])
+        state = f"cluster of {alive} live node(s) (PostgreSQL)"
+    elif daemon["running"] is None:
         state = "unknown (not a SQLite database)"
     elif daemon["running"]:
         state = f"running (pid {daemon['pid']})"
     else:
         state = "not running"
     lines = [f"daemon: {state}", f"config: {report['config']}"]
+    lines += _cluster_lines(report.get("cluster"), now)
     for src in report["sources"]:
         flags = [] if src["enabled"] else ["disabled"]
         if not src["in_config"]:
@@ -155,6 +218,11 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
             lines.append(f"  counts:    {counts}")
         else:
             lines.append("  last run:  never")
+        if src.get("last_node"):
+            lines.append(f"  last node: {one_line(src['last_node'])}")
+        if src.get("served") is False:
+            tags = ", ".join(src["node_tags"])
+            lines.append(f"  WARNING:   no live node carries its tag ({tags}): nothing fetches it")
         if src["next_run"]:
             due = datetime.fromisoformat(src["next_run"]) <= now
             lines.append("  next run:  " + ("due now" if due else _ago(src["next_run"], now)))
@@ -166,6 +234,27 @@ def render_text(report: dict[str, Any], now: datetime) -> str:
         if src["last_error"]:
             lines.append(f"  last error: {one_line(src['last_error'])}")
     return "\n".join(lines)
+
+
+def _cluster_lines(part: dict[str, Any] | None, now: datetime) -> list[str]:
+    if part is None:
+        return []
+    queue = part["queue"]
+    oldest = _ago(queue["oldest_waiting"], now) if queue["oldest_waiting"] else "-"
+    lines = [
+        f"queue: {queue['waiting']} waiting, {queue['running']} running,"
+        f" {queue['failed']} failed; oldest waiting: {oldest}",
+        f"nodes: {sum(n['state'] == 'alive' for n in part['nodes'])} alive",
+    ]
+    for n in part["nodes"]:
+        tags = ", ".join(n["tags"]) or "-"
+        lines.append(
+            f"  {one_line(n['name'])}: {n['state']}, {one_line(n['host'])} pid {n['pid']},"
+            f" version {one_line(n['version'])}, tags {one_line(tags)},"
+            f" {n['jobs_running']} job(s) running, started {_ago(n['started_at'], now)},"
+            f" last heartbeat {_ago(n['last_heartbeat'], now)}"
+        )
+    return lines
 
 
 @click.command()
@@ -186,11 +275,14 @@ def status(app: App, fmt: str) -> None:
     daemon = daemon_state(app.db_url)
     with app.db.session(readonly=True) as session:
         stored = source_status(session)
+        sources = build_report(settings, stored, daemon, now)
+        cluster_part = cluster_report(session, sources, settings, now)
     report = {
         "generated_at": _iso(now),
         "config": str(app.config_path),
         "daemon": {"running": daemon.running, "pid": daemon.pid},
-        "sources": build_report(settings, stored, daemon, now),
+        "cluster": cluster_part,
+        "sources": sources,
     }
     if fmt == "json":
         echo_json(report)

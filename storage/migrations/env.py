@@ -12,14 +12,21 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from storage.queue_schema import QUEUE_PREFIX
 from storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    # The job queue's tables (procrastinate's, migration 0007) are not in our models.
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_PREFIX))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
+        include_name=_ours,
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",

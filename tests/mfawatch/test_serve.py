@@ -109,3 +109,46 @@ def test_serve_on_a_busy_port_exits_2(tmp_path: Path) -> None:
     assert run.returncode == 2, run.stderr
     assert f"port {port} on 127.0.0.1 is already in use" in run.stderr
     assert "review UI on" not in run.stderr and "Traceback" not in run.stderr
+
+
+async def test_the_web_ui_serves_healthz_open_and_metrics_behind_the_token(
+    tmp_path: Path, site: Site
+) -> None:
+    """`/healthz` answers without the token (a load balancer has none); `/metrics` is Prometheus
+    text with the database's figures, and needs the token like any page."""
+    app = App(write_config(tmp_path, site), db_option=str(tmp_path / "db.sqlite3"))
+    web = build_web(app, "0.0.0.0", "s3cret")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as c:
+        health = await c.get("/healthz")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert (await c.get("/metrics")).status_code == 401
+        scrape = await c.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+        assert scrape.status_code == 200
+        assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert "mfawatch_database_up 1.0" in scrape.text
+        assert "# TYPE mfawatch_source_health gauge" in scrape.text
+    app.close()
+
+
+async def test_the_status_page_lists_each_source_with_its_health(
+    tmp_path: Path, site: Site
+) -> None:
+    """`/status` shows every source the database knows, with its health and last run; on SQLite
+    it says there is no cluster."""
+    app = App(write_config(tmp_path, site), db_option=str(tmp_path / "db.sqlite3"))
+    web = build_web(app, "127.0.0.1", None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as c:
+        token = _csrf((await c.get("/")).text, "/check/fixture-zh")
+        await c.post("/check/fixture-zh", data={"csrf": token})
+        state = web.state.checker.wait("fixture-zh", 120)
+        assert state is not None and state.ok, state
+        page = await c.get("/status")
+    assert page.status_code == 200
+    rows = LexborHTMLParser(page.text).css("table.versions tr")
+    cells = {
+        r.css("td")[0].text(strip=True): [td.text(strip=True) for td in r.css("td")]
+        for r in rows[1:]
+    }
+    assert cells["fixture-zh"][1] == "ok" and cells["fixture-zh"][3] == "ok"
+    assert "no cluster" in page.text
+    app.close()

@@ -45,12 +45,17 @@ def _migrated(url: str) -> sa.Engine:
     return engine
 
 
+def _not_the_queue(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def test_migrations_match_the_models(db_url: str) -> None:
     """The migrated schema and the ORM models agree (a schema change without a migration fails)."""
     engine = _migrated(db_url)
     try:
         with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": _not_the_queue})
+            diffs = compare_metadata(context, Base.metadata)
         # The search index's tables are dialect-specific DDL outside the models (FTS5 has shadow
         # tables); the next test checks the migrated and the created ones are the same.
         assert [d for d in diffs if not _search_table(d)] == []
