@@ -23,6 +23,7 @@ _CREATE = {
     "sqlite": (
         "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
         "title, body, content='', tokenize='ascii')",
+        "INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 0)",
     ),
     "postgresql": (
         "CREATE TABLE IF NOT EXISTS search_terms ("
