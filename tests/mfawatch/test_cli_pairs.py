@@ -134,3 +134,18 @@ def test_unknown_ids_and_missing_table_are_usage_errors(tmp_path: Path, site: Si
     (tmp_path / "officials.yaml").unlink()
     none = mfawatch("pairs", "backfill", db=db, config=config)
     assert none.returncode == 2 and "no officials table" in none.stderr
+
+
+def test_sources_check_validates_the_officials_file(tmp_path: Path, site: Site) -> None:
+    """`sources check` reads the officials table beside the config: valid, it counts the
+    office-holders; invalid, exit 2 naming the file, line and field."""
+    db, config = tmp_path / "db.sqlite3", _setup(tmp_path, site)
+    ok = mfawatch("sources", "check", db=db, config=config)
+    assert ok.returncode == 0 and "officials: OK," in ok.stdout
+    (tmp_path / "officials.yaml").write_text(
+        "offices: [foreign-minister]\npeople:\n  - {id: x, country: CN, names: [Somebody], terms: [{office: king, from: 2020-01-01}]}\n",
+        encoding="utf-8",
+    )
+    bad = mfawatch("sources", "check", db=db, config=config)
+    assert bad.returncode == 2
+    assert "officials.yaml:3: people[0].terms[0].office: unknown office 'king'" in bad.stderr
