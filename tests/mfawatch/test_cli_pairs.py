@@ -149,3 +149,30 @@ def test_sources_check_validates_the_officials_file(tmp_path: Path, site: Site) 
     bad = mfawatch("sources", "check", db=db, config=config)
     assert bad.returncode == 2
     assert "officials.yaml:3: people[0].terms[0].office: unknown office 'king'" in bad.stderr
+
+
+def test_the_daemon_pairs_what_its_polls_store(tmp_path: Path, site: Site) -> None:
+    """`mfawatch run` pairs the two ministries' readouts after its first polls, and says so."""
+    from storage.engine import open_db
+    from storage.readouts.store import list_pairs
+    from tests.mfawatch.daemon_support import DaemonProcess, wait_for
+
+    db, config = tmp_path / "db.sqlite3", _setup(tmp_path, site)
+    daemon = DaemonProcess(config, db).started()
+    try:
+
+        def paired() -> int:
+            if not db.exists():
+                return 0
+            database = open_db(f"sqlite:///{db}")
+            try:
+                with database.session(readonly=True) as s:
+                    return len(list_pairs(s))
+            finally:
+                database.dispose()
+
+        wait_for(paired, what="the readout pair")
+        assert daemon.stop(timeout=10) == 0
+    finally:
+        daemon.kill()
+    assert any("new pair(s)" in line for line in daemon.log())
