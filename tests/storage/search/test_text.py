@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.search.text import (
+    MAX_TERM_CHARS,
     QueryTerms,
     fold,
     index_terms,
@@ -179,3 +180,30 @@ def test_is_cjk() -> None:
 def test_any_cjk_query_matches_exactly_when_contained(doc: str, query: str) -> None:
     """For any text and any CJK query, the token rule matches exactly when the text contains it."""
     assert _contains(doc, query) == (query in doc)
+
+
+def test_long_words_are_cut_to_the_same_term_in_documents_and_queries() -> None:
+    """A 100,000-character word becomes one term of MAX_TERM_CHARS, as its query does."""
+    word = "ä" * 100_000
+    assert index_terms(word) == [fold(word)] == ["a" * MAX_TERM_CHARS]
+    assert query_terms(word[:500]).terms == (fold(word),)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_the_fast_index_path_gives_exactly_the_tokens(text: str) -> None:
+    """`index_terms` (the write path's fast form) equals the terms of `tokenize`, for any text."""
+    assert index_terms(text) == [t.term for t in tokenize(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain ASCII words, numbers 2024 and a " + "x" * 200 + " long one.",
+        "Le Ministère de l'Europe — ﬁn ½ Ⅻ ｶﾞｽ 台湾省。Лавров ЁЛКА Straße ŁÓDŹ",
+        "ﾃｽﾄ ｳｸﾗｲﾅ ガス 한국어 텍스트 ㈱ ①②",
+        "２０２０年，ＧＤＰ增长（约５％）。“台湾”问题——外交部",
+    ],
+)
+def test_the_fast_index_path_on_mixed_text(text: str) -> None:
+    """Scripts, compatibility forms and long words: the fast path equals `tokenize`."""
+    assert index_terms(text) == [t.term for t in tokenize(text)]
