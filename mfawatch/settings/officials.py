@@ -17,7 +17,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from crawler.errors import ConfigError, ConfigProblem
 from mfawatch.settings.loader import MAX_CONFIG_BYTES, _check_size, _Doc, _read_yaml
@@ -39,6 +47,14 @@ class TermModel(_Model):
     office: str
     from_: date = Field(alias="from")
     to: date | None = None
+
+    @field_validator("office")
+    @classmethod
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        offices = (info.context or {}).get("offices")
+        if isinstance(offices, list | tuple) and v not in offices:
+            raise ValueError(f"unknown office {v!r} (offices: {', '.join(map(str, offices))})")
+        return v
 
     @model_validator(mode="after")
     def _order(self) -> TermModel:
@@ -105,12 +121,6 @@ class OfficialsFile(_Model):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             problems.append(f"id(s) used by two people: {', '.join(twice)}")
-        for p in self.people:
-            for t in p.terms:
-                if t.office not in self.offices:
-                    problems.append(
-                        f"{p.id}: unknown office {t.office!r} (offices: {', '.join(self.offices)})"
-                    )
         problems.extend(_same_office_same_day(self.people))
         if problems:
             raise ValueError("; ".join(problems))
@@ -204,9 +214,12 @@ def parse_officials(text: str, *, file: str = "<string>") -> Officials:
     if raw is None:
         raise ConfigError(doc.problems)
     try:
-        model = OfficialsFile.model_validate(raw)
+        offices = raw.get("offices") if isinstance(raw.get("offices"), list) else None
+        model = OfficialsFile.model_validate(raw, context={"offices": offices})
     except ValidationError as exc:
         for err in exc.errors():
+            if err["type"] == "too_short" and err.get("input"):
+                continue  # pydantic's echo of items that failed; those are reported themselves
             doc.problems.append(
                 to_problem(err, raw, file=file, lines=doc.lines, origins={}, root=OfficialsFile)
             )

@@ -134,3 +134,45 @@ def test_unknown_ids_and_missing_table_are_usage_errors(tmp_path: Path, site: Si
     (tmp_path / "officials.yaml").unlink()
     none = mfawatch("pairs", "backfill", db=db, config=config)
     assert none.returncode == 2 and "no officials table" in none.stderr
+
+
+def test_sources_check_validates_the_officials_file(tmp_path: Path, site: Site) -> None:
+    """`sources check` reads the officials table beside the config: valid, it counts the
+    office-holders; invalid, exit 2 naming the file, line and field."""
+    db, config = tmp_path / "db.sqlite3", _setup(tmp_path, site)
+    ok = mfawatch("sources", "check", db=db, config=config)
+    assert ok.returncode == 0 and "officials: OK," in ok.stdout
+    (tmp_path / "officials.yaml").write_text(
+        "offices: [foreign-minister]\npeople:\n  - {id: x, country: CN, names: [Somebody], terms: [{office: king, from: 2020-01-01}]}\n",
+        encoding="utf-8",
+    )
+    bad = mfawatch("sources", "check", db=db, config=config)
+    assert bad.returncode == 2
+    assert "officials.yaml:3: people[0].terms[0].office: unknown office 'king'" in bad.stderr
+
+
+def test_the_daemon_pairs_what_its_polls_store(tmp_path: Path, site: Site) -> None:
+    """`mfawatch run` pairs the two ministries' readouts after its first polls, and says so."""
+    from storage.engine import open_db
+    from storage.readouts.store import list_pairs
+    from tests.mfawatch.daemon_support import DaemonProcess, wait_for
+
+    db, config = tmp_path / "db.sqlite3", _setup(tmp_path, site)
+    daemon = DaemonProcess(config, db).started()
+    try:
+
+        def paired() -> int:
+            if not db.exists():
+                return 0
+            database = open_db(f"sqlite:///{db}")
+            try:
+                with database.session(readonly=True) as s:
+                    return len(list_pairs(s))
+            finally:
+                database.dispose()
+
+        wait_for(paired, what="the readout pair")
+        assert daemon.stop(timeout=10) == 0
+    finally:
+        daemon.kill()
+    assert any("new pair(s)" in line for line in daemon.log())
