@@ -32,6 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 # Scripts written without spaces between words, indexed as bigrams: hiragana (with its voicing
 # marks), katakana (not ゠ and the name separator ・) with ー, half-width katakana with its
@@ -259,7 +260,9 @@ def fts_form(text: str) -> str | None:
         text = _OTHER_NON_ASCII_RE.sub(" ", text)
     if _has_long_word(text):
         return None
-    return _CJK_RUN_RE.sub(_bigrams, text) if cjk else text
+    if not cjk:
+        return text
+    return _bigram_form(text) if len(text) >= _VECTOR_FROM else _CJK_RUN_RE.sub(_bigrams, text)
 
 
 def _has_long_word(text: str) -> bool:
@@ -271,6 +274,46 @@ def _has_long_word(text: str) -> bool:
 
 def _to_ascii(match: re.Match[str]) -> str:
     return unicodedata.normalize("NFKC", match.group())
+
+
+# From this length on, a text's CJK runs are rewritten by `_bigram_form` (numpy) instead of one
+# `re.sub` callback per run: a long Chinese release has thousands of bigrams, and building each
+# as a Python string was most of the cost of indexing it (docs/benchmarks.md).
+_VECTOR_FROM = 2000
+
+
+@cache
+def _cjk_table() -> Any:
+    """A lookup table of the 65,536 BMP code points: True for those in `_CJK_BMP`."""
+    import numpy as np
+
+    table = np.zeros(0x10000, dtype=bool)
+    for lo, hi in re.findall("(.)-(.)", _CJK_BMP):
+        table[ord(lo) : ord(hi) + 1] = True
+    return table
+
+
+def _bigram_form(text: str) -> str:
+    """`_CJK_RUN_RE.sub(_bigrams, text)` computed on arrays: each CJK character is written with
+    its successor and a space when its successor is CJK too (a bigram), or with a space alone at
+    the end of its run (the run's last character), and a space comes before each run; every
+    other character is copied. `text` holds BMP characters only (`fts_form` checks)."""
+    import numpy as np
+
+    chars = np.frombuffer(text.encode("utf-16-le"), dtype="<u2")
+    cjk = _cjk_table()[chars]
+    follows = np.zeros_like(cjk)
+    follows[:-1] = cjk[1:]
+    starts = cjk.copy()
+    starts[1:] &= ~cjk[:-1]
+    width = np.where(cjk, np.where(follows, 3, 2), 1) + starts
+    ends = np.cumsum(width)
+    at = ends - width + starts  # where each character itself goes
+    out = np.full(int(ends[-1]), 0x20, dtype="<u2")
+    out[at] = chars
+    pairs = np.flatnonzero(cjk & follows)
+    out[at[pairs] + 1] = chars[pairs + 1]
+    return out.tobytes().decode("utf-16-le")
 
 
 def _bigrams(match: re.Match[str]) -> str:

@@ -207,3 +207,26 @@ def test_the_fast_index_path_gives_exactly_the_tokens(text: str) -> None:
 def test_the_fast_index_path_on_mixed_text(text: str) -> None:
     """Scripts, compatibility forms and long words: the fast path equals `tokenize`."""
     assert index_terms(text) == [t.term for t in tokenize(text)]
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            list("台湾王毅外交部ab c1。，、「」ーカタカナひらがな한국어\n 々〆〇ｱｲé")
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_long_cjk_text_takes_the_array_path_with_the_same_tokens(text: str) -> None:
+    """From 2,000 characters on, CJK runs are rewritten with numpy arrays: the tokens stay
+    exactly those of `tokenize` (and of the per-run rewrite short texts take)."""
+    from storage.search import text as rules
+
+    long = (text + " ") * (2000 // (len(text) + 1) + 1)
+    assert len(long) >= rules._VECTOR_FROM
+    assert index_terms(long) == [t.term for t in tokenize(long)]
+    if rules.fts_form(long) is not None and rules._CJK_RUN_RE.search(long):
+        assert (
+            rules._bigram_form(long).split() == rules._CJK_RUN_RE.sub(rules._bigrams, long).split()
+        )
