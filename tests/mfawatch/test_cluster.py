@@ -208,8 +208,11 @@ def test_sources_sharing_a_host_keep_its_delay_across_nodes(
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
     assert len(starts) >= 18
     # The lower jitter bound is 0.2 s; half of it allows for a busy event loop starting a request
-    # late (without the shared pace, two nodes start requests a few ms apart).
-    assert min(gaps) >= 0.1, sorted(gaps)[:3]
+    # late. Starts are reserved 0.2 s or more apart, but on a loaded machine one node's request can
+    # leave after its sleep ends late, next to the other's: one such pair in ten is allowed.
+    # Without the shared pace, about half the gaps are a few ms (each node paces only itself).
+    short = [g for g in gaps if g < 0.1]
+    assert len(short) <= max(1, len(gaps) // 10), sorted(gaps)[:5]
 
 
 def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
