@@ -168,7 +168,9 @@ async def _prepare(
     ctx: CrawlContext, page: Page, source: Source, item: ListingItem | None, key: str
 ) -> Prepared:
     if ctx.parse_pool is not None:
-        return await ctx.parse_pool.prepare(page, source, item, key)
+        # A worker makes the SQLite search index input too (PostgreSQL's differs: storage's).
+        fts = ctx.db.dialect == "sqlite"
+        return await ctx.parse_pool.prepare(page, source, item, key, fts=fts)
     return prepare_article(with_text(page), source, item, key, pack_body=False)  # storage packs
 
 
@@ -232,6 +234,7 @@ async def _process(
                 now,
                 next_check,
                 aliases,
+                prepared.fts,
             ),
             (etag, modified) if etag or modified else None,
         )
@@ -249,6 +252,7 @@ async def _process(
             next_check,
             _plan(source, now, now, key),  # a change restarts the plan
             aliases,
+            prepared.fts,
         ),
         # Revisits fetch the canonical URL: its validators are kept when they changed.
         (key, etag, modified) if (etag or modified) and (etag, modified) != sent else None,

@@ -42,11 +42,13 @@ def request(
     url: str,
     *,
     forget: bool = False,
+    fts: bool = False,
 ) -> bytes:
     """The frame asking a worker to prepare `page` as the article `url`.
 
     `source` is the pickled `Source` the first time a worker is sent `source_id`, else None;
-    `forget` tells the worker to drop the sources it was sent before (before taking this one).
+    `forget` tells the worker to drop the sources it was sent before (before taking this one);
+    `fts` asks for the SQLite search index input of the article's text (`Prepared.fts`).
     """
     raw = page.raw
     flat_raw = (
@@ -59,7 +61,7 @@ def request(
         raw.redirects,
         raw.rendered,
     )
-    return frame((source_id, source, forget, flat_raw, _item_fields(item), url))
+    return frame((source_id, source, forget, flat_raw, _item_fields(item), url, fts))
 
 
 class Request(NamedTuple):
@@ -71,13 +73,14 @@ class Request(NamedTuple):
     page: Page
     item: ListingItem | None
     url: str
+    fts: bool
 
 
 def read_request(data: bytes | memoryview) -> Request:
     """A request frame's body back."""
-    source_id, source, forget, flat_raw, flat_item, url = pickle.loads(data)
+    source_id, source, forget, flat_raw, flat_item, url, fts = pickle.loads(data)
     page = Page(raw=RawResponse(*flat_raw), text="", charset="", charset_rule="")
-    return Request(source_id, source, forget, page, _item_from(flat_item), url)
+    return Request(source_id, source, forget, page, _item_from(flat_item), url, fts)
 
 
 def answer(prepared: Prepared) -> bytes:
@@ -86,18 +89,25 @@ def answer(prepared: Prepared) -> bytes:
     flat = (a.source, a.url, a.title, a.body_text, a.body_html, _date_fields(a.date))
     packed = None if prepared.packed is None else tuple(prepared.packed)
     return frame(
-        (True, (*flat, a.section, a.language, a.markers), prepared.digest, packed, prepared.capped)
+        (
+            True,
+            (*flat, a.section, a.language, a.markers),
+            prepared.digest,
+            packed,
+            prepared.capped,
+            prepared.fts,
+        )
     )
 
 
 def failure(exc: Exception) -> bytes:
     """The frame carrying the exception a page raised (it must survive pickling)."""
-    return frame((False, exc, None, None, ()))
+    return frame((False, exc, None, None, (), None))
 
 
 def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     """An answer frame's body back: the prepared article, or the exception to raise."""
-    ok, value, digest, packed, capped = pickle.loads(data)
+    ok, value, digest, packed, capped, fts = pickle.loads(data)
     if not ok:
         assert isinstance(value, Exception)
         return value
@@ -105,7 +115,7 @@ def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     article = Article(
         source, url, title, body_text, body_html, _date_from(date), section, language, markers
     )
-    return Prepared(article, digest, None if packed is None else PackedBody(*packed), capped)
+    return Prepared(article, digest, None if packed is None else PackedBody(*packed), capped, fts)
 
 
 def _date_fields(d: ArticleDate | None) -> _Flat | None:

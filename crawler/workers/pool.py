@@ -157,16 +157,23 @@ class _Worker(asyncio.SubprocessProtocol):
     # -- the crawler's side --------------------------------------------------------------------
 
     def request(
-        self, source_id: int, source: bytes, page: Page, item: ListingItem | None, url: str
+        self,
+        source_id: int,
+        source: bytes,
+        page: Page,
+        item: ListingItem | None,
+        url: str,
+        *,
+        fts: bool = False,
     ) -> bytes:
         """The frame for one page; the source itself goes only to a worker that lacks it."""
         if source_id in self.sources:
-            return frames.request(source_id, None, page, item, url)
+            return frames.request(source_id, None, page, item, url, fts=fts)
         forget = len(self.sources) >= _CACHE_LIMIT  # the worker forgets at the same moment
         if forget:
             self.sources.clear()
         self.sources.add(source_id)
-        return frames.request(source_id, source, page, item, url, forget=forget)
+        return frames.request(source_id, source, page, item, url, forget=forget, fts=fts)
 
     async def call(self, frame: bytes) -> Any:
         """Send one page frame; its answer (or its exception, raised here)."""
@@ -268,17 +275,19 @@ class ParsePool:
         return self.size == 0 or self.restarts > MAX_RESTARTS or self._closed
 
     async def prepare(
-        self, page: Page, source: Source, item: ListingItem | None, url: str
+        self, page: Page, source: Source, item: ListingItem | None, url: str, *, fts: bool = False
     ) -> Prepared:
-        """`prepare.prepare_article(page, source, item, url)`, run by a worker when there is one.
+        """`prepare.prepare_article(page, source, item, url, fts=fts)`, run by a worker when
+        there is one.
 
-        Parsed in this process, the page is left unpacked (storage packs it in its thread).
+        Parsed in this process, the page is left unpacked and without search index input
+        (storage makes both in its thread).
         """
         if not self.in_process:
             async with self._slots:
                 worker = await self._pick()
                 if worker is not None:
-                    frame = worker.request(*self._pickled(source), page, item, url)
+                    frame = worker.request(*self._pickled(source), page, item, url, fts=fts)
                     try:
                         async with asyncio.timeout(self.page_timeout):
                             result: Prepared = await worker.call(frame)
@@ -400,7 +409,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             if source is None:
                 raise RuntimeError(f"source number {req.source_id} was never sent to this worker")
             page = with_text(req.page)
-            reply = frames.answer(prepare_article(page, source, req.item, req.url))
+            reply = frames.answer(prepare_article(page, source, req.item, req.url, fts=req.fts))
         except Exception as exc:
             reply = frames.failure(_portable(exc))
         answers.write(reply)

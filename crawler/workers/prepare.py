@@ -1,4 +1,5 @@
-"""A fetched article page to what storage records: the parsed article, its fingerprint, its packed body.
+"""A fetched article page to what storage records: the parsed article, its fingerprint, its packed
+body, and (for a SQLite store) the search index input of its text.
 
 All three are CPU work on one page, with no I/O and no shared state: what `crawler.workers.pool` runs
 in other processes so that parsing does not hold the core the event loop (fetching, storing)
@@ -17,6 +18,7 @@ from crawler.parse.article import parse_article
 from storage.codecs import PackedBody, pack
 from storage.model import Article, pickled_by_fields
 from storage.normalize import article_fingerprint
+from storage.search.forms import FtsForms, fts_forms
 
 
 @pickled_by_fields
@@ -28,13 +30,21 @@ class Prepared:
     digest: str  # normalize.article_fingerprint(article)
     packed: PackedBody | None  # codecs.pack(page.raw.body); None: storage packs it when writing
     capped: tuple[str, ...] = ()  # fields cut to their length cap (`crawler.limits`)
+    fts: FtsForms | None = None  # search.forms.fts_forms(title, body); None: storage makes them
 
 
 def prepare_article(
-    page: Page, source: Source, item: ListingItem | None, url: str, *, pack_body: bool = True
+    page: Page,
+    source: Source,
+    item: ListingItem | None,
+    url: str,
+    *,
+    pack_body: bool = True,
+    fts: bool = False,
 ) -> Prepared:
     """Parse `page` as an article whose canonical URL is `url`, fingerprint it, pack its raw body
-    (unless `pack_body` is False).
+    (unless `pack_body` is False), and make the SQLite search index input of its title and body
+    when `fts` is True (a worker's job for a SQLite store: storage makes it otherwise).
 
     A title or section over its length cap is cut (named in `Prepared.capped`; the caller logs it).
     Raises what `parse_article` raises (`SoftErrorPage`, `SelectorMatchedNothing`, ...).
@@ -45,4 +55,6 @@ def prepare_article(
     packed = pack(page.raw.body) if pack_body else None
     # The parser's body is in normal form already (its tests hold it to that): a second
     # normalizing pass would cost about a tenth of an article's CPU (docs/benchmarks.md).
-    return Prepared(article, article_fingerprint(article, normal_body=True), packed, capped)
+    digest = article_fingerprint(article, normal_body=True)
+    forms = fts_forms(article.title, article.body_text) if fts else None
+    return Prepared(article, digest, packed, capped, forms)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.search.text import fts_form, index_terms
+from storage.search.forms import FtsForms, fts_text, resolved
+from storage.search.text import index_terms
 
 # A tsvector holds at most 1 MB; the distinct tokens of a hostile page are cut well below it.
 _MAX_TSVECTOR_BYTES = 900_000
@@ -39,20 +40,22 @@ class IndexRow:
     distinct: tuple[str, ...] = ()
 
 
-def _fts_text(text: str | None) -> str:
-    """What FTS5's `ascii` tokenizer must read to index exactly `index_terms(text)`."""
-    if not text:
-        return ""
-    same = fts_form(text)  # English, Chinese, Japanese: no Python tokenizing at all
-    return same if same is not None else " ".join(index_terms(text))
-
-
 def index_row(
-    version_id: int, title: str | None, body: str | None, dialect: str = "postgresql"
+    version_id: int,
+    title: str | None,
+    body: str | None,
+    dialect: str = "postgresql",
+    forms: FtsForms | None = None,
 ) -> IndexRow:
-    """The index form of a version's title and body text on `dialect`."""
+    """The index form of a version's title and body text on `dialect`.
+
+    `forms` are the SQLite forms computed beforehand (`forms.fts_forms` of the same title and
+    body, in a parse worker): used as they are on SQLite, ignored on PostgreSQL.
+    """
     if dialect == "sqlite":
-        return IndexRow(version_id, _fts_text(title), _fts_text(body))
+        if forms is not None:
+            return IndexRow(version_id, resolved(title, forms[0]), resolved(body, forms[1]))
+        return IndexRow(version_id, fts_text(title), fts_text(body))
     title_terms, body_terms = index_terms(title), index_terms(body)
     distinct: list[str] = []
     size = 0
@@ -85,16 +88,25 @@ def write_rows(session: Session, rows: Sequence[IndexRow]) -> None:
 
 
 def index_versions(
-    session: Session, versions: Iterable[tuple[int, str | None, str | None]]
+    session: Session,
+    versions: Iterable[tuple[int, str | None, str | None]],
+    forms: Iterable[FtsForms | None] | None = None,
 ) -> None:
     """Index new versions, given as (version id, title, body text), in the session's transaction.
 
-    A version without text (a removal) has nothing to index and is skipped.
+    `forms`, one per version when given, are their SQLite forms computed beforehand (None for a
+    version without). A version without text (a removal) has nothing to index and is skipped.
     """
     dialect = session.get_bind().dialect.name
+    listed = list(versions)
+    given = [None] * len(listed) if forms is None else list(forms)
     write_rows(
         session,
-        [index_row(vid, title, body, dialect) for vid, title, body in versions if title or body],
+        [
+            index_row(vid, title, body, dialect, f)
+            for (vid, title, body), f in zip(listed, given, strict=True)
+            if title or body
+        ],
     )
 
 

@@ -28,6 +28,7 @@ from storage.blobs import put_packed, rendered_packs, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
+from storage.search.forms import FtsForms
 from storage.search.index import index_versions
 from storage.versions.content import record_fetch
 from storage.versions.edit_kind import judge_edit
@@ -69,6 +70,7 @@ class Refetch:
     next_check_at: datetime
     restart_at: datetime
     aliases: tuple[str, ...] = ()
+    fts: FtsForms | None = None  # search.forms.fts_forms(title, body) when computed beforehand
 
 
 def record_refetches(session: Session, entries: Sequence[Refetch]) -> list[Outcome]:
@@ -231,6 +233,7 @@ def _store_changes(
             (vid, r["title"], r["body_text"])
             for vid, r in zip(version_ids, version_rows, strict=True)
         ],
+        [entries[i].fts for i in order],
     )
     session.execute(
         _INSERT_DIFFS,

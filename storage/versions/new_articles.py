@@ -30,6 +30,7 @@ from storage.blobs import put_packed, rendered_packs, response_values
 from storage.codecs import PackedBody, pack
 from storage.model import Article, RawResponse
 from storage.schema import ArticleRow, ResponseRow, VersionRow, insert_ignore_returning
+from storage.search.forms import FtsForms
 from storage.search.index import index_versions
 from storage.sources import ensure_source
 from storage.versions import moves
@@ -60,6 +61,7 @@ class FirstFetch:
     now: datetime
     next_check_at: datetime
     aliases: tuple[str, ...] = ()
+    fts: FtsForms | None = None  # search.forms.fts_forms(title, body) when computed beforehand
 
 
 def _first_of_each_content(fresh: list[int], keys: dict[int, moves.Candidate]) -> list[int]:
@@ -155,6 +157,7 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
     index_versions(
         session,
         [(vid, v["title"], v["body_text"]) for vid, v in zip(version_ids, values, strict=True)],
+        [e.fts for e in todo],
     )
     add_alias_pairs(
         session,

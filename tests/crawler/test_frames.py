@@ -43,7 +43,9 @@ def test_the_codec_knows_every_field_of_the_models() -> None:
     assert [f.name for f in fields(ArticleDate)] == [
         "published_date", "precision", "source", "published_at",
     ]  # fmt: skip
-    assert [f.name for f in fields(Prepared)] == ["article", "digest", "packed", "capped"]
+    assert [f.name for f in fields(Prepared)] == [
+        "article", "digest", "packed", "capped", "fts",
+    ]  # fmt: skip
 
 
 def test_a_request_carries_the_page_item_and_source() -> None:
@@ -70,16 +72,24 @@ def test_a_request_carries_the_page_item_and_source() -> None:
         "2026-01-02T00:00:00Z",
     )
     req = frames.read_request(_body(frames.request(7, b"src", page, item, "https://x.org/a")))
-    assert (req.source_id, req.source, req.forget, req.url) == (7, b"src", False, "https://x.org/a")
+    assert (req.source_id, req.source, req.forget, req.url, req.fts) == (
+        7, b"src", False, "https://x.org/a", False,
+    )  # fmt: skip
     assert req.page.raw == raw and req.page.text == "" and req.item == item
-    again = frames.read_request(_body(frames.request(7, None, page, None, "u", forget=True)))
-    assert (again.source, again.forget, again.item) == (None, True, None)
+    again = frames.read_request(
+        _body(frames.request(7, None, page, None, "u", forget=True, fts=True))
+    )
+    assert (again.source, again.forget, again.item, again.fts) == (None, True, None, True)
 
 
 def test_an_answer_carries_the_prepared_article_or_the_error() -> None:
     """A prepared article comes back equal (dates, zone, enums, packed body); an error as itself."""
-    cases = ((MINUTE, pack(b"raw bytes"), ()), (DAY, None, ("title",)), (None, None, ()))
-    for when, packed, capped in cases:
+    cases = (
+        (MINUTE, pack(b"raw bytes"), (), None),
+        (DAY, None, ("title",), (None, "one two")),
+        (None, None, (), ("台湾 湾", None)),
+    )
+    for when, packed, capped, fts in cases:
         article = Article(
             "cn-mfa-en",
             "https://x.org/a",
@@ -91,7 +101,7 @@ def test_an_answer_carries_the_prepared_article_or_the_error() -> None:
             "en",
             (("displayed", "2021-11-13 14:12"), ("modified", "2021-11-14")),
         )
-        prepared = Prepared(article, "f" * 64, packed, capped)
+        prepared = Prepared(article, "f" * 64, packed, capped, fts)
         back = frames.read_answer(_body(frames.answer(prepared)))
         assert back == prepared
         assert isinstance(back, Prepared) and back.article.date == when
