@@ -230,3 +230,20 @@ def test_long_cjk_text_takes_the_array_path_with_the_same_tokens(text: str) -> N
         assert (
             rules._bigram_form(long).split() == rules._CJK_RUN_RE.sub(rules._bigrams, long).split()
         )
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("ab1Z9 é台-_\u00a0")), max_size=120),
+    st.integers(min_value=70, max_value=90),
+    st.sampled_from(["", " ", "é", "台", "9"]),
+)
+def test_a_long_word_is_found_as_the_regex_finds_it(text: str, run: int, after: str) -> None:
+    """The byte-translation check finds an ASCII word over MAX_TERM_CHARS exactly when a regex
+    scan does (a non-ASCII letter ends an ASCII word)."""
+    import re
+
+    from storage.search import text as rules
+
+    long = text + "x" * run + after + text
+    regex = re.compile(f"[A-Za-z0-9]{{{MAX_TERM_CHARS + 1}}}")
+    assert rules._has_long_word(long) == (regex.search(long) is not None)
