@@ -87,24 +87,7 @@ def load_config(
         cli: command-line overrides keyed like `OVERRIDES` (e.g. `{"user_agent": "..."}`).
     """
     file = str(path)
-    try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)  # never more than the limit is read
-    except FileNotFoundError:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    file,
-                    None,
-                    "(file)",
-                    "file not found; pass --config PATH or set MFAWATCH_CONFIG",
-                )
-            ]
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigProblem(file, None, "(file)", f"cannot read: {exc.strerror}")]
-        ) from None
+    data = read_config_bytes(path, "file not found; pass --config PATH or set MFAWATCH_CONFIG")
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(
             [
@@ -117,14 +100,34 @@ def load_config(
                 )
             ]
         )
+    return parse_config(decode_config(data, file), file=file, env=env, cli=cli)
+
+
+def read_config_bytes(path: str | Path, missing: str) -> bytes:
+    """A YAML file's bytes, at most `MAX_CONFIG_BYTES` + 1 of them (so a larger file is told
+    apart without being read whole); `ConfigError` naming the file when it is missing
+    (`missing` says what to do) or unreadable."""
+    file = str(path)
     try:
-        text = data.decode("utf-8-sig")
+        with Path(path).open("rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(file, None, "(file)", missing)]) from None
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem(file, None, "(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+
+
+def decode_config(data: bytes, file: str) -> str:
+    """A YAML file's text (UTF-8, an optional BOM); `ConfigError` at the first bad byte's line."""
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(
             [ConfigProblem(file, line, "(file)", "not UTF-8 text; save the file as UTF-8")]
         ) from None
-    return parse_config(text, file=file, env=env, cli=cli)
 
 
 def parse_config(

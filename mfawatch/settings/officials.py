@@ -27,8 +27,15 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.errors import ConfigError, ConfigProblem
-from mfawatch.settings.loader import MAX_CONFIG_BYTES, _check_size, _Doc, _read_yaml
+from crawler.errors import ConfigError
+from mfawatch.settings.loader import (
+    MAX_CONFIG_BYTES,
+    _check_size,
+    _Doc,
+    _read_yaml,
+    decode_config,
+    read_config_bytes,
+)
 from mfawatch.settings.problems import ordered, to_problem
 from storage.readouts.officials import Officials, Person, Term
 
@@ -169,32 +176,12 @@ def officials_path(config_path: Path, named: str | None) -> Path:
 def load_officials(path: str | Path) -> Officials:
     """Read and validate an officials file; raise `ConfigError` listing every problem."""
     file = str(path)
-    try:
-        data = Path(path).read_bytes()[: MAX_CONFIG_BYTES + 1]
-    except FileNotFoundError:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    file,
-                    None,
-                    "(file)",
-                    "officials file not found; create it (see config/officials.yaml) or set "
-                    "`officials:` in the sources file to its path",
-                )
-            ]
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigProblem(file, None, "(file)", f"cannot read: {exc.strerror}")]
-        ) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [ConfigProblem(file, line, "(file)", "not UTF-8 text; save the file as UTF-8")]
-        ) from None
-    return parse_officials(text, file=file)
+    data = read_config_bytes(
+        path,
+        "officials file not found; create it (see config/officials.yaml) or set "
+        "`officials:` in the sources file to its path",
+    )
+    return parse_officials(decode_config(data, file), file=file)
 
 
 def parse_officials(text: str, *, file: str = "<string>") -> Officials:
