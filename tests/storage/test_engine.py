@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from storage import migrate
 from storage.engine import (
+    SQLITE_CACHE_KIB,
     SQLITE_PAGE_SIZE,
     Database,
     default_db_url,
@@ -125,7 +126,8 @@ def test_second_open_migrates_nothing_and_works(db_url: str) -> None:
 
 
 def test_sqlite_pragmas(sqlite_url: str) -> None:
-    """SQLite connections run in WAL mode with foreign keys, a busy timeout and synchronous=NORMAL."""
+    """SQLite connections run in WAL mode with foreign keys, a busy timeout, synchronous=NORMAL
+    and a page cache of SQLITE_CACHE_KIB (not SQLite's 2 MiB default)."""
     db = open_db(sqlite_url)
     try:
         with db.engine.connect() as conn:
@@ -133,6 +135,7 @@ def test_sqlite_pragmas(sqlite_url: str) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
             assert (conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
     finally:
         db.dispose()
 
