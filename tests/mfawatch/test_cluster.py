@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.mfawatch.cluster_support import FAST, count, duplicates, pg_schema, query, start_node
+from tests.mfawatch.cluster_support import FAST, count, duplicates, query, start_node
 from tests.mfawatch.daemon_support import (
     DaemonProcess,
     Ministry,
@@ -30,19 +30,19 @@ from tests.mfawatch.daemon_support import (
     write_config,
 )
 from tests.mfawatch.test_daemon_delivery import Desk, Mailbox, html_of
+from tests.pg import pg_schema
 from tests.site import Site
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.slow
+# One worker runs these one after another (`--dist loadgroup`): each starts two or three node
+# processes, and two such clusters at once on a 2-core machine starve each other's schedules.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
 
 @pytest.fixture
-def pg(request: pytest.FixtureRequest) -> Iterator[str]:
+def pg(pg_url: str) -> Iterator[str]:
     """A PostgreSQL URL on a fresh schema of the test's own (dropped at the end)."""
-    url = request.config.getoption("--pg-url")
-    if url == "none":
-        pytest.skip("PostgreSQL disabled with --pg-url none")
-    with pg_schema(url) as schema_url:
+    with pg_schema(pg_url) as schema_url:
         yield schema_url
 
 
@@ -322,7 +322,7 @@ def test_a_tagged_source_is_fetched_only_by_a_node_carrying_its_tag_and_status_s
 
 
 def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
-    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+    tmp_path: Path, site: Site, pg_url: str, pg: str, nodes: list[DaemonProcess]
 ) -> None:
     """An unused tag, a taken node name, a database that does not answer and one that another
     program owns: each a clear message naming what and where, exit 2, nothing stored."""
@@ -355,7 +355,7 @@ def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
     assert down.returncode == 2, down.stderr
     assert "cannot open database" in down.stderr and "127.0.0.1:1" in down.stderr
 
-    with pg_schema() as foreign:
+    with pg_schema(pg_url) as foreign:
         engine = sa.create_engine(foreign)
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE TABLE customers (id int)"))
@@ -438,7 +438,10 @@ def test_schema_versions_an_older_node_refuses_newer_ones_migrate_under_the_lock
         command.downgrade(cfg, "0005")
     db.dispose()
     assert query(pg, "SELECT version_num FROM alembic_version") == [("0005",)]
-    assert count(pg, "information_schema.tables", "table_name = 'procrastinate_jobs'") == 0
+    # information_schema lists every schema of the database: count only the test's own (other
+    # tests' schemas, on other workers, have their procrastinate_jobs at the same time).
+    in_schema = "table_schema = current_schema() AND table_name = 'procrastinate_jobs'"
+    assert count(pg, "information_schema.tables", in_schema) == 0
 
     for name in ("x", "y", "z"):
         nodes.append(DaemonProcess(config, pg, *FAST, "--name", name))  # type: ignore[arg-type]
