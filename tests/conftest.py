@@ -7,6 +7,7 @@ tests/site.py.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with pg_schema(request.getfixturevalue("pg_url")) as url:
         yield url
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test.
+
+    A socket binds it and does not listen: connecting is refused, and nothing else (a server of
+    the other xdist worker, an outgoing connection's ephemeral port) can take the port meanwhile,
+    as it could one that was only found free and closed again.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture
