@@ -7,16 +7,16 @@ tests/site.py.
 from __future__ import annotations
 
 import os
-import uuid
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.pg import PG_URL_DEFAULT, pg_schema
 from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,26 +33,39 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+@pytest.fixture(scope="session")
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """The PostgreSQL test database's URL (`--pg-url`); the test is skipped with `--pg-url none`.
+
+    Tests never use it as it is: they make a schema of their own with `tests.pg.pg_schema`.
+    """
+    url = str(request.config.getoption("--pg-url"))
+    if url == "none":
+        pytest.skip("PostgreSQL disabled with --pg-url none")
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: a SQLite file in tmp_path, or a new schema in PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mfawatch.sqlite3'}"
         return
-    pg_url = request.config.getoption("--pg-url")
-    if pg_url == "none":
-        pytest.skip("PostgreSQL disabled with --pg-url none")
-    import sqlalchemy as sa
+    with pg_schema(request.getfixturevalue("pg_url")) as url:
+        yield url
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test.
+
+    A socket binds it and does not listen: connecting is refused, and nothing else (a server of
+    the other xdist worker, an outgoing connection's ephemeral port) can take the port meanwhile,
+    as it could one that was only found free and closed again.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture

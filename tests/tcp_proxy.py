@@ -4,6 +4,10 @@
 127.0.0.1:target_port. `cut()` closes every relayed connection and stops listening (new
 connections are refused, as from a host that is down); `restore()` listens on the same port
 again. Threads only; every socket is closed by `stop()`.
+
+While cut, the port stays bound by a socket that does not listen: connections to it are refused,
+and nothing else on the machine (another test's server, an outgoing connection's ephemeral port)
+can take it before `restore()` binds it again (both sockets set SO_REUSEPORT).
 """
 
 from __future__ import annotations
@@ -13,6 +17,14 @@ import socket
 import threading
 
 
+def _bound(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 class TcpProxy:
     """Relays 127.0.0.1:port to 127.0.0.1:target_port until cut."""
 
@@ -20,18 +32,22 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
+        self._hold: socket.socket | None = None  # keeps the port while cut
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
 
     def start(self) -> TcpProxy:
         """Listen (on a free port the first time, on the same port after a cut)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
+        sock = _bound(self.port)
         sock.listen(64)
         self.port = sock.getsockname()[1]
         self._listener = sock
-        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(sock,), daemon=True)
+        self._acceptor.start()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
         return self
 
     def _accept(self, listener: socket.socket) -> None:
@@ -68,8 +84,19 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and reset the open ones."""
         if self._listener is not None:
+            if self._hold is None:
+                self._hold = _bound(self.port)
+            # close() alone would not stop listening: the accept thread, blocked in accept(),
+            # keeps the socket alive and would relay one more connection (and a restore() before
+            # it would find the port in use). shutdown() stops listening and wakes that thread.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
+            if self._acceptor is not None:
+                self._acceptor.join(5)
+                assert not self._acceptor.is_alive(), "the proxy's accept thread did not stop"
+                self._acceptor = None
         with self._lock:
             conns = list(self._conns)
             self._conns.clear()
@@ -86,3 +113,6 @@ class TcpProxy:
     def stop(self) -> None:
         """Close everything."""
         self.cut()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None

@@ -108,9 +108,9 @@ def test_bad_channel_urls_are_named_with_secrets_masked(digest_db: DigestDB) -> 
     assert mask("mailto://u:pw@host?token=abc&to=x") == "mailto://***@host?token=***&to=x"
 
 
-def test_refused_delivery_raises_naming_the_channel(digest_db: DigestDB) -> None:
+def test_refused_delivery_raises_naming_the_channel(digest_db: DigestDB, refused_port: int) -> None:
     """A channel that cannot be reached raises NotifyError saying which one failed."""
-    url = f"mailto://127.0.0.1:{_free_port()}?from=a@example.org&to=b@example.org"
+    url = f"mailto://127.0.0.1:{refused_port}?from=a@example.org&to=b@example.org"
     with pytest.raises(
         NotifyError, match=r"delivery failed on 1 of 1 channel\(s\): mailto://127\.0\.0\.1"
     ):
@@ -133,11 +133,11 @@ def test_scheduled_digest_one_mail_per_run_none_when_empty(
 
 
 def test_failed_scheduled_digest_is_retried_next_run(
-    digest_db: DigestDB, smtp: tuple[Inbox, str]
+    digest_db: DigestDB, smtp: tuple[Inbox, str], refused_port: int
 ) -> None:
     """A delivery that fails leaves the cursor, so the next run still carries the items."""
     inbox, url = smtp
-    dead = f"mailto://127.0.0.1:{_free_port()}?from=a@example.org&to=b@example.org"
+    dead = f"mailto://127.0.0.1:{refused_port}?from=a@example.org&to=b@example.org"
     with pytest.raises(NotifyError):
         send_scheduled_digest(digest_db.db, [dead], now=digest_db.now)
     assert send_scheduled_digest(digest_db.db, [url], now=digest_db.now).sent

@@ -1,41 +1,21 @@
 """Helpers for the cluster tests: a PostgreSQL schema of the test's own, node processes, counts.
 
-Every test gets a fresh schema in the shared test database (other engineers' tests run on the
-same server at the same time), reached through `search_path` in the URL; the schema is dropped
-at the end. Nodes are real `mfawatch run` processes (`DaemonProcess`) on that URL, with short
+Every test gets a fresh schema in the shared test database (`tests.pg.pg_schema`: the other
+xdist worker and other engineers' tests run on the same server at the same time), reached
+through `search_path` in the URL; the schema is dropped at the end. Nodes are real `mfawatch run` processes (`DaemonProcess`) on that URL, with short
 heartbeats so that a dead node is noticed within seconds.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL_DEFAULT
 from tests.mfawatch.daemon_support import DaemonProcess
 
 FAST = ("--heartbeat", "0.5", "--stalled-after", "2")
-
-
-@contextmanager
-def pg_schema(pg_url: str = PG_URL_DEFAULT) -> Iterator[str]:
-    """A fresh schema of the test database; yields a URL whose search_path is that schema."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    try:
-        yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:

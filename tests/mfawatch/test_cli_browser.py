@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -49,21 +48,15 @@ sources:
 """
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_browser_challenge_and_refusing_proxy_sources_in_one_crawl(
-    tmp_path: Path, site: Site
+    tmp_path: Path, site: Site, refused_port: int
 ) -> None:
     """The rendered and the challenged sources store their articles; the one behind a refusing
     proxy fails alone, `blocked` with the reason; `status` shows how much each needed the
     browser; the WARC export carries the raw bytes and the rendered DOM of each browser page."""
     db = tmp_path / "db.sqlite3"
     config = tmp_path / "sources.yaml"
-    config.write_text(CONFIG.format(base=site.base_url, dead=_closed_port()))
+    config.write_text(CONFIG.format(base=site.base_url, dead=refused_port))
     run = mfawatch("crawl", "--once", db=db, config=config)
     assert run.returncode == 1, run.stderr
     assert "dead-proxy" in run.stderr and "did not carry the request" in run.stderr
@@ -112,12 +105,14 @@ def test_browser_challenge_and_refusing_proxy_sources_in_one_crawl(
     assert not any(js_article("l-1").encode() in raw for raw in responses.values())
 
 
-def test_sources_check_says_whether_a_challenge_preset_works(tmp_path: Path, site: Site) -> None:
+def test_sources_check_says_whether_a_challenge_preset_works(
+    tmp_path: Path, site: Site, refused_port: int
+) -> None:
     """`sources check KEY --url` ends with a verdict: works (and what the browser did), or does
     NOT work (and why), exit 1."""
     db = tmp_path / "db.sqlite3"
     config = tmp_path / "sources.yaml"
-    config.write_text(CONFIG.format(base=site.base_url, dead=_closed_port()))
+    config.write_text(CONFIG.format(base=site.base_url, dead=refused_port))
     listing = f"{site.base_url}/js-challenge/l?list=2&status=403"
     works = mfawatch("sources", "check", "challenged", "--url", listing, db=db, config=config)
     assert works.returncode == 0, works.stdout + works.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +21,16 @@ SEED = REPO / "tests" / "fixtures" / "real-pages" / "wang-yi-blinken-2021.html"
 ARTICLE = "/sites/two-sources/en/t1001.shtml"
 
 
-@pytest.fixture
-def crawled(tmp_path: Path, site: Site) -> tuple[Path, Path, Site]:
-    """A database with the two-source site crawled, then t1001 edited and rechecked."""
-    db, config = tmp_path / "db.sqlite3", write_config(tmp_path, site)
+@pytest.fixture(scope="module")
+def _crawled_once(
+    tmp_path_factory: pytest.TempPathFactory, _site_session: Site
+) -> tuple[Path, Path]:
+    """A database with the two-source site crawled, then t1001 edited and rechecked: two real
+    crawls, made once per module (and xdist worker) rather than once per test."""
+    site = _site_session
+    site.reset()
+    folder = tmp_path_factory.mktemp("crawled")
+    db, config = folder / "db.sqlite3", write_config(folder, site)
     assert mfawatch("crawl", "--once", db=db, config=config).returncode == 0
     original = (SITE / "en" / "t1001.shtml").read_text()
     site.add(
@@ -33,7 +40,20 @@ def crawled(tmp_path: Path, site: Site) -> tuple[Path, Path, Site]:
     )
     run = mfawatch("crawl", "--once", "--recheck", db=db, config=config)
     assert run.returncode == 0 and "1 changed" in run.stdout, run.stdout + run.stderr
-    return db, config, site
+    site.reset()
+    return db, config
+
+
+@pytest.fixture
+def crawled(
+    _crawled_once: tuple[Path, Path], tmp_path: Path, site: Site
+) -> tuple[Path, Path, Site]:
+    """A copy of that database for this test alone (tests write to it: review cursors, rechecks),
+    its config, and the site (serving t1001 as first crawled)."""
+    crawled_db, config = _crawled_once
+    for part in crawled_db.parent.glob(crawled_db.name + "*"):  # with -wal/-shm, if any
+        shutil.copy2(part, tmp_path / part.name)
+    return tmp_path / crawled_db.name, config, site
 
 
 def test_history_and_diff(crawled: tuple[Path, Path, Site]) -> None:

@@ -56,11 +56,11 @@ def notify(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_each_channel_is_tried_once_and_a_failure_is_exit_1(
-    tmp_path: Path, smtp: tuple[Inbox, str]
+    tmp_path: Path, smtp: tuple[Inbox, str], refused_port: int
 ) -> None:
     """Every configured channel gets one test message; the dead one is named, exit 1."""
     inbox, good = smtp
-    dead = f"mailto://user:hunter2@127.0.0.1:{_free_port()}?from=a@example.org&to=b@example.org"
+    dead = f"mailto://user:hunter2@127.0.0.1:{refused_port}?from=a@example.org&to=b@example.org"
     config = _config(tmp_path, good, dead)
     run = notify(config, "--test")
     assert run.returncode == 1, run.stdout + run.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from storage.engine import (
 )
 from storage.errors import DatabaseUnavailable
 from storage.schema import Base, CursorRow
+from tests.pg import pg_schema
 from tests.storage.conftest import T0
 
 
@@ -85,28 +87,18 @@ def _schema(engine: sa.Engine) -> dict[str, object]:
 
 
 def test_an_empty_database_is_created_exactly_as_the_migrations_build_it(
-    db: Database, tmp_path: Path, db_url: str
+    db: Database, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """open_db's shortcut for an empty database (models + stamp) equals running every migration."""
-    if db.dialect == "sqlite":
-        engine = _migrated(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
-    else:  # a second schema of the test database
-        import uuid
-
-        schema = f"m_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(db_url.split("?")[0])
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        engine = _migrated(f"{db_url.split('?')[0]}?options=-csearch_path%3D{schema}")
-    try:
+    with contextlib.ExitStack() as stack:
+        if db.dialect == "sqlite":
+            url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        else:  # a second schema of the test database
+            url = stack.enter_context(pg_schema(request.getfixturevalue("pg_url"), prefix="m"))
+        engine = _migrated(url)
+        stack.callback(engine.dispose)
         assert _schema(db.engine) == _schema(engine)
         assert migrate.current_revision(db.engine) == migrate.current_revision(engine)
-    finally:
-        engine.dispose()
-        if db.dialect != "sqlite":
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def test_second_open_migrates_nothing_and_works(db_url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -194,14 +193,11 @@ async def test_cut_connections_fail_after_retries(
     assert len(site.requests_to(path)) in (3, 6)
 
 
-async def test_refused_connection(fetcher: Fetcher, source: Source) -> None:
+async def test_refused_connection(fetcher: Fetcher, source: Source, refused_port: int) -> None:
     """A port nobody listens on gives ConnectionFailed."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with pytest.raises(ConnectionFailed) as err:
-        await fetcher.fetch(f"http://127.0.0.1:{port}/x", source)
-    assert f"127.0.0.1:{port}" in str(err.value)
+        await fetcher.fetch(f"http://127.0.0.1:{refused_port}/x", source)
+    assert f"127.0.0.1:{refused_port}" in str(err.value)
     # A refused port is permanent: not retried within the run (the next run tries again).
     assert err.value.permanent and "tries" not in str(err.value)
 

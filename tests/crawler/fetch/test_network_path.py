@@ -5,7 +5,6 @@ passed through it (tests/proxy.py)."""
 from __future__ import annotations
 
 import gc
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,12 +27,6 @@ def proxy(site: Site) -> Iterator[Proxy]:
     """A proxy that resolves ministry.example to the loopback site."""
     with Proxy(hosts={PUBLIC: ("127.0.0.1", site.port)}) as p:
         yield p
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
@@ -150,12 +143,12 @@ async def test_missing_credentials_variable_is_named_and_nothing_is_sent(
 
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 async def test_a_proxy_that_refuses_blocks_only_its_source(
-    site: Site, make_source: MakeSource, scheme: str
+    site: Site, make_source: MakeSource, scheme: str, refused_port: int
 ) -> None:
     """A proxy whose port refuses connections: `PathUnavailable` (health `blocked`), not retried;
     a source without a proxy, fetched by the same fetcher, is unaffected."""
     url = site.url("/etag")
-    dead = make_source(url, proxy=f"{scheme}://127.0.0.1:{_closed_port()}")
+    dead = make_source(url, proxy=f"{scheme}://127.0.0.1:{refused_port}")
     plain = make_source(url)
     async with Fetcher(HttpSettings(), slots=quiet_slots()) as fetcher:
         with pytest.raises(PathUnavailable, match="did not carry the request") as err:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from storage.engine import Database, open_db
 from storage.search.query import parse
 from storage.search.results import Order, Scope, SearchRequest, search
+from tests.pg import pg_schema
 from tests.storage.search.corpus import load
 
 QUERIES = [
@@ -67,25 +66,15 @@ def _database(url: str) -> Database:
 
 @pytest.fixture(scope="module")
 def both(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str
 ) -> Iterator[tuple[Database, Database]]:
     """The corpus in a SQLite file and in a fresh PostgreSQL schema."""
-    pg_url = request.config.getoption("--pg-url")
-    if pg_url == "none":
-        pytest.skip("PostgreSQL disabled with --pg-url none")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    lite = _database(f"sqlite:///{tmp_path_factory.mktemp('parity') / 'm.sqlite3'}")
-    pg = _database(f"{pg_url}{sep}options=-csearch_path%3D{schema}")
-    yield lite, pg
-    lite.dispose()
-    pg.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema(pg_url) as schema_url:
+        lite = _database(f"sqlite:///{tmp_path_factory.mktemp('parity') / 'm.sqlite3'}")
+        pg = _database(schema_url)
+        yield lite, pg
+        lite.dispose()
+        pg.dispose()
 
 
 def _hits(db: Database, request: SearchRequest) -> tuple[int, list[tuple[str, tuple[int, ...]]]]:
