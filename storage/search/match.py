@@ -62,16 +62,17 @@ def fts_expression(node: Node) -> str | None:
     return None  # a lone NOT
 
 
-def sqlite_condition(node: Node) -> Condition:
-    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`."""
+def sqlite_condition(node: Node, parts: tuple[str, ...]) -> Condition:
+    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`
+    among those indexed in the FTS5 tables `parts`."""
     params = _Params()
 
     def build(n: Node) -> str:
         expr = fts_expression(n)
         if expr is not None:
-            return (
-                f"v.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {params.add(expr)})"
-            )
+            name = params.add(expr)
+            found = [f"v.id IN (SELECT rowid FROM {p} WHERE {p} MATCH {name})" for p in parts]
+            return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
         if isinstance(n, Not):
             return f"NOT ({build(n.part)})"
         assert isinstance(n, And | Or)

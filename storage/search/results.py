@@ -23,9 +23,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.search.ddl import CURRENT, MATCH_INDEX, PAST
 from storage.search.match import fts_expression, postgresql_condition, prefilter, sqlite_condition
 from storage.search.query import Node
 from storage.types import UTCDateTime
+
+# Relevance ranks at most this many matching versions per index part: the newest. A frequent
+# term (tens of thousands of matches) then costs a bounded time; the total stays exact.
+RANK_CAP = 1000
 
 
 class Scope(StrEnum):
@@ -86,38 +91,79 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
 
 
-def _matches(dialect: str, node: Node) -> tuple[str, dict[str, Any]]:
-    """SQL selecting (vid, aid, num, score) for every version matching `node`."""
+def _parts(scope: Scope) -> tuple[str, ...]:
+    """The index parts (`storage.search.ddl`) a scope reads: the current content only, or all."""
+    return (CURRENT,) if scope is Scope.CURRENT else (CURRENT, PAST)
+
+
+def _matches(
+    dialect: str, node: Node, parts: tuple[str, ...], cap: int | None
+) -> tuple[str, dict[str, Any]]:
+    """SQL selecting (vid, aid, num, score) for the versions matching `node` in the index
+    `parts`: every one, unscored (`cap` None), or the newest `cap` matches of each part, scored."""
     if dialect == "postgresql":
-        cond = postgresql_condition(node)
-        params: dict[str, Any] = dict(cond.params)
-        pre = prefilter(node)
-        where = cond.sql
-        rank = "0.0"
-        if pre is not None:
-            params["sq_pre"] = pre
-            where = f"t.terms @@ CAST(:sq_pre AS tsquery) AND {where}"
-            rank = "ts_rank(t.terms, CAST(:sq_pre AS tsquery))"
-        return (
-            f"SELECT v.id AS vid, v.article_id AS aid, v.number AS num, {rank} AS score "
-            f"FROM search_terms t JOIN versions v ON v.id = t.version_id WHERE {where}",
-            params,
-        )
+        return _pg_matches(node, parts, cap)
     whole = fts_expression(node)
-    if whole is not None:
+    if whole is None:  # set logic over FTS5 expressions, unscored
+        cond = sqlite_condition(node, parts)
+        versions = "versions v"
+        if parts == (CURRENT,):
+            versions += (
+                " JOIN articles ca ON ca.id = v.article_id AND v.number = ca.content_version "
+                "AND ca.status <> 'removed'"
+            )
         return (
-            "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, "
-            "-bm25(search_fts, 4.0, 1.0) AS score "
-            "FROM search_fts JOIN versions v ON v.id = search_fts.rowid "
-            "WHERE search_fts MATCH :sq_whole",
-            {"sq_whole": whole},
+            "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
+            f"FROM {versions} "
+            "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
+            f"AND {cond.sql}",
+            dict(cond.params),
         )
-    cond = sqlite_condition(node)
+    arms = []
+    for part in parts:
+        score = f"-bm25({part}, 4.0, 1.0)" if cap is not None else "0.0"
+        # Each match's article through the narrow index, not the versions' wide rows.
+        arm = (
+            f"SELECT v.id AS vid, v.article_id AS aid, v.number AS num, {score} AS score "
+            f"FROM {part} JOIN versions v INDEXED BY {MATCH_INDEX} ON v.id = {part}.rowid "
+            f"WHERE {part} MATCH :sq_whole"
+        )
+        # FTS5 reads its matches newest first and stops at the cap: bm25() runs on these only.
+        capped = f"SELECT * FROM ({arm} ORDER BY {part}.rowid DESC LIMIT :sq_cap)"
+        arms.append(arm if cap is None else capped)
+    params: dict[str, Any] = {"sq_whole": whole}
+    if cap is not None:
+        params["sq_cap"] = cap
+    return " UNION ALL ".join(arms), params
+
+
+def _pg_matches(node: Node, parts: tuple[str, ...], cap: int | None) -> tuple[str, dict[str, Any]]:
+    cond = postgresql_condition(node)
+    params: dict[str, Any] = dict(cond.params)
+    pre = prefilter(node)
+    where = cond.sql
+    current_only = parts == (CURRENT,)
+    if current_only:
+        where = f"t.current AND {where}"
+    if pre is not None:
+        params["sq_pre"] = pre
+        narrowed = "t.terms @@ CAST(:sq_pre AS tsquery)"
+        # Each part has its own partial index: an OR of both lets the planner use the two.
+        if current_only:
+            where = f"{narrowed} AND {where}"
+        else:
+            where = f"((t.current AND {narrowed}) OR (NOT t.current AND {narrowed})) AND {where}"
+    select = "SELECT v.id AS vid, v.article_id AS aid, v.number AS num"
+    source = f"FROM search_terms t JOIN versions v ON v.id = t.version_id WHERE {where}"
+    if cap is None:
+        return f"{select}, 0.0 AS score {source}", params
+    params["sq_cap"] = cap
+    rank = "ts_rank(c.terms, CAST(:sq_pre AS tsquery))" if pre is not None else "0.0"
+    # ts_rank reads each candidate's terms: only the newest `cap` are ranked.
     return (
-        "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score FROM versions v "
-        "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
-        f"AND {cond.sql}",
-        dict(cond.params),
+        f"SELECT c.vid, c.aid, c.num, {rank} AS score FROM ({select}, t.terms {source} "
+        "ORDER BY v.id DESC LIMIT :sq_cap) c",
+        params,
     )
 
 
@@ -126,11 +172,9 @@ _SCOPES = {
     Scope.ALL: "1 = 1",
     # NOT IN, not a correlated NOT EXISTS: both engines hash the set of articles whose current
     # content matches once (PostgreSQL scanned the CTE again for every row: minutes at 60k).
-    Scope.REMOVED: (
-        "(a.status = 'removed' OR (m.num <> a.content_version AND m.aid NOT IN "
-        "(SELECT c.aid FROM m AS c JOIN articles ca ON ca.id = c.aid "
-        "WHERE c.num = ca.content_version)))"
-    ),
+    # `c`: the articles whose current content matches (all of them, while `m` may be capped).
+    Scope.REMOVED: "(a.status = 'removed' OR (m.num <> a.content_version AND m.aid NOT IN "
+    "(SELECT c.aid FROM c)))",
 }
 
 
@@ -172,18 +216,45 @@ def _filters(dialect: str, request: SearchRequest) -> tuple[list[str], list[sa.B
     return where, binds
 
 
-def _statement(dialect: str, request: SearchRequest, select: str, tail: str) -> sa.TextClause:
-    matches, params = _matches(dialect, request.query)
+def _statement(
+    dialect: str, request: SearchRequest, select: str, tail: str, cap: int | None = None
+) -> sa.TextClause:
+    """The matches of `request` (`cap`: see `_matches`) joined to their versions, articles and
+    sources, scoped and filtered: `SELECT select ... tail`."""
+    matches, params = _matches(dialect, request.query, _parts(request.scope), cap)
     where, binds = _filters(dialect, request)
     conditions = " AND ".join([_SCOPES[request.scope], *where])
     # SQLite must not fold the match into the outer query: bm25() works only beside its MATCH.
     materialized = "MATERIALIZED " if dialect == "sqlite" else ""
-    sql = (
-        f"WITH m AS {materialized}({matches}) SELECT {select} FROM m "
-        "JOIN versions v ON v.id = m.vid JOIN articles a ON a.id = m.aid "
-        f"LEFT JOIN sources s ON s.key = a.source WHERE {conditions} {tail}"
-    )
+    ctes = f"m AS {materialized}({matches})"
+    if request.scope is Scope.REMOVED:
+        current, more = _matches(dialect, request.query, (CURRENT,), None)
+        ctes += f", c AS {materialized}({current})"
+        params.update(more)
+    joins = "JOIN versions v ON v.id = m.vid " if request.kinds else ""
+    joins += "JOIN articles a ON a.id = m.aid"
+    if request.countries or "s." in select:
+        joins += " LEFT JOIN sources s ON s.key = a.source"
+    sql = f"WITH {ctes} SELECT {select} FROM m {joins} WHERE {conditions} {tail}"
     return sa.text(sql).bindparams(*binds, **params)
+
+
+def _total(session: Session, dialect: str, request: SearchRequest) -> int:
+    """How many articles match `request` (every match counted, none ranked)."""
+    unfiltered = not (
+        request.sources or request.countries or request.since or request.until or request.kinds
+    )
+    whole = fts_expression(request.query) if dialect == "sqlite" else None
+    if request.scope is Scope.CURRENT and unfiltered and whole is not None:
+        # One row per article in the current part: FTS5 counts them from its index alone.
+        return int(
+            session.execute(
+                sa.text(f"SELECT count(*) FROM {CURRENT} WHERE {CURRENT} MATCH :q"), {"q": whole}
+            ).scalar_one()
+        )
+    return int(
+        session.execute(_statement(dialect, request, "count(DISTINCT a.id)", "")).scalar_one()
+    )
 
 
 def _numbers(dialect: str) -> str:
@@ -195,29 +266,40 @@ def _numbers(dialect: str) -> str:
 def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
     dialect = session.get_bind().dialect.name
-    if request.order is Order.DATE:
-        order = f"max({_when(dialect)}) DESC, a.id DESC"
-    else:
+    ranked = request.order is Order.RELEVANCE
+    if ranked:
         order = "max(m.score) DESC, a.id DESC"
+    else:
+        order = f"max({_when(dialect)}) DESC, a.id DESC"
     select = (
         "a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
         f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score), "
         "a.published_date, count(*) OVER ()"
     )
-    group = (
+    tail = (
         "GROUP BY a.id, a.source, a.url, a.title, a.status, a.published_at, "
-        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date"
+        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date "
+        f"ORDER BY {order} LIMIT :p_limit OFFSET :p_offset"
     )
-    statement = _statement(
-        dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset"
-    ).columns(published_at=UTCDateTime(), first_seen_at=UTCDateTime(), published_date=sa.Date())
-    rows = session.execute(statement, {"p_limit": request.limit, "p_offset": request.offset}).all()
-    if rows:  # the window count: the matches are computed once for the page and its total
+    page = {"p_limit": request.limit, "p_offset": request.offset}
+    columns = {"published_at": UTCDateTime(), "first_seen_at": UTCDateTime()}
+    cap = max(RANK_CAP, 4 * (request.offset + request.limit)) if ranked else None
+    statement = _statement(dialect, request, select, tail, cap).columns(
+        **columns, published_date=sa.Date()
+    )
+    rows = session.execute(statement, page).all()
+    if rows and cap is None:  # the window count: the matches are computed once for both
         total = int(rows[0][13])
     else:
-        total = session.execute(
-            _statement(dialect, request, "count(DISTINCT a.id)", "")
-        ).scalar_one()
+        total = _total(session, dialect, request)
+        if len(rows) < request.limit and request.offset + len(rows) < total:
+            # The page reaches past the ranked candidates: rank every match for it.
+            rows = session.execute(
+                _statement(dialect, request, select, tail, 10**9).columns(
+                    **columns, published_date=sa.Date()
+                ),
+                page,
+            ).all()
     hits = [
         Hit(
             article_id=int(r[0]),
