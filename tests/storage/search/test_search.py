@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from storage import versions
 from storage.engine import Database
-from storage.search import index
+from storage.search import index, results
 from storage.search.query import parse, positive_terms
 from storage.search.results import Order, Scope, SearchRequest, search
 from storage.search.snippets import make_snippet
@@ -327,3 +327,44 @@ def test_the_current_part_follows_changes_returns_removals_and_restores(db: Data
     assert _keys(db, "bravo") == {"7": (6,)}
     assert _keys(db, "bravo", scope=Scope.ALL) == {"7": (1, 4, 6)}
     assert _keys(db, "taiwan", scope=Scope.REMOVED) == {"7": (2,)}
+
+
+def test_a_capped_ranking_keeps_the_total_and_every_matching_version(
+    corpus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relevance ranks only the newest matches of a frequent term; the total stays exact, each
+    hit names all its matching versions, and paging still reaches every hit."""
+    full = {}
+    for scope in (Scope.CURRENT, Scope.ALL, Scope.REMOVED):
+        full[scope] = _keys(corpus, "the OR 台湾 OR sanctions", scope=scope)
+    monkeypatch.setattr(results, "RANK_CAP", 1)
+    for scope, expected in full.items():
+        paged: dict[str, tuple[int, ...]] = {}
+        for offset in range(len(expected) + 1):
+            with corpus.session(readonly=True) as s:
+                request = SearchRequest(
+                    parse("the OR 台湾 OR sanctions"), scope=scope, limit=1, offset=offset
+                )
+                result = search(s, request)
+            assert result.total == len(expected) and result.exact
+            paged.update(
+                {h.url.rsplit("/", 1)[1].removesuffix(".html"): h.versions for h in result.hits}
+            )
+        assert paged == expected, scope
+
+
+def test_a_frequent_phrase_total_is_estimated_on_postgresql_and_says_so(
+    corpus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `EXACT_PHRASES` candidates, PostgreSQL estimates a phrase's total from the newest
+    ones (and says so); SQLite counts exactly; the hits are the same."""
+    expected = _keys(corpus, '"foreign minister"')
+    assert len(expected) >= 2
+    monkeypatch.setattr(results, "EXACT_PHRASES", 1)
+    with corpus.session(readonly=True) as s:
+        result = search(s, SearchRequest(parse('"foreign minister"'), limit=100))
+    assert result.exact is (corpus.dialect == "sqlite")
+    assert {
+        h.url.rsplit("/", 1)[1].removesuffix(".html"): h.versions for h in result.hits
+    } == expected
+    assert result.total >= 1
