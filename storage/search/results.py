@@ -247,10 +247,12 @@ def _statement(
     tail: str,
     cap: int | None = None,
     ranked_beside: bool = False,
+    bare: bool = False,
 ) -> sa.TextClause:
     """The matches of `request` (`cap`: see `_matches`) joined to their versions, articles and
     sources, scoped and filtered: `SELECT select ... tail`. `ranked_beside`: every match, with
-    `k`, the ranked ones (capped by `cap`), left-joined."""
+    `k`, the ranked ones (capped by `cap`), left-joined. `bare` (see `_bare`): the articles are
+    not joined, `select` reads `m` (and `c`) only."""
     matches, params = _matches(
         dialect, request.query, _parts(request.scope), None if ranked_beside else cap
     )
@@ -272,16 +274,30 @@ def _statement(
         current, more = _matches(dialect, node, (CURRENT,), None)
         ctes += f", c AS {materialized}({current.replace(':sq', ':csq')})"
         params.update({f"c{k}": v for k, v in more.items()})
+    if bare:
+        conditions = "c.aid IS NULL" if request.scope is Scope.REMOVED else "1 = 1"
     joins = "JOIN versions v ON v.id = m.vid " if request.kinds else ""
-    joins += "JOIN articles a ON a.id = m.aid"
+    joins += "" if bare else "JOIN articles a ON a.id = m.aid"
     if ranked_beside:
         joins += " LEFT JOIN k ON k.vid = m.vid"
     if request.scope is Scope.REMOVED:
         joins += " LEFT JOIN c ON c.aid = m.aid"
-    if request.countries or "s." in select:
+    if not bare and (request.countries or "s." in select):
         joins += " LEFT JOIN sources s ON s.key = a.source"
     sql = f"WITH {ctes} SELECT {select} FROM m {joins} WHERE {conditions} {tail}"
     return sa.text(sql).bindparams(*binds, **params)
+
+
+def _bare(request: SearchRequest) -> bool:
+    """Whether the matches alone say which articles match `request`, without the articles'
+    rows: no filter, and `--in all`, or `--in removed` of a query that is not a NOT (a version
+    in the past part is not its article's current content, so it counts unless the article's
+    current content matches: a removed article has none)."""
+    unfiltered = not (
+        request.sources or request.countries or request.since or request.until or request.kinds
+    )
+    removed = request.scope is Scope.REMOVED and not isinstance(request.query, Not)
+    return unfiltered and (request.scope is Scope.ALL or removed)
 
 
 @dataclass(frozen=True)
@@ -316,20 +332,22 @@ def _total(
                     ).scalar_one()
                 )
             )
+    bare = _bare(request)
+    article = "m.aid" if bare else "a.id"
     if not ids:
         return _Total(
             int(
                 session.execute(
-                    _statement(dialect, request, "count(DISTINCT a.id)", "")
+                    _statement(dialect, request, f"count(DISTINCT {article})", "", bare=bare)
                 ).scalar_one()
             )
         )
     # The same pass lists the page's articles' matching versions (the page ranks a capped set).
-    pair = "CAST(a.id AS text) || ':' || CAST(m.num AS text)"
-    listed = f"CASE WHEN a.id IN :t_ids THEN {pair} END"
+    pair = f"CAST({article} AS text) || ':' || CAST(m.num AS text)"
+    listed = f"CASE WHEN {article} IN :t_ids THEN {pair} END"
     agg = f"string_agg({listed}, ',')" if dialect == "postgresql" else f"group_concat({listed})"
     count, found = session.execute(
-        _statement(dialect, request, f"count(DISTINCT a.id), {agg}", "").bindparams(
+        _statement(dialect, request, f"count(DISTINCT {article}), {agg}", "", bare=bare).bindparams(
             sa.bindparam("t_ids", list(ids), expanding=True)
         )
     ).one()
