@@ -9,8 +9,16 @@ Scopes (which text of an article is searched):
     removed   text that is gone: an article removed whose versions match, or an earlier version
               that matches while the current one does not ("what did they delete that said X")
 
+Each scope reads its index parts (`storage.search.ddl`): current the current part, removed the
+past part (and the current one, to leave out articles whose current text matches), all both.
+
 Relevance is BM25 on SQLite (title weighted 4x) and `ts_rank` on PostgreSQL; the set of hits is
 the same on both (tests/storage/search/test_parity.py), `order="date"` gives the same order too.
+Only the newest `RANK_CAP` matches of each part are scored (on PostgreSQL also the only ones
+whose phrases are confirmed for the page), so a frequent term costs a bounded time: the articles
+among them come first, by relevance; a page past them lists the other matching articles, newest
+first, in one order with the earlier pages. The total counts every match: exact, except a
+frequent phrase's on PostgreSQL (`EXACT_PHRASES`; `SearchResult.exact` is then False).
 """
 
 from __future__ import annotations
