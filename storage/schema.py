@@ -19,10 +19,11 @@
     signatures         per article: its first content's fingerprint and publication date, the
                        keys by which a "new" URL is found to be a known article moved
     moves              an article found under another URL: from, to, when, and the evidence
-    search_fts / search_terms, search_state
-                       the full-text index of every version (FTS5 on SQLite, tsvector on
-                       PostgreSQL; created by `storage.search.ddl`, written by
-                       `storage.search.index`) and its backfill's progress
+    search_current, search_fts / search_terms, search_state
+                       the full-text index of every version, the articles' current content
+                       apart (FTS5 on SQLite, tsvector on PostgreSQL; created by
+                       `storage.search.ddl`, written by `storage.search.index`) and its
+                       backfill's progress
     readouts           per article found to be a readout: its event kind, the officials it
                        names and its time span (`storage.readouts.detect`)
     article_pairs      two articles about one thing: a readout pair (two ministries, one event)
@@ -146,6 +147,8 @@ class VersionRow(Base):
     __table_args__ = (
         sa.UniqueConstraint("article_id", "number"),
         sa.Index("ix_versions_article_hash", "article_id", "content_hash"),
+        # A search reads each matching version's article through it (`storage.search`).
+        sa.Index("ix_versions_match", "id", "article_id", "number"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"))

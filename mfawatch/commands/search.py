@@ -78,13 +78,18 @@ def _text(result: SearchResult, found: dict[int, Passage], offset: int) -> None:
             click.echo(f"   {line}", color=color)
         click.echo(f"   {one_line(hit.url)}")
     shown = f"{offset + 1}-{offset + len(result.hits)} of " if result.hits else ""
-    echo(f"{shown}{result.total} article(s)", err=False)
+    echo(f"{shown}{_about(result)}{result.total} article(s)", err=False)
+
+
+def _about(result: SearchResult) -> str:
+    """ "about " before an estimated total (a frequent phrase on PostgreSQL)."""
+    return "" if result.exact else "about "
 
 
 def _markdown(result: SearchResult, found: dict[int, Passage], query: str) -> None:
     from digest._text import md_escape, safe_url
 
-    echo(f"# Search: {md_escape(query)}\n\n{result.total} article(s)\n")
+    echo(f"# Search: {md_escape(query)}\n\n{_about(result)}{result.total} article(s)\n")
     for hit in result.hits:
         passage = found.get(hit.article_id)
         url = safe_url(hit.url)
@@ -204,6 +209,7 @@ def search_command(app: App, query: str | None, **options: Any) -> None:
                 "query": query,
                 "in": request.scope.value,
                 "total": result.total,
+                "total_is_estimate": not result.exact,
                 "offset": request.offset,
                 "hits": [hit_record(h, found.get(h.article_id)) for h in result.hits],
             }

@@ -1,31 +1,52 @@
 """The search index's tables, per dialect: what the migration and a new database create.
 
-SQLite: `search_fts`, a contentless FTS5 table (`content=''`) whose rowid is the version id: it
-keeps the index only, never a copy of the text. `automerge` is off: FTS5 then merges its segments
+Each version is indexed once, in one of two parts: the *current* part holds the current content
+of every article not removed (what `--in current`, the default, reads), the *past* part every
+other version with text (earlier versions, and all of a removed article's). `--in all` and
+`--in removed` read both. A write that changes which version is current moves the index rows of
+the versions concerned in its own transaction (`storage.search.index`), so a search of the
+current text ranks a third of the versions instead of all of them.
+
+SQLite: `search_current` and `search_fts` (the past), contentless FTS5 tables (`content=''`)
+whose rowid is the version id: they keep the index only, never a copy of the text. `automerge` is off: FTS5 then merges its segments
 only when 16 pile up on one level (`crisismerge`), not a little after every write, which halved
 the wall time of a 10,000-article cold crawl with the index on (docs/benchmarks.md). Its `ascii` tokenizer splits on ASCII spaces and
 punctuation only, so it indexes exactly the tokens `storage.search.text` made (already folded).
 
 PostgreSQL: `search_terms`, one row per version: the title's and body's tokens as
 space-delimited strings (`" t1 t2 "`, compressed by TOAST; phrases are matched on them with
-LIKE) and `terms`, the tsvector of the distinct tokens (no positions, so no 16,383-position or
-256-occurrence limit), under a GIN index: every query is first narrowed by it.
+LIKE), `terms`, the tsvector of the distinct tokens (no positions, so no 16,383-position or
+256-occurrence limit), and `current`, the part. Two partial GIN indexes of `terms`, one per
+part: every query is first narrowed by the one (or both) of its scope, and a version that stops
+being current is one UPDATE that enters it in the other.
 
 `search_state` (both): how far the backfill of versions stored before the index got.
 """
 
 from __future__ import annotations
 
-SQLITE = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
-    "title, body, content='', tokenize='ascii')",
-    "INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 0)",
+# The SQLite tables of the two parts.
+CURRENT, PAST = "search_current", "search_fts"
+# The index a match's article is read through (a version's row is wide: its text).
+MATCH_INDEX = "ix_versions_match"
+SQLITE = tuple(
+    statement
+    for table in (CURRENT, PAST)
+    for statement in (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
+        "title, body, content='', tokenize='ascii')",
+        f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)",
+    )
 )
 POSTGRESQL = (
     "CREATE TABLE IF NOT EXISTS search_terms ("
     "version_id INTEGER NOT NULL PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE, "
-    "title TEXT NOT NULL, body TEXT NOT NULL, terms TSVECTOR NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ix_search_terms_terms ON search_terms USING GIN (terms)",
+    "title TEXT NOT NULL, body TEXT NOT NULL, terms TSVECTOR NOT NULL, "
+    "current BOOLEAN NOT NULL DEFAULT false)",
+    "CREATE INDEX IF NOT EXISTS ix_search_terms_current ON search_terms USING GIN (terms) "
+    "WHERE current",
+    "CREATE INDEX IF NOT EXISTS ix_search_terms_past ON search_terms USING GIN (terms) "
+    "WHERE NOT current",
 )
 STATE = (
     "CREATE TABLE IF NOT EXISTS search_state ("
@@ -33,7 +54,11 @@ STATE = (
     "backfilled_to INTEGER NOT NULL)",
 )
 DROP = {
-    "sqlite": ("DROP TABLE IF EXISTS search_fts", "DROP TABLE IF EXISTS search_state"),
+    "sqlite": (
+        "DROP TABLE IF EXISTS search_current",
+        "DROP TABLE IF EXISTS search_fts",
+        "DROP TABLE IF EXISTS search_state",
+    ),
     "postgresql": ("DROP TABLE IF EXISTS search_terms", "DROP TABLE IF EXISTS search_state"),
 }
 

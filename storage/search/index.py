@@ -1,7 +1,11 @@
 """Writing the search index: a version's index rows, in the transaction that stores the version.
 
 Every path that inserts a version with text calls `index_versions` with the new ids in the same
-session, so a crash leaves both or neither. Versions stored before the index existed are
+session, so a crash leaves both or neither; a new version with text is its article's current
+content, so it enters the current part (`storage.search.ddl`). A path that makes another version
+current calls `retire_current` for the one that stops being current (before the article row
+moves on) and, for a return to an earlier version, `reinstate` for that one: its index rows move
+between the parts in the same transaction. Versions stored before the index existed are
 indexed by `backfill`, in committed batches that record how far they got (`search_state`), so
 an interrupted backfill resumes where it stopped; `rebuild` empties the index and starts over.
 """
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.search.ddl import CURRENT, PAST
 from storage.search.forms import FtsForms, fts_text, resolved
 from storage.search.text import index_terms
 
@@ -21,12 +26,28 @@ from storage.search.text import index_terms
 _MAX_TSVECTOR_BYTES = 900_000
 _STATE_ID = 1
 
-_INSERT_FTS = sa.text("INSERT INTO search_fts(rowid, title, body) VALUES (:id, :title, :body)")
+_INSERT_FTS = {
+    table: sa.text(f"INSERT INTO {table}(rowid, title, body) VALUES (:id, :title, :body)")
+    for table in (CURRENT, PAST)
+}
+# A contentless FTS5 table forgets a row when told the row's indexed values again.
+_DELETE_FTS = {
+    table: sa.text(
+        f"INSERT INTO {table}({table}, rowid, title, body) VALUES ('delete', :id, :title, :body)"
+    )
+    for table in (CURRENT, PAST)
+}
+_HAS_FTS = {
+    table: sa.text(f"SELECT rowid FROM {table} WHERE rowid = :id") for table in (CURRENT, PAST)
+}
 _INSERT_PG = sa.text(
-    "INSERT INTO search_terms (version_id, title, body, terms) "
-    "VALUES (:id, :title, :body, array_to_tsvector(CAST(:terms AS text[]))) "
+    "INSERT INTO search_terms (version_id, title, body, terms, current) "
+    "VALUES (:id, :title, :body, array_to_tsvector(CAST(:terms AS text[])), :current) "
     "ON CONFLICT (version_id) DO NOTHING"
 )
+_MOVE_PG = sa.text(
+    "UPDATE search_terms SET current = :current WHERE version_id IN :ids AND current <> :current"
+).bindparams(sa.bindparam("ids", expanding=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +91,79 @@ def index_row(
     )
 
 
-def _params(dialect: str, rows: Sequence[IndexRow]) -> list[dict[str, object]]:
+def _params(dialect: str, rows: Sequence[IndexRow], current: bool) -> list[dict[str, object]]:
     if dialect == "postgresql":
         return [
-            {"id": r.version_id, "title": r.title, "body": r.body, "terms": list(r.distinct)}
+            {
+                "id": r.version_id,
+                "title": r.title,
+                "body": r.body,
+                "terms": list(r.distinct),
+                "current": current,
+            }
             for r in rows
         ]
     return [{"id": r.version_id, "title": r.title, "body": r.body} for r in rows]
 
 
-def write_rows(session: Session, rows: Sequence[IndexRow]) -> None:
-    """Insert index rows (versions not yet indexed) in the session's transaction."""
+def write_rows(session: Session, rows: Sequence[IndexRow], current: bool = True) -> None:
+    """Insert index rows (versions not yet indexed) into the current part, or the past one, in
+    the session's transaction."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    session.execute(_INSERT_PG if dialect == "postgresql" else _INSERT_FTS, _params(dialect, rows))
+    statement = _INSERT_PG if dialect == "postgresql" else _INSERT_FTS[CURRENT if current else PAST]
+    session.execute(statement, _params(dialect, rows, current))
+
+
+def _move(
+    session: Session, versions: Iterable[tuple[int, str | None, str | None]], current: bool
+) -> None:
+    """Move the index rows of `versions` (id, title, body text) into the current part or out of
+    it. A version not in the other part is left alone: it is there already, or has no text, or
+    waits for a pending backfill (which puts it in the part of its article's state then)."""
+    listed = [(vid, title, body) for vid, title, body in versions if title or body]
+    if not listed:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_MOVE_PG, {"current": current, "ids": [vid for vid, _, _ in listed]})
+        return
+    source, target = (PAST, CURRENT) if current else (CURRENT, PAST)
+    for vid, title, body in listed:
+        if session.execute(_HAS_FTS[source], {"id": vid}).first() is None:
+            continue
+        row = _params("sqlite", [index_row(vid, title, body, "sqlite")], current)[0]
+        session.execute(_DELETE_FTS[source], row)
+        session.execute(_INSERT_FTS[target], row)
+
+
+def retire_current(
+    session: Session, versions: Iterable[tuple[int, str | None, str | None]]
+) -> None:
+    """Versions, as (id, title, body text), that stop being their article's current content (a
+    newer version, a return to an earlier one, or the article's removal): their index rows
+    move to the past part, in the session's transaction."""
+    _move(session, versions, current=False)
+
+
+def reinstate(session: Session, versions: Iterable[tuple[int, str | None, str | None]]) -> None:
+    """Earlier versions, as (id, title, body text), that are their article's current content
+    again (a return to them): their index rows move to the current part."""
+    _move(session, versions, current=True)
+
+
+_CURRENT_OF = sa.text(
+    "SELECT v.id, v.title, v.body_text FROM versions v JOIN articles a "
+    "ON a.id = v.article_id AND v.number = a.content_version "
+    "WHERE a.id IN :ids AND a.status <> 'removed'"
+).bindparams(sa.bindparam("ids", expanding=True))
+
+
+def retire_current_of(session: Session, article_ids: Sequence[int]) -> None:
+    """`retire_current` for the current versions of these articles (not removed), read from the
+    database: call it before the article rows move on."""
+    if article_ids:
+        retire_current(session, session.execute(_CURRENT_OF, {"ids": list(article_ids)}).all())
 
 
 def index_versions(
@@ -92,7 +171,8 @@ def index_versions(
     versions: Iterable[tuple[int, str | None, str | None]],
     forms: Iterable[FtsForms | None] | None = None,
 ) -> None:
-    """Index new versions, given as (version id, title, body text), in the session's transaction.
+    """Index new versions, given as (version id, title, body text), in the session's transaction,
+    in the current part: each is its article's current content now.
 
     `forms`, one per version when given, are their SQLite forms computed beforehand (None for a
     version without). A version without text (a removal) has nothing to index and is skipped.
@@ -148,31 +228,49 @@ def clear(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("TRUNCATE search_terms"))
     else:
-        session.execute(sa.text("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"))
+        for table in (CURRENT, PAST):
+            session.execute(sa.text(f"INSERT INTO {table}({table}) VALUES ('delete-all')"))
+
+
+# Each version with whether it is its article's current content; on PostgreSQL the articles are
+# locked (as a writer locks them) so that a version made current or not meanwhile is seen so.
+_BATCH = (
+    "SELECT v.id, v.title, v.body_text, "
+    "CASE WHEN v.number = a.content_version AND a.status <> 'removed' THEN 1 ELSE 0 END "
+    "FROM versions v JOIN articles a ON a.id = v.article_id "
+    "WHERE v.id > :a AND v.id <= :b ORDER BY v.id"
+)
 
 
 def backfill_batch(session: Session, state: BackfillState, size: int = 500) -> BackfillState:
     """Index the next `size` versions of a pending backfill and record the progress, in one
     transaction; the new state."""
     upto = min(state.done + size, state.until)
-    found = session.execute(
-        sa.text("SELECT id, title, body_text FROM versions WHERE id > :a AND id <= :b ORDER BY id"),
-        {"a": state.done, "b": upto},
-    ).all()
     dialect = session.get_bind().dialect.name
-    rows = [index_row(vid, t, b, dialect) for vid, t, b in found if t or b]
-    if rows and dialect == "sqlite":
+    lock = " FOR SHARE OF a" if dialect == "postgresql" else ""
+    found = session.execute(sa.text(_BATCH + lock), {"a": state.done, "b": upto}).all()
+    have: set[int] = set()
+    if dialect == "sqlite":
         # A version the crawler indexed meanwhile must not be indexed twice (FTS5 would keep
         # both); PostgreSQL's insert skips it by its key.
-        have = {
-            int(r)
-            for r in session.execute(
-                sa.text("SELECT rowid FROM search_fts WHERE rowid > :a AND rowid <= :b"),
-                {"a": state.done, "b": upto},
-            ).scalars()
-        }
-        rows = [r for r in rows if r.version_id not in have]
-    write_rows(session, rows)
+        for table in (CURRENT, PAST):
+            have.update(
+                int(r)
+                for r in session.execute(
+                    sa.text(f"SELECT rowid FROM {table} WHERE rowid > :a AND rowid <= :b"),
+                    {"a": state.done, "b": upto},
+                ).scalars()
+            )
+    for current in (True, False):
+        write_rows(
+            session,
+            [
+                index_row(vid, t, b, dialect)
+                for vid, t, b, cur in found
+                if (t or b) and bool(cur) is current and vid not in have
+            ],
+            current,
+        )
     session.execute(
         sa.text("UPDATE search_state SET backfilled_to = :d WHERE id = :i"),
         {"d": upto, "i": _STATE_ID},

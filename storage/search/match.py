@@ -62,16 +62,17 @@ def fts_expression(node: Node) -> str | None:
     return None  # a lone NOT
 
 
-def sqlite_condition(node: Node) -> Condition:
-    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`."""
+def sqlite_condition(node: Node, parts: tuple[str, ...]) -> Condition:
+    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`
+    among those indexed in the FTS5 tables `parts`."""
     params = _Params()
 
     def build(n: Node) -> str:
         expr = fts_expression(n)
         if expr is not None:
-            return (
-                f"v.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {params.add(expr)})"
-            )
+            name = params.add(expr)
+            found = [f"v.id IN (SELECT rowid FROM {p} WHERE {p} MATCH {name})" for p in parts]
+            return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
         if isinstance(n, Not):
             return f"NOT ({build(n.part)})"
         assert isinstance(n, And | Or)
@@ -93,6 +94,24 @@ def _term_tsquery(node: Term) -> str:
     return " & ".join(_tsquery_term(t, node.prefix and i == last) for i, t in enumerate(node.terms))
 
 
+def has_phrase(node: Node) -> bool:
+    """Whether `node` has a phrase (two or more words side by side)."""
+    if isinstance(node, Term):
+        return len(node.terms) > 1
+    if isinstance(node, Not):
+        return has_phrase(node.part)
+    return any(has_phrase(p) for p in node.parts)
+
+
+def has_not(node: Node) -> bool:
+    """Whether `node` has a NOT anywhere."""
+    if isinstance(node, Term):
+        return False
+    if isinstance(node, Not):
+        return True
+    return any(has_not(p) for p in node.parts)
+
+
 def prefilter(node: Node) -> str | None:
     """A tsquery every version matching `node` satisfies (None: no narrowing possible)."""
     if isinstance(node, Term):
@@ -110,14 +129,16 @@ def prefilter(node: Node) -> str | None:
     return "(" + " & ".join(kept) + ")" if kept else None
 
 
-def postgresql_condition(node: Node) -> Condition:
-    """The condition on `t` (search_terms) that holds exactly for the versions matching `node`."""
+def postgresql_condition(node: Node, phrases: bool = True) -> Condition:
+    """The condition on `t` (search_terms) that holds exactly for the versions matching `node`
+    (`phrases` False: a phrase's words in any order; without a NOT, a condition every matching
+    version meets)."""
     params = _Params()
 
     def build(n: Node) -> str:
         if isinstance(n, Term):
             words = f"t.terms @@ CAST({params.add(_term_tsquery(n))} AS tsquery)"
-            if len(n.terms) == 1:
+            if len(n.terms) == 1 or not phrases:
                 return words
             like = params.add("% " + " ".join(n.terms) + ("%" if n.prefix else " %"))
             return f"({words} AND (t.title LIKE {like} OR t.body LIKE {like}))"

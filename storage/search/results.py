@@ -9,12 +9,21 @@ Scopes (which text of an article is searched):
     removed   text that is gone: an article removed whose versions match, or an earlier version
               that matches while the current one does not ("what did they delete that said X")
 
+Each scope reads its index parts (`storage.search.ddl`): current the current part, removed the
+past part (and the current one, to leave out articles whose current text matches), all both.
+
 Relevance is BM25 on SQLite (title weighted 4x) and `ts_rank` on PostgreSQL; the set of hits is
 the same on both (tests/storage/search/test_parity.py), `order="date"` gives the same order too.
+Only the newest `RANK_CAP` matches of each part are scored (on PostgreSQL also the only ones
+whose phrases are confirmed for the page), so a frequent term costs a bounded time: the articles
+among them come first, by relevance; a page past them lists the other matching articles, newest
+first, in one order with the earlier pages. The total counts every match: exact, except a
+frequent phrase's on PostgreSQL (`EXACT_PHRASES`; `SearchResult.exact` is then False).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,9 +32,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.search.match import fts_expression, postgresql_condition, prefilter, sqlite_condition
-from storage.search.query import Node
+from storage.search.ddl import CURRENT, MATCH_INDEX, PAST
+from storage.search.match import (
+    fts_expression,
+    has_not,
+    has_phrase,
+    postgresql_condition,
+    prefilter,
+    sqlite_condition,
+)
+from storage.search.query import Node, Not
 from storage.types import UTCDateTime
+
+# Relevance ranks at most this many matching versions per index part: the newest. A frequent
+# term (tens of thousands of matches) then costs a bounded time; the total stays exact.
+RANK_CAP = 1000
+# PostgreSQL confirms a phrase by reading the text: past this many candidates (versions with the
+# phrase's words) the total of a search of the current text is estimated from the newest ones.
+EXACT_PHRASES = 2000
 
 
 class Scope(StrEnum):
@@ -80,44 +104,96 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The total number of matching articles and the hits of the requested page."""
+    """The total number of matching articles and the hits of the requested page; `exact` False:
+    the total is an estimate (see `EXACT_PHRASES`)."""
 
     total: int
     hits: list[Hit] = field(default_factory=list)
+    exact: bool = True
 
 
-def _matches(dialect: str, node: Node) -> tuple[str, dict[str, Any]]:
-    """SQL selecting (vid, aid, num, score) for every version matching `node`."""
+def _parts(scope: Scope) -> tuple[str, ...]:
+    """The index parts (`storage.search.ddl`) a scope reads: the current content, the rest (a
+    removed text is never current), or both."""
+    return {Scope.CURRENT: (CURRENT,), Scope.REMOVED: (PAST,)}.get(scope, (CURRENT, PAST))
+
+
+def _matches(
+    dialect: str, node: Node, parts: tuple[str, ...], cap: int | None
+) -> tuple[str, dict[str, Any]]:
+    """SQL selecting (vid, aid, num, score) for the versions matching `node` in the index
+    `parts`: every one, unscored (`cap` None), or the newest `cap` matches of each part, scored."""
     if dialect == "postgresql":
-        cond = postgresql_condition(node)
-        params: dict[str, Any] = dict(cond.params)
-        pre = prefilter(node)
-        where = cond.sql
-        rank = "0.0"
-        if pre is not None:
-            params["sq_pre"] = pre
-            where = f"t.terms @@ CAST(:sq_pre AS tsquery) AND {where}"
-            rank = "ts_rank(t.terms, CAST(:sq_pre AS tsquery))"
-        return (
-            f"SELECT v.id AS vid, v.article_id AS aid, v.number AS num, {rank} AS score "
-            f"FROM search_terms t JOIN versions v ON v.id = t.version_id WHERE {where}",
-            params,
-        )
+        return _pg_matches(node, parts, cap)
     whole = fts_expression(node)
-    if whole is not None:
+    if whole is None:  # set logic over FTS5 expressions, unscored
+        cond = sqlite_condition(node, parts)
+        versions = "versions v"
+        current = "v.number = ca.content_version AND ca.status <> 'removed'"
+        if parts == (CURRENT,):
+            versions += f" JOIN articles ca ON ca.id = v.article_id AND {current}"
+        elif parts == (PAST,):
+            versions += f" JOIN articles ca ON ca.id = v.article_id AND NOT ({current})"
         return (
-            "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, "
-            "-bm25(search_fts, 4.0, 1.0) AS score "
-            "FROM search_fts JOIN versions v ON v.id = search_fts.rowid "
-            "WHERE search_fts MATCH :sq_whole",
-            {"sq_whole": whole},
+            "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
+            f"FROM {versions} "
+            "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
+            f"AND {cond.sql}",
+            dict(cond.params),
         )
-    cond = sqlite_condition(node)
+    arms = []
+    for part in parts:
+        score = f"-bm25({part}, 4.0, 1.0)" if cap is not None else "0.0"
+        # Each match's article through the narrow index, not the versions' wide rows.
+        arm = (
+            f"SELECT v.id AS vid, v.article_id AS aid, v.number AS num, {score} AS score "
+            f"FROM {part} JOIN versions v INDEXED BY {MATCH_INDEX} ON v.id = {part}.rowid "
+            f"WHERE {part} MATCH :sq_whole"
+        )
+        # FTS5 reads its matches newest first and stops at the cap: bm25() runs on these only.
+        capped = f"SELECT * FROM ({arm} ORDER BY {part}.rowid DESC LIMIT :sq_cap)"
+        arms.append(arm if cap is None else capped)
+    params: dict[str, Any] = {"sq_whole": whole}
+    if cap is not None:
+        params["sq_cap"] = cap
+    return " UNION ALL ".join(arms), params
+
+
+def _pg_narrowing(parts: tuple[str, ...], prefiltered: bool) -> str:
+    """The condition on `search_terms t` choosing the rows of `parts` (and, `prefiltered`, those
+    the GIN index finds for `:sq_pre`): each part has its own partial index, and an OR of both
+    lets the planner use the two."""
+    part = None if len(parts) > 1 else "t.current" if parts[0] == CURRENT else "NOT t.current"
+    if not prefiltered:
+        return part or "1 = 1"
+    narrowed = "t.terms @@ CAST(:sq_pre AS tsquery)"
+    if part is not None:
+        return f"{part} AND {narrowed}"
+    return f"((t.current AND {narrowed}) OR (NOT t.current AND {narrowed}))"
+
+
+def _pg_matches(node: Node, parts: tuple[str, ...], cap: int | None) -> tuple[str, dict[str, Any]]:
+    cond = postgresql_condition(node)
+    params: dict[str, Any] = dict(cond.params)
+    pre = prefilter(node)
+    narrowing = _pg_narrowing(parts, pre is not None)
+    if pre is not None:
+        params["sq_pre"] = pre
+    where = f"{narrowing} AND {cond.sql}"
+    select = "SELECT v.id AS vid, v.article_id AS aid, v.number AS num"
+    source = "FROM search_terms t JOIN versions v ON v.id = t.version_id"
+    if cap is None:
+        return f"{select}, 0.0 AS score {source} WHERE {where}", params
+    params["sq_cap"] = cap
+    rank = "ts_rank(t.terms, CAST(:sq_pre AS tsquery))" if pre is not None else "0.0"
+    # The newest `cap` candidates the index gives, and only those, are confirmed (a phrase's
+    # LIKE reads the text) and ranked (ts_rank reads the terms): a frequent term costs no
+    # more than a rare one. The subquery is named `t` too, so the condition reads it.
     return (
-        "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score FROM versions v "
-        "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
-        f"AND {cond.sql}",
-        dict(cond.params),
+        f"SELECT t.vid, t.aid, t.num, {rank} AS score FROM ({select}, t.terms, t.title, "
+        f"t.body {source} WHERE {narrowing} ORDER BY v.id DESC LIMIT :sq_cap) t "
+        f"WHERE {cond.sql}",
+        params,
     )
 
 
@@ -126,11 +202,11 @@ _SCOPES = {
     Scope.ALL: "1 = 1",
     # NOT IN, not a correlated NOT EXISTS: both engines hash the set of articles whose current
     # content matches once (PostgreSQL scanned the CTE again for every row: minutes at 60k).
-    Scope.REMOVED: (
-        "(a.status = 'removed' OR (m.num <> a.content_version AND m.aid NOT IN "
-        "(SELECT c.aid FROM m AS c JOIN articles ca ON ca.id = c.aid "
-        "WHERE c.num = ca.content_version)))"
-    ),
+    # `c` (left-joined, one row per article): the articles whose current content matches, all
+    # of them (`m` may be capped), or for a query `-x` those whose current content has x. A
+    # join, not NOT IN or NOT EXISTS under the OR: PostgreSQL ran those as a subplan scanning
+    # `c` again for every row (seconds to minutes at 20k articles).
+    Scope.REMOVED: "(a.status = 'removed' OR (m.num <> a.content_version AND c.aid IS NULL))",
 }
 
 
@@ -172,18 +248,155 @@ def _filters(dialect: str, request: SearchRequest) -> tuple[list[str], list[sa.B
     return where, binds
 
 
-def _statement(dialect: str, request: SearchRequest, select: str, tail: str) -> sa.TextClause:
-    matches, params = _matches(dialect, request.query)
+def _statement(
+    dialect: str,
+    request: SearchRequest,
+    select: str,
+    tail: str,
+    cap: int | None = None,
+    ranked_beside: bool = False,
+    bare: bool = False,
+) -> sa.TextClause:
+    """The matches of `request` (`cap`: see `_matches`) joined to their versions, articles and
+    sources, scoped and filtered: `SELECT select ... tail`. `ranked_beside`: every match, with
+    `k`, the ranked ones (capped by `cap`), left-joined. `bare` (see `_bare`): the articles are
+    not joined, `select` reads `m` (and `c`) only."""
+    matches, params = _matches(
+        dialect, request.query, _parts(request.scope), None if ranked_beside else cap
+    )
     where, binds = _filters(dialect, request)
-    conditions = " AND ".join([_SCOPES[request.scope], *where])
+    scope = _SCOPES[request.scope]
+    if request.scope is Scope.REMOVED and isinstance(request.query, Not):
+        scope = scope.replace("c.aid IS NULL", "c.aid IS NOT NULL")
+    conditions = " AND ".join([scope, *where])
     # SQLite must not fold the match into the outer query: bm25() works only beside its MATCH.
     materialized = "MATERIALIZED " if dialect == "sqlite" else ""
-    sql = (
-        f"WITH m AS {materialized}({matches}) SELECT {select} FROM m "
-        "JOIN versions v ON v.id = m.vid JOIN articles a ON a.id = m.aid "
-        f"LEFT JOIN sources s ON s.key = a.source WHERE {conditions} {tail}"
-    )
+    ctes = f"m AS {materialized}({matches})"
+    if ranked_beside:  # the same query, so the same parameters (and the cap)
+        ranked, more = _matches(dialect, request.query, _parts(request.scope), cap)
+        ctes += f", k AS {materialized}({ranked})"
+        params.update(more)
+    if request.scope is Scope.REMOVED:
+        # The current text does not match `-x` when it has x: that set is the small one.
+        node = request.query.part if isinstance(request.query, Not) else request.query
+        current, more = _matches(dialect, node, (CURRENT,), None)
+        ctes += f", c AS {materialized}({current.replace(':sq', ':csq')})"
+        params.update({f"c{k}": v for k, v in more.items()})
+    if bare:
+        conditions = "c.aid IS NULL" if request.scope is Scope.REMOVED else "1 = 1"
+    joins = "JOIN versions v ON v.id = m.vid " if request.kinds else ""
+    joins += "" if bare else "JOIN articles a ON a.id = m.aid"
+    if ranked_beside:
+        joins += " LEFT JOIN k ON k.vid = m.vid"
+    if request.scope is Scope.REMOVED:
+        joins += " LEFT JOIN c ON c.aid = m.aid"
+    if not bare and (request.countries or "s." in select):
+        joins += " LEFT JOIN sources s ON s.key = a.source"
+    sql = f"WITH {ctes} SELECT {select} FROM m {joins} WHERE {conditions} {tail}"
     return sa.text(sql).bindparams(*binds, **params)
+
+
+def _bare(request: SearchRequest) -> bool:
+    """Whether the matches alone say which articles match `request`, without the articles'
+    rows: no filter, and `--in all`, or `--in removed` of a query that is not a NOT (a version
+    in the past part is not its article's current content, so it counts unless the article's
+    current content matches: a removed article has none)."""
+    unfiltered = not (
+        request.sources or request.countries or request.since or request.until or request.kinds
+    )
+    removed = request.scope is Scope.REMOVED and not isinstance(request.query, Not)
+    return unfiltered and (request.scope is Scope.ALL or removed)
+
+
+@dataclass(frozen=True)
+class _Total:
+    """The articles matching, whether the number is exact, and (when asked) the numbers of the
+    matching versions of some articles."""
+
+    count: int
+    exact: bool = True
+    versions: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+
+def _total(
+    session: Session, dialect: str, request: SearchRequest, ids: Sequence[int] = ()
+) -> _Total:
+    """How many articles match `request` (every match counted, none ranked), and the matching
+    versions of the articles `ids`."""
+    unfiltered = not (
+        request.sources or request.countries or request.since or request.until or request.kinds
+    )
+    if request.scope is Scope.CURRENT and unfiltered:
+        # One row per article in the current part: counted in the index alone.
+        if dialect == "postgresql":
+            return _pg_current_total(session, request.query)
+        whole = fts_expression(request.query)
+        if whole is not None:
+            return _Total(
+                int(
+                    session.execute(
+                        sa.text(f"SELECT count(*) FROM {CURRENT} WHERE {CURRENT} MATCH :q"),
+                        {"q": whole},
+                    ).scalar_one()
+                )
+            )
+    bare = _bare(request)
+    article = "m.aid" if bare else "a.id"
+    if not ids:
+        return _Total(
+            int(
+                session.execute(
+                    _statement(dialect, request, f"count(DISTINCT {article})", "", bare=bare)
+                ).scalar_one()
+            )
+        )
+    # The same pass lists the page's articles' matching versions (the page ranks a capped set).
+    pair = f"CAST({article} AS text) || ':' || CAST(m.num AS text)"
+    listed = f"CASE WHEN {article} IN :t_ids THEN {pair} END"
+    agg = f"string_agg({listed}, ',')" if dialect == "postgresql" else f"group_concat({listed})"
+    count, found = session.execute(
+        _statement(dialect, request, f"count(DISTINCT {article}), {agg}", "", bare=bare).bindparams(
+            sa.bindparam("t_ids", list(ids), expanding=True)
+        )
+    ).one()
+    versions: dict[int, set[int]] = {}
+    for item in str(found or "").split(","):
+        if item:
+            aid, num = item.split(":")
+            versions.setdefault(int(aid), set()).add(int(num))
+    return _Total(int(count), True, {a: tuple(sorted(n)) for a, n in versions.items()})
+
+
+def _pg_current_total(session: Session, node: Node) -> _Total:
+    """`_total` of a search of the current text without filters, on PostgreSQL: exact, but
+    estimated for a phrase with more than `EXACT_PHRASES` candidates (the share of the newest
+    `EXACT_PHRASES` candidates that has the phrase, times the candidates)."""
+    pre = prefilter(node)
+    base: dict[str, Any] = {} if pre is None else {"sq_pre": pre}
+    narrowing = _pg_narrowing((CURRENT,), pre is not None)
+    exact = postgresql_condition(node)
+    source = f"FROM search_terms t WHERE {narrowing}"
+    if not has_phrase(node) or has_not(node):
+        found = session.execute(
+            sa.text(f"SELECT count(*) {source} AND {exact.sql}"), {**base, **exact.params}
+        )
+        return _Total(int(found.scalar_one()))
+    words = postgresql_condition(node, phrases=False)
+    candidates = int(
+        session.execute(
+            sa.text(f"SELECT count(*) {source} AND {words.sql}"), {**base, **words.params}
+        ).scalar_one()
+    )
+    sample = (
+        f"SELECT count(*) FROM (SELECT t.title, t.body, t.terms {source} AND "
+        f"{words.sql.replace(':sq', ':wsq')} ORDER BY t.version_id DESC LIMIT :n) t "
+        f"WHERE {exact.sql}"
+    )
+    params = {**base, **exact.params, **{f"w{k}": v for k, v in words.params.items()}}
+    confirmed = int(session.execute(sa.text(sample), {**params, "n": EXACT_PHRASES}).scalar_one())
+    if candidates <= EXACT_PHRASES:
+        return _Total(confirmed)
+    return _Total(round(candidates * confirmed / EXACT_PHRASES), exact=False)
 
 
 def _numbers(dialect: str) -> str:
@@ -195,10 +408,11 @@ def _numbers(dialect: str) -> str:
 def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
     dialect = session.get_bind().dialect.name
-    if request.order is Order.DATE:
-        order = f"max({_when(dialect)}) DESC, a.id DESC"
-    else:
+    ranked = request.order is Order.RELEVANCE
+    if ranked:
         order = "max(m.score) DESC, a.id DESC"
+    else:
+        order = f"max({_when(dialect)}) DESC, a.id DESC"
     select = (
         "a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
         f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score), "
@@ -206,18 +420,37 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
     )
     group = (
         "GROUP BY a.id, a.source, a.url, a.title, a.status, a.published_at, "
-        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date"
+        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date "
     )
+    page = {"p_limit": request.limit, "p_offset": request.offset}
+    columns = {"published_at": UTCDateTime(), "first_seen_at": UTCDateTime()}
+    cap = RANK_CAP if ranked else None
     statement = _statement(
-        dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset"
-    ).columns(published_at=UTCDateTime(), first_seen_at=UTCDateTime(), published_date=sa.Date())
-    rows = session.execute(statement, {"p_limit": request.limit, "p_offset": request.offset}).all()
-    if rows:  # the window count: the matches are computed once for the page and its total
-        total = int(rows[0][13])
+        dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset", cap
+    )
+    rows = session.execute(statement.columns(**columns, published_date=sa.Date()), page).all()
+    if cap is None:  # the window count: the matches are computed once for both
+        counted = _total(session, dialect, request) if not rows else _Total(int(rows[0][13]))
     else:
-        total = session.execute(
-            _statement(dialect, request, "count(DISTINCT a.id)", "")
-        ).scalar_one()
+        listed = [int(r[0]) for r in rows] if request.scope is not Scope.CURRENT else []
+        counted = _total(session, dialect, request, listed)
+        ranked_articles = int(rows[0][13]) if rows else 0
+        if request.offset + request.limit > ranked_articles and counted.count > ranked_articles:
+            # Past the articles of the ranked (newest) matches: the others follow, newest
+            # first, in one order with them.
+            beside = select.replace("max(m.score)", "coalesce(max(k.score), 0.0)")
+            rows = session.execute(
+                _statement(
+                    dialect,
+                    request,
+                    beside,
+                    f"{group} ORDER BY max(k.score) IS NULL, max(k.score) DESC, max(m.vid) DESC, "
+                    "a.id DESC LIMIT :p_limit OFFSET :p_offset",
+                    cap,
+                    ranked_beside=True,
+                ).columns(**columns, published_date=sa.Date()),
+                page,
+            ).all()
     hits = [
         Hit(
             article_id=int(r[0]),
@@ -230,13 +463,15 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
             timezone=r[7],
             first_seen_at=r[8],
             current_version=int(r[9]),
-            versions=tuple(sorted({int(n) for n in str(r[10]).split(",")})),
+            versions=counted.versions.get(
+                int(r[0]), tuple(sorted({int(n) for n in str(r[10]).split(",")}))
+            ),
             score=float(r[11] or 0.0),
             published_date=r[12],
         )
         for r in rows
     ]
-    return SearchResult(int(total), hits)
+    return SearchResult(counted.count, hits, counted.exact)
 
 
 @dataclass(frozen=True)

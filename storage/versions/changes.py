@@ -29,7 +29,7 @@ from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
 from storage.search.forms import FtsForms
-from storage.search.index import index_versions
+from storage.search.index import index_versions, retire_current
 from storage.versions.content import record_fetch
 from storage.versions.edit_kind import judge_edit
 from storage.versions.liveness import set_next_check
@@ -170,7 +170,7 @@ def _current_contents(session: Session, rows: Sequence[_Stored]) -> dict[int, An
         found.update(
             (r.article_id, r)
             for r in session.execute(
-                sa.select(v.article_id, *(v[c] for c in CONTENT_COLUMNS))
+                sa.select(v.article_id, v.id.label("version_id"), *(v[c] for c in CONTENT_COLUMNS))
                 .join_from(VERSIONS, ARTICLES, a.id == v.article_id)
                 .where(a.id.in_(ids[start : start + _CHUNK]), v.number == a.content_version)
             )
@@ -227,6 +227,10 @@ def _store_changes(
             }
         )
     version_ids = session.execute(_INSERT_VERSIONS, version_rows).scalars().all()
+    retire_current(
+        session,
+        [(c.version_id, c.title, c.body_text) for c in (current[bulk[i].id] for i in order)],
+    )
     index_versions(
         session,
         [

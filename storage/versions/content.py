@@ -27,7 +27,7 @@ from storage.codecs import PackedBody
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.normalize import article_fingerprint
 from storage.schema import ArticleRow, DiffRow, RevertRow, VersionRow, insert_ignore_returning
-from storage.search.index import index_versions
+from storage.search.index import index_versions, reinstate, retire_current
 from storage.sources import ensure_source
 from storage.versions import moves
 from storage.versions.edit_kind import judge_edit
@@ -176,6 +176,8 @@ def _add_content_version(
         if kind is VersionKind.CHANGED:
             edit_kind, edit_evidence = judge_edit(current, values)
             judged = {"edit_kind": edit_kind, "edit_evidence": edit_evidence}
+            # A restore follows a removal, which retired the current content already.
+            retire_current(session, [(current.id, current.title, current.body_text)])
     response_id, raw_sha = store_response(session, raw, row.id, packed)
     number = row.version + 1
     version = VersionRow(
@@ -259,6 +261,9 @@ def _revert(
     else:
         pair.count += 1
         pair.last_at = now
+    current = content_row(session, row)
+    retire_current(session, [(current.id, current.title, current.body_text)])
+    reinstate(session, [(earlier.id, earlier.title, earlier.body_text)])
     for name, value in row_values(version_fields(earlier)).items():
         setattr(row, name, value)
     row.content_version = earlier.number

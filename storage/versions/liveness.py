@@ -18,6 +18,7 @@ from storage.blobs import store_response
 from storage.errors import ArticleNotFound
 from storage.model import ArticleStatus, RawResponse, VersionKind
 from storage.schema import VersionRow
+from storage.search.index import index_versions, retire_current_of
 from storage.types import iso
 from storage.versions.outcomes import Outcome, OutcomeKind
 from storage.versions.rows import (
@@ -100,6 +101,7 @@ def record_missing(
             },
         )
     )
+    retire_current_of(session, [row.id])
     row.status, row.status_changed_at = ArticleStatus.REMOVED.value, now
     session.flush()
     return Outcome(OutcomeKind.REMOVED, row.id, row.version)
@@ -120,17 +122,18 @@ def record_not_modified(
     if row.status == ArticleStatus.REMOVED:
         current = content_row(session, row)
         row.version += 1
-        session.add(
-            VersionRow(
-                **version_fields(current),
-                article_id=row.id,
-                number=row.version,
-                kind=VersionKind.RESTORED.value,
-                seen_at=now,
-                content_hash=current.content_hash,
-                evidence={"reason": "HTTP 304 Not Modified"},
-            )
+        restored = VersionRow(
+            **version_fields(current),
+            article_id=row.id,
+            number=row.version,
+            kind=VersionKind.RESTORED.value,
+            seen_at=now,
+            content_hash=current.content_hash,
+            evidence={"reason": "HTTP 304 Not Modified"},
         )
+        session.add(restored)
+        session.flush()
+        index_versions(session, [(restored.id, restored.title, restored.body_text)])
         row.content_version = row.version
         row.status, row.status_changed_at, row.last_changed_at = ArticleStatus.LIVE.value, now, now
         clear_missing(row, now)

@@ -30,16 +30,20 @@ ZH_EDIT = ('class="content">', 'class="content"><p>　　岸田外相：Ｇ７�
 
 
 def _index(path: Path) -> list[tuple[object, ...]]:
-    """Every token instance of the index: (article URL, version number, term, column, offset)."""
+    """Every token instance of the index, both parts (the current content and the rest):
+    (article URL, version number, term, column, offset)."""
     conn = sqlite3.connect(path)
     try:
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search_fts, instance)")
-        return sorted(
+        found = []
+        for table in ("search_current", "search_fts"):
             conn.execute(
-                "SELECT a.url, v.number, i.term, i.col, i.offset FROM temp.vocab i "
+                f"CREATE VIRTUAL TABLE temp.v_{table} USING fts5vocab(main, {table}, instance)"
+            )
+            found += conn.execute(
+                f"SELECT a.url, v.number, i.term, i.col, i.offset FROM temp.v_{table} i "
                 "JOIN versions v ON v.id = i.doc JOIN articles a ON a.id = v.article_id"
             ).fetchall()
-        )
+        return sorted(found)
     finally:
         conn.close()
 

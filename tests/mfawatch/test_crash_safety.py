@@ -100,20 +100,37 @@ def test_sigkill_during_recheck_loses_and_duplicates_nothing(tmp_path: Path, sit
             "JOIN versions v ON v.article_id = a.id GROUP BY a.id"
         ).fetchall()
         # The search index and the versions agree: one index row per version, none orphaned,
-        # and the FTS5 structure itself is sound.
+        # each in its part (the current content apart from the rest), and the FTS5 structure
+        # itself is sound.
         version_ids = [r[0] for r in con.execute("SELECT id FROM versions ORDER BY id")]
-        indexed = [r[0] for r in con.execute("SELECT rowid FROM search_fts ORDER BY rowid")]
-        con.execute("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')")
-        rewritten = con.execute(
-            "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'rewritten'"
-        ).fetchone()[0]
-        everywhere = con.execute(
-            "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'ministry'"
+        current_ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT v.id FROM versions v JOIN articles a ON a.id = v.article_id "
+                "AND v.number = a.content_version WHERE a.status <> 'removed' ORDER BY v.id"
+            )
+        ]
+        parts = {
+            t: [r[0] for r in con.execute(f"SELECT rowid FROM {t} ORDER BY rowid")]
+            for t in ("search_current", "search_fts")
+        }
+        for t in parts:
+            con.execute(f"INSERT INTO {t}({t}) VALUES ('integrity-check')")
+        rewritten, everywhere = (
+            sum(
+                con.execute(f"SELECT count(*) FROM {t} WHERE {t} MATCH '{word}'").fetchone()[0]
+                for t in parts
+            )
+            for word in ("rewritten", "ministry")
+        )
+        current_rewritten = con.execute(
+            "SELECT count(*) FROM search_current WHERE search_current MATCH 'rewritten'"
         ).fetchone()[0]
     finally:
         con.close()
     assert len(per_article) == N_ARTICLES
     for url, count, low, high in per_article:
         assert (count, low, high) == (2, 1, 2), url
-    assert indexed == version_ids
-    assert (rewritten, everywhere) == (N_ARTICLES, 2 * N_ARTICLES)
+    assert sorted(parts["search_current"] + parts["search_fts"]) == version_ids
+    assert parts["search_current"] == current_ids and len(current_ids) == N_ARTICLES
+    assert (rewritten, everywhere, current_rewritten) == (N_ARTICLES, 2 * N_ARTICLES, N_ARTICLES)

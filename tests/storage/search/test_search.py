@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from storage import versions
 from storage.engine import Database
-from storage.search import index
+from storage.search import index, results
 from storage.search.query import parse, positive_terms
 from storage.search.results import Order, Scope, SearchRequest, search
 from storage.search.snippets import make_snippet
@@ -184,9 +184,12 @@ def test_versions_written_during_a_backfill_are_indexed_once(corpus: Database) -
     assert _keys(corpus, "zanzibarite") == {"late": (1,)}
     with corpus.session(readonly=True) as s:
         if corpus.dialect == "sqlite":
-            n = s.execute(
-                sa.text("SELECT count(*) FROM search_fts WHERE search_fts MATCH 'zanzibarite'")
-            ).scalar()
+            n = sum(
+                s.execute(
+                    sa.text(f"SELECT count(*) FROM {t} WHERE {t} MATCH 'zanzibarite'")
+                ).scalar_one()
+                for t in ("search_current", "search_fts")
+            )
         else:
             n = s.execute(
                 sa.text("SELECT count(*) FROM search_terms WHERE body LIKE '% zanzibarite %'")
@@ -263,3 +266,105 @@ def _fts5_terms(text: str) -> list[str]:
     found = [t for t, *_ in con.execute("SELECT term, offset FROM v ORDER BY offset")]
     assert found == index_terms(text)
     return found
+
+
+def _current_part(db: Database) -> tuple[set[int], set[int]]:
+    """The version ids in the index's current part, and the current versions of live articles."""
+    with db.session(readonly=True) as s:
+        if db.dialect == "sqlite":
+            part = "SELECT rowid FROM search_current"
+        else:
+            part = "SELECT version_id FROM search_terms WHERE current"
+        live = (
+            "SELECT v.id FROM versions v JOIN articles a ON a.id = v.article_id "
+            "AND v.number = a.content_version WHERE a.status <> 'removed'"
+        )
+        return set(s.execute(sa.text(part)).scalars()), set(s.execute(sa.text(live)).scalars())
+
+
+def test_the_current_part_follows_changes_returns_removals_and_restores(db: Database) -> None:
+    """Every write that changes an article's current content moves the index rows with it: the
+    current part holds exactly the live articles' current versions, and each scope finds the
+    right ones (a word added later counts against the earlier version for `--in removed`)."""
+    url = "https://mfa.example/news/7.html"
+    first = make_article(url, body_text="Alpha bravo statement.")
+    second = make_article(url, body_text="Alpha statement on Taiwan.")
+    times = iter(T0 + timedelta(hours=h) for h in range(100))
+
+    def write(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        now = next(times)
+        with db.session() as s:
+            fn(s, *args, now=now, next_check_at=now, **kwargs)
+        part, live = _current_part(db)
+        assert part == live
+        if db.dialect == "sqlite":
+            with db.session() as s:
+                for t in ("search_current", "search_fts"):
+                    s.execute(sa.text(f"INSERT INTO {t}({t}) VALUES ('integrity-check')"))
+
+    write(versions.record_fetch, first, make_raw(url=url, body=b"1"))
+    write(versions.record_fetch, second, make_raw(url=url, body=b"2"))
+    assert _keys(db, "taiwan") == {"7": (2,)}
+    assert _keys(db, "bravo") == {}
+    assert _keys(db, "bravo", scope=Scope.ALL) == {"7": (1,)}
+    assert _keys(db, "-taiwan", scope=Scope.REMOVED) == {"7": (1,)}
+    write(versions.record_fetch, first, make_raw(url=url, body=b"3"))  # back to version 1
+    assert _keys(db, "bravo") == {"7": (1,)}
+    assert _keys(db, "taiwan") == {}
+    assert _keys(db, "taiwan", scope=Scope.REMOVED) == {"7": (2,)}
+    for _ in range(3):
+        write(versions.record_missing, url, None, "HTTP 404", confirm_window=timedelta(0))
+    assert _keys(db, "bravo") == {}
+    assert _keys(db, "bravo", scope=Scope.REMOVED) == {"7": (1,)}
+    write(versions.record_not_modified, url)  # a 304: live again with the same content
+    assert _keys(db, "bravo") == {"7": (4,)}
+    write(versions.record_fetch, second, make_raw(url=url, body=b"4"))  # back to version 2
+    assert _keys(db, "taiwan") == {"7": (2,)}
+    assert _keys(db, "bravo") == {}
+    for _ in range(3):
+        write(versions.record_missing, url, None, "HTTP 404", confirm_window=timedelta(0))
+    write(versions.record_fetch, first, make_raw(url=url, body=b"5"))  # restored by a fetch
+    assert _keys(db, "bravo") == {"7": (6,)}
+    assert _keys(db, "bravo", scope=Scope.ALL) == {"7": (1, 4, 6)}
+    assert _keys(db, "taiwan", scope=Scope.REMOVED) == {"7": (2,)}
+
+
+def test_a_capped_ranking_keeps_the_total_and_every_matching_version(
+    corpus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relevance ranks only the newest matches of a frequent term; the total stays exact, each
+    hit names all its matching versions, and paging still reaches every hit."""
+    full = {}
+    for scope in (Scope.CURRENT, Scope.ALL, Scope.REMOVED):
+        full[scope] = _keys(corpus, "the OR 台湾 OR sanctions", scope=scope)
+    monkeypatch.setattr(results, "RANK_CAP", 1)
+    for scope, expected in full.items():
+        paged: dict[str, tuple[int, ...]] = {}
+        for offset in range(len(expected) + 1):
+            with corpus.session(readonly=True) as s:
+                request = SearchRequest(
+                    parse("the OR 台湾 OR sanctions"), scope=scope, limit=1, offset=offset
+                )
+                result = search(s, request)
+            assert result.total == len(expected) and result.exact
+            paged.update(
+                {h.url.rsplit("/", 1)[1].removesuffix(".html"): h.versions for h in result.hits}
+            )
+        assert paged == expected, scope
+
+
+def test_a_frequent_phrase_total_is_estimated_on_postgresql_and_says_so(
+    corpus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `EXACT_PHRASES` candidates, PostgreSQL estimates a phrase's total from the newest
+    ones (and says so); SQLite counts exactly; the hits are the same."""
+    expected = _keys(corpus, '"foreign minister"')
+    assert len(expected) >= 2
+    monkeypatch.setattr(results, "EXACT_PHRASES", 1)
+    with corpus.session(readonly=True) as s:
+        result = search(s, SearchRequest(parse('"foreign minister"'), limit=100))
+    assert result.exact is (corpus.dialect == "sqlite")
+    assert {
+        h.url.rsplit("/", 1)[1].removesuffix(".html"): h.versions for h in result.hits
+    } == expected
+    assert result.total >= 1
