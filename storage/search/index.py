@@ -22,9 +22,12 @@ _MAX_TSVECTOR_BYTES = 900_000
 _STATE_ID = 1
 
 _INSERT_FTS = sa.text("INSERT INTO search_fts(rowid, title, body) VALUES (:id, :title, :body)")
+# The distinct tokens travel as one space-separated string (no token holds a space), split by
+# the server: a text[] parameter is adapted element by element in Python, which cost a third of
+# the writer's time per new article (docs/benchmarks.md).
 _INSERT_PG = sa.text(
     "INSERT INTO search_terms (version_id, title, body, terms) "
-    "VALUES (:id, :title, :body, array_to_tsvector(CAST(:terms AS text[]))) "
+    "VALUES (:id, :title, :body, array_to_tsvector(string_to_array(CAST(:terms AS text), ' '))) "
     "ON CONFLICT (version_id) DO NOTHING"
 )
 
@@ -32,12 +35,12 @@ _INSERT_PG = sa.text(
 @dataclass(frozen=True, slots=True)
 class IndexRow:
     """The index form of one version for one dialect: the title and body as its index takes
-    them, and (PostgreSQL) the distinct tokens."""
+    them, and (PostgreSQL) the distinct tokens, in no particular order, joined by spaces."""
 
     version_id: int
     title: str
     body: str
-    distinct: tuple[str, ...] = ()
+    distinct: str = ""
 
 
 def index_row(
@@ -57,23 +60,33 @@ def index_row(
             return IndexRow(version_id, resolved(title, forms[0]), resolved(body, forms[1]))
         return IndexRow(version_id, fts_text(title), fts_text(body))
     title_terms, body_terms = index_terms(title), index_terms(body)
-    distinct: list[str] = []
+    distinct = set(title_terms)
+    distinct.update(body_terms)
+    joined = " ".join(distinct)
+    # Each token takes its bytes and 4 more in a tsvector: n tokens joined by n - 1 spaces are
+    # within the cap when their length + 3n + 1 is.
+    if len(joined.encode()) + 3 * len(distinct) + 1 > _MAX_TSVECTOR_BYTES:
+        joined = " ".join(_capped(distinct))
+    # Padded with spaces: a phrase is LIKE '% a b %'.
+    return IndexRow(version_id, f" {' '.join(title_terms)} ", f" {' '.join(body_terms)} ", joined)
+
+
+def _capped(distinct: set[str]) -> list[str]:
+    """The first of the sorted tokens whose tsvector stays within `_MAX_TSVECTOR_BYTES`."""
+    kept: list[str] = []
     size = 0
-    for term in sorted(set(title_terms) | set(body_terms)):
+    for term in sorted(distinct):
         size += len(term.encode()) + 4
         if size > _MAX_TSVECTOR_BYTES:
             break
-        distinct.append(term)
-    # Padded with spaces: a phrase is LIKE '% a b %'.
-    return IndexRow(
-        version_id, f" {' '.join(title_terms)} ", f" {' '.join(body_terms)} ", tuple(distinct)
-    )
+        kept.append(term)
+    return kept
 
 
 def _params(dialect: str, rows: Sequence[IndexRow]) -> list[dict[str, object]]:
     if dialect == "postgresql":
         return [
-            {"id": r.version_id, "title": r.title, "body": r.body, "terms": list(r.distinct)}
+            {"id": r.version_id, "title": r.title, "body": r.body, "terms": r.distinct}
             for r in rows
         ]
     return [{"id": r.version_id, "title": r.title, "body": r.body} for r in rows]
