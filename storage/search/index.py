@@ -23,8 +23,8 @@ _STATE_ID = 1
 
 _INSERT_FTS = sa.text("INSERT INTO search_fts(rowid, title, body) VALUES (:id, :title, :body)")
 # The distinct tokens travel as one space-separated string (no token holds a space), split by
-# the server: a text[] parameter is adapted element by element in Python, which cost a third of
-# the writer's time per new article (docs/benchmarks.md).
+# the server: a text[] parameter is adapted element by element in Python, which cost about a
+# third of the writer's CPU per new article (docs/benchmarks.md).
 _INSERT_PG = sa.text(
     "INSERT INTO search_terms (version_id, title, body, terms) "
     "VALUES (:id, :title, :body, array_to_tsvector(string_to_array(CAST(:terms AS text), ' '))) "
