@@ -13,9 +13,14 @@ that a node is one process:
 
 A crawl is timed from the start of the node processes to the moment the last article is stored
 (the database is polled every 0.2 s), so node start-up is included, as in any daemon start.
+Each crawl reports the CPU seconds of its nodes (`cpu_s`), of the PostgreSQL server processes
+that served them (`pg_cpu_s`: the backends named by the nodes' application_name, read from
+/proc, so only for a server on this machine) and of the synthetic site's server (`site_cpu_s`):
+on a 2-core machine the three share the cores.
 
     python benchmarks/cluster_bench.py             # 20 sources x 500 articles; death with defaults
     python benchmarks/cluster_bench.py --smoke     # 4 x 30, fast heartbeats (CI)
+    python benchmarks/cluster_bench.py --crawls    # pg1, pg2 and sqlite1 only (A/B runs)
 """
 
 from __future__ import annotations
@@ -95,26 +100,66 @@ def wait(predicate: object, what: str, timeout: float = 600) -> None:
         time.sleep(0.1)
 
 
+APP_NAME = f"cluster-bench-{os.getpid()}"  # the nodes' application_name: their backends
+
+
 def node(config: Path, db: str, *args: str) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "mfawatch", "--config", str(config), "--db", db, "run", *args]
     return subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=program_env(PYTHONWARNINGS="ignore"),
+        env=program_env(PYTHONWARNINGS="ignore", PGAPPNAME=APP_NAME),
     )
 
 
 def cpu_seconds(pid: int) -> float:
     import psutil
 
-    t = psutil.Process(pid).cpu_times()
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:  # gone (a backend that closed), or another user's
+        return 0.0
     return float(t.user + t.system)
 
 
-def crawl(config: Path, db: str, total: int, nodes: list[list[str]]) -> dict[str, float]:
-    """Start the nodes, wait until `total` articles are stored; wall time and the nodes' CPU."""
+class Backends:
+    """The CPU seconds of the PostgreSQL backends serving the nodes, read on each `sample`.
+
+    A backend that closes between two samples loses what it used since the last one (at most
+    0.2 s of a crawl's pool connections, which stay open).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url) if url.startswith("postgresql") else None
+        self.cpu: dict[int, float] = {}
+
+    def sample(self) -> None:
+        if self.engine is None:
+            return
+        with self.engine.connect() as conn:
+            pids = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"),
+                {"a": APP_NAME},
+            ).scalars()
+            for pid in pids:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
+
+    def close(self) -> float:
+        self.sample()
+        if self.engine is not None:
+            self.engine.dispose()
+        return sum(self.cpu.values())
+
+
+def crawl(
+    config: Path, db: str, total: int, nodes: list[list[str]], site_pid: int
+) -> dict[str, float]:
+    """Start the nodes, wait until `total` articles are stored; wall time and the CPU of the
+    nodes, of their PostgreSQL backends and of the site's server."""
     os.sync()
+    backends = Backends(db)
+    site0 = cpu_seconds(site_pid)
     t0 = time.perf_counter()
     procs = [node(config, db, *args) for args in nodes]
     try:
@@ -124,15 +169,24 @@ def crawl(config: Path, db: str, total: int, nodes: list[list[str]]) -> dict[str
                 raise SystemExit(f"a node exited early: {[p.returncode for p in procs]}")
             if time.monotonic() > deadline:
                 raise SystemExit("cluster_bench: the crawl did not finish within an hour")
+            backends.sample()
             time.sleep(0.2)
         wall = time.perf_counter() - t0
         cpu = sum(cpu_seconds(p.pid) for p in procs)
+        pg_cpu = backends.close()
+        site_cpu = cpu_seconds(site_pid) - site0
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(20)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "articles_s": round(total / wall, 1)}
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "pg_cpu_s": round(pg_cpu, 2),
+        "site_cpu_s": round(site_cpu, 2),
+        "articles_s": round(total / wall, 1),
+    }
 
 
 async def _overhead(url: str, jobs: int) -> dict[str, float]:
@@ -231,6 +285,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="small sizes, fast heartbeats (CI)")
     ap.add_argument("--sources", type=int, default=20)
     ap.add_argument("--articles", type=int, default=500)
+    ap.add_argument("--crawls", action="store_true", help="pg1, pg2 and sqlite1 only")
     args = ap.parse_args()
     spec = SiteSpec(4, 30) if args.smoke else SiteSpec(args.sources, args.articles)
     jobs = str(spec.sources)
@@ -242,19 +297,25 @@ def main() -> None:
         with SiteServer(root, free_port()) as server:
             config = Path(tmp) / "bench.yaml"
             config.write_text(bench_config(server.base_url, spec), encoding="utf-8")
+            assert server.proc is not None
+            site = server.proc.pid
             with Schema() as schema:
-                results["pg1"] = crawl(config, schema.url, spec.total, [["--jobs", jobs]])
+                results["pg1"] = crawl(config, schema.url, spec.total, [["--jobs", jobs]], site)
             with Schema() as schema:
                 two = [["--name", "a", "--jobs", half], ["--name", "b", "--jobs", half]]
-                results["pg2"] = crawl(config, schema.url, spec.total, two)
+                results["pg2"] = crawl(config, schema.url, spec.total, two, site)
             sqlite = str(Path(tmp) / "one.sqlite3")
-            results["sqlite1"] = crawl(config, sqlite, spec.total, [[]])
-            slow = Path(tmp) / "slow.yaml"
-            slow_spec = SiteSpec(1, spec.articles)
-            slow.write_text(bench_config(server.base_url, slow_spec, slow=True), encoding="utf-8")
-            hb, stalled = (0.5, 2.0) if args.smoke else (10.0, 30.0)
-            results["death"] = death(slow, slow_spec.total, hb, stalled)
-    results["overhead"] = overhead(50 if args.smoke else 1000)
+            results["sqlite1"] = crawl(config, sqlite, spec.total, [[]], site)
+            if not args.crawls:
+                slow = Path(tmp) / "slow.yaml"
+                slow_spec = SiteSpec(1, spec.articles)
+                slow.write_text(
+                    bench_config(server.base_url, slow_spec, slow=True), encoding="utf-8"
+                )
+                hb, stalled = (0.5, 2.0) if args.smoke else (10.0, 30.0)
+                results["death"] = death(slow, slow_spec.total, hb, stalled)
+    if not args.crawls:
+        results["overhead"] = overhead(50 if args.smoke else 1000)
     pg1, pg2, lite = results["pg1"], results["pg2"], results["sqlite1"]
     assert isinstance(pg1, dict) and isinstance(pg2, dict) and isinstance(lite, dict)
     results["two_nodes_over_one"] = round(pg2["articles_s"] / pg1["articles_s"], 2)

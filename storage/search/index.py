@@ -40,9 +40,13 @@ _DELETE_FTS = {
 _HAS_FTS = {
     table: sa.text(f"SELECT rowid FROM {table} WHERE rowid = :id") for table in (CURRENT, PAST)
 }
+# The distinct tokens travel as one space-separated string (no token holds a space), split by
+# the server: a text[] parameter is adapted element by element in Python, which cost about a
+# third of the writer's CPU per new article (docs/benchmarks.md).
 _INSERT_PG = sa.text(
     "INSERT INTO search_terms (version_id, title, body, terms, current) "
-    "VALUES (:id, :title, :body, array_to_tsvector(CAST(:terms AS text[])), :current) "
+    "VALUES (:id, :title, :body, array_to_tsvector(string_to_array(CAST(:terms AS text), ' ')), "
+    ":current) "
     "ON CONFLICT (version_id) DO NOTHING"
 )
 _MOVE_PG = sa.text(
@@ -53,12 +57,12 @@ _MOVE_PG = sa.text(
 @dataclass(frozen=True, slots=True)
 class IndexRow:
     """The index form of one version for one dialect: the title and body as its index takes
-    them, and (PostgreSQL) the distinct tokens."""
+    them, and (PostgreSQL) the distinct tokens, in no particular order, joined by spaces."""
 
     version_id: int
     title: str
     body: str
-    distinct: tuple[str, ...] = ()
+    distinct: str = ""
 
 
 def index_row(
@@ -78,17 +82,27 @@ def index_row(
             return IndexRow(version_id, resolved(title, forms[0]), resolved(body, forms[1]))
         return IndexRow(version_id, fts_text(title), fts_text(body))
     title_terms, body_terms = index_terms(title), index_terms(body)
-    distinct: list[str] = []
+    distinct = set(title_terms)
+    distinct.update(body_terms)
+    joined = " ".join(distinct)
+    # Each token takes its bytes and 4 more in a tsvector: n tokens joined by n - 1 spaces are
+    # within the cap when their length + 3n + 1 is.
+    if len(joined.encode()) + 3 * len(distinct) + 1 > _MAX_TSVECTOR_BYTES:
+        joined = " ".join(_capped(distinct))
+    # Padded with spaces: a phrase is LIKE '% a b %'.
+    return IndexRow(version_id, f" {' '.join(title_terms)} ", f" {' '.join(body_terms)} ", joined)
+
+
+def _capped(distinct: set[str]) -> list[str]:
+    """The first of the sorted tokens whose tsvector stays within `_MAX_TSVECTOR_BYTES`."""
+    kept: list[str] = []
     size = 0
-    for term in sorted(set(title_terms) | set(body_terms)):
+    for term in sorted(distinct):
         size += len(term.encode()) + 4
         if size > _MAX_TSVECTOR_BYTES:
             break
-        distinct.append(term)
-    # Padded with spaces: a phrase is LIKE '% a b %'.
-    return IndexRow(
-        version_id, f" {' '.join(title_terms)} ", f" {' '.join(body_terms)} ", tuple(distinct)
-    )
+        kept.append(term)
+    return kept
 
 
 def _params(dialect: str, rows: Sequence[IndexRow], current: bool) -> list[dict[str, object]]:
@@ -98,7 +112,7 @@ def _params(dialect: str, rows: Sequence[IndexRow], current: bool) -> list[dict[
                 "id": r.version_id,
                 "title": r.title,
                 "body": r.body,
-                "terms": list(r.distinct),
+                "terms": r.distinct,
                 "current": current,
             }
             for r in rows

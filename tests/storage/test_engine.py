@@ -186,6 +186,31 @@ def test_postgresql_tables_live_in_the_search_path_schema(db: Database) -> None:
     assert {"articles", "versions", "alembic_version"} <= tables
 
 
+def test_postgresql_bodies_are_compressed_with_lz4_where_the_server_has_it(db: Database) -> None:
+    """A version's body is TOAST-compressed with lz4 (the server's default, pglz, costs several
+    times the CPU); a server without lz4 keeps its default and stores the same text."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from storage import versions
+    from tests.storage.conftest import make_article, make_raw
+
+    body = " ".join(f"Paragraph {i} of a long release about the talks." for i in range(200))
+    with db.session() as s:
+        versions.record_fetch(s, make_article(body_text=body), make_raw(), now=T0, next_check_at=T0)
+    with db.session(readonly=True) as s:
+        has_lz4 = s.execute(
+            sa.text(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                "WHERE name = 'default_toast_compression'"
+            )
+        ).scalar()
+        method, text = s.execute(
+            sa.text("SELECT pg_column_compression(body_text), body_text FROM versions")
+        ).one()
+    assert text == body
+    assert method == ("lz4" if has_lz4 else "pglz")
+
+
 def test_resolve_db_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The CLI value wins over MFAWATCH_DB, which wins over the default file."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
