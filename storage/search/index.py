@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.bodies import read_text
 from storage.search.forms import FtsForms, fts_text, resolved
 from storage.search.text import index_terms
 
@@ -156,11 +157,14 @@ def backfill_batch(session: Session, state: BackfillState, size: int = 500) -> B
     transaction; the new state."""
     upto = min(state.done + size, state.until)
     found = session.execute(
-        sa.text("SELECT id, title, body_text FROM versions WHERE id > :a AND id <= :b ORDER BY id"),
+        sa.text(
+            "SELECT id, title, body, body_text FROM versions WHERE id > :a AND id <= :b ORDER BY id"
+        ),
         {"a": state.done, "b": upto},
     ).all()
     dialect = session.get_bind().dialect.name
-    rows = [index_row(vid, t, b, dialect) for vid, t, b in found if t or b]
+    texts = [(vid, t, read_text(packed, b)) for vid, t, packed, b in found]
+    rows = [index_row(vid, t, b, dialect) for vid, t, b in texts if t or b]
     if rows and dialect == "sqlite":
         # A version the crawler indexed meanwhile must not be indexed twice (FTS5 would keep
         # both); PostgreSQL's insert skips it by its key.

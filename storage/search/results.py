@@ -115,7 +115,8 @@ def _matches(dialect: str, node: Node) -> tuple[str, dict[str, Any]]:
     cond = sqlite_condition(node)
     return (
         "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score FROM versions v "
-        "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
+        "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '' "
+        "OR v.body IS NOT NULL) "
         f"AND {cond.sql}",
         dict(cond.params),
     )
