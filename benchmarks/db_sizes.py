@@ -75,7 +75,14 @@ def size_report(db: Path, articles: int, config: Path | None = None) -> str:
             lines.append(f"{name:36} {size / MB:8.1f} {size / articles:10.0f} {size / total:6.1%}")
     lines.append(f"{'(free pages)':36} {free / MB:8.1f} {free / articles:10.0f}")
     lines.append(f"{'database file':36} {total / MB:8.1f} {total / articles:10.0f}")
-    columns = column_bytes(db, "versions", ["body_text", "body_html"])
+    con = sqlite3.connect(db)
+    try:
+        names = [r[1] for r in con.execute("PRAGMA table_info(versions)")]
+    finally:
+        con.close()
+    columns = column_bytes(
+        db, "versions", [c for c in ("body_text", "body_html", "body") if c in names]
+    )
     lines.append(
         "versions payload: "
         + ", ".join(

@@ -21,11 +21,12 @@ import threading
 
 import zstandard
 
-# Level 3: on the synthetic crawl's pages as fast to compress as level 1 and 5 % smaller; level
-# 6 is 5 % smaller again at three times the CPU (docs/benchmarks.md, storage size).
-LEVEL = 3
+# Level 2: on the synthetic crawl's pages 5 % smaller than level 1 for 10 % more CPU, and both
+# smaller and faster than level 3 (docs/benchmarks.md, storage size).
+LEVEL = 2
 _SKELETON = b"\x01"  # data = format byte + zstd(text NUL skeleton)
 _WHOLE = b"\x02"  # data = format byte + zstd(text NUL html)
+_PREFIX = 16  # characters looked for first (see `_skeleton`)
 _MIN_PARAGRAPH = 16  # shorter paragraphs are left in the skeleton: a marker would cost as much
 # The SQLite function (body, body_text) -> text that SQL reads a version's text with (registered
 # on every connection by `storage.engine`; `storage.schema.body_text_sql` calls it).
@@ -51,9 +52,15 @@ def _skeleton(paragraphs: list[str], html: str) -> str:
     for i, paragraph in enumerate(paragraphs):
         if len(paragraph) < _MIN_PARAGRAPH:
             continue
-        found = html.find(paragraph, at)
+        # A paragraph is mostly where its first words are next: finding those and comparing
+        # the rest is several times faster than finding the whole paragraph.
+        found = html.find(paragraph[:_PREFIX], at)
         if found < 0:
             continue
+        if not html.startswith(paragraph, found):
+            found = html.find(paragraph, found)
+            if found < 0:
+                continue
         out += (html[at:found], f"\x00{i}\x01")
         at = found + len(paragraph)
     out.append(html[at:])
