@@ -16,6 +16,9 @@ median run is reported; dirty pages are flushed to disk (sync) before every meas
 no run pays for the writeback of the generated site or of the run before it.
     python benchmarks/crawl_bench.py                 # 20 sources x 500 articles, 3 runs each
     python benchmarks/crawl_bench.py --smoke         # 2 x 50, one run, no yardstick (CI)
+    python benchmarks/crawl_bench.py --sizes --repeat 1 --no-scrapy   # where the bytes go
+`--sizes` prints the cold crawl's database bytes per table and index beside the gzip WARC of
+the same responses (`benchmarks/db_sizes.py`); `--keep-db FILE` copies that database out.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from db_sizes import size_report  # noqa: E402
 from synthetic_site import SiteServer, SiteSpec, config_yaml, edit_articles, generate  # noqa: E402
 
 SCRAPY_SPIDER = r"""
@@ -153,6 +157,10 @@ def main() -> None:
     ap.add_argument(
         "--no-pairing", action="store_true", help="no officials table: crawls pair nothing"
     )
+    ap.add_argument(
+        "--sizes", action="store_true", help="database bytes per table/index vs the gzip WARC"
+    )
+    ap.add_argument("--keep-db", metavar="FILE", help="copy the cold crawl's database there")
     args = ap.parse_args()
     if args.smoke:
         args.sources, args.articles, args.no_scrapy, args.repeat = 2, 50, True, 1
@@ -180,6 +188,9 @@ def main() -> None:
                 colds.append(mfawatch(config, db))
             results["cold"] = median_run(colds)
             counts_cold = db_counts(db)
+            sizes = size_report(db, spec.total, config) if args.sizes else None
+            if args.keep_db:
+                shutil.copy(db, args.keep_db)
             if counts_cold.get("articles") != spec.total:
                 raise SystemExit(
                     f"cold crawl stored {counts_cold.get('articles')} articles, expected {spec.total}"
@@ -249,6 +260,8 @@ def main() -> None:
         if name in results and args.repeat > 1:
             print(f"{name}: wall times of the {args.repeat} runs {results[name]['walls']}")
     print(f"edit5: {edited} edited -> {new_versions} new versions; recheck grew no article tables")
+    if sizes is not None:
+        print(f"cold crawl database (last run):\n{sizes}")
     if "scrapy" in results:
         ratio = results["cold"]["articles_per_s"] / results["scrapy"]["articles_per_s"]
         print(f"mfawatch cold / scrapy = {ratio:.2f}x")

@@ -42,6 +42,7 @@ from digest.web import create_app  # noqa: E402
 from storage.engine import Database, open_db  # noqa: E402
 from storage.schema import ArticleRow, DiffRow, SourceRow, VersionRow  # noqa: E402
 from storage.stored_diffs import diff_versions  # noqa: E402
+from storage.versions.rows import stored_body  # noqa: E402
 
 SOURCES = [("cn-mfa-en", "CN"), ("cn-mfa-zh", "CN"), ("ru-mid", "RU"), ("jp-mofa", "JP"),
            ("in-mea", "IN"), ("uk-fcdo", "GB"), ("de-aa", "DE"), ("fr-diplo", "FR"),
@@ -59,7 +60,8 @@ def _body(rng: random.Random) -> str:
 
 
 def generate(db: Database, articles: int, versions: int, days: int, change_days: int) -> None:
-    """Bulk-insert the synthetic history (rows as the storage schema defines them)."""
+    """Bulk-insert the synthetic history (rows as the storage schema defines them, version
+    bodies packed as a SQLite store packs them)."""
     rng = random.Random(5)
     now = datetime.now(UTC)
     old_body = _body(rng)
@@ -93,7 +95,7 @@ def generate(db: Database, articles: int, versions: int, days: int, change_days:
                          "first_seen_at": seen, "last_checked_at": seen, "last_changed_at": seen,
                          "checks": 1, "missing_checks": 0, **common})  # fmt: skip
             vrows.append({"id": i + 1, "article_id": i + 1, "number": 1, "kind": "new", "seen_at": seen,
-                          "content_hash": f"{i:064x}", **common})  # fmt: skip
+                          "content_hash": f"{i:064x}", **stored_body(common, db.dialect)})  # fmt: skip
         with db.session() as s:
             s.execute(sa.insert(ArticleRow), rows)
             s.execute(sa.insert(VersionRow), vrows)
@@ -107,7 +109,7 @@ def generate(db: Database, articles: int, versions: int, days: int, change_days:
                           "content_hash": f"{vid:064x}", "title": f"Statement {i} (updated)",
                           "published_date": date(seen.year, seen.month, seen.day), "date_precision": "day",
                           "date_source": "page", "section": "Press Releases", "language": "en",
-                          "body_text": new_body, "body_html": "", "diff_from": 1,
+                          **stored_body({"body_text": new_body, "body_html": ""}, db.dialect), "diff_from": 1,
                           "diff_summary": diff["summary"], "words_added": diff["words_added"],
                           "words_removed": diff["words_removed"]})  # fmt: skip
             drows.append({"version_id": vid, "from_number": 1, "data": diff})

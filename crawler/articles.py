@@ -235,6 +235,7 @@ async def _process(
                 next_check,
                 aliases,
                 prepared.fts,
+                prepared.version_body,
             ),
             (etag, modified) if etag or modified else None,
         )
@@ -253,6 +254,7 @@ async def _process(
             _plan(source, now, now, key),  # a change restarts the plan
             aliases,
             prepared.fts,
+            prepared.version_body,
         ),
         # Revisits fetch the canonical URL: its validators are kept when they changed.
         (key, etag, modified) if (etag or modified) and (etag, modified) != sent else None,
@@ -344,6 +346,7 @@ def _store_first_fetches(s: Session, firsts: list[_FirstFetch]) -> list[versions
                 aliases=e.aliases,
                 digest=e.digest,
                 packed=e.packed,
+                version_body=e.version_body,
             )
         done.append(outcome)
     http_validators.set_many(

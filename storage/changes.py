@@ -30,6 +30,7 @@ from storage.schema import (
     RunRow,
     SourceRow,
     VersionRow,
+    body_text_sql,
 )
 from storage.types import UTCDateTime
 
@@ -265,11 +266,11 @@ def _common(f: ChangeFilters, q: Any) -> Any:
         title = sa.func.coalesce(v.title, a.title)
         # A removal has no body of its own: search the article's current content instead.
         current = (
-            sa.select(cv.body_text)
+            sa.select(body_text_sql(cv))
             .where(cv.article_id == a.id, cv.number == a.content_version)
             .scalar_subquery()
         )
-        body = sa.func.coalesce(v.body_text, current)
+        body = sa.func.coalesce(body_text_sql(v), current)
         q = q.where(
             sa.or_(
                 title.icontains(f.text, autoescape=True),
@@ -355,8 +356,8 @@ def _by_publication(c: Any) -> tuple[Any, ...]:
 
 
 def _body(full_body: bool) -> Any:
-    v = VersionRow
-    return (v.body_text if full_body else sa.func.substr(v.body_text, 1, LEAD_SOURCE)).label("body")
+    text = body_text_sql()
+    return (text if full_body else sa.func.substr(text, 1, LEAD_SOURCE)).label("body")
 
 
 def _returns_query(f: ChangeFilters, full_body: bool) -> Any:

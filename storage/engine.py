@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from storage.bodies import SQL_FUNCTION, read_text
 from storage.errors import DatabaseUnavailable, DiskFull
 from storage.queue_schema import create_queue
 from storage.schema_lock import PG_LOCK_KEY
@@ -37,7 +38,7 @@ from storage.schema_lock import PG_LOCK_KEY
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
 # it opens without importing Alembic, which costs a few hundred ms of every command's start-up.
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page size of a new SQLite file. A stored version holds ~60 KB of body text and HTML, so rows
 # live mostly in overflow pages, and SQLite's work (a WAL frame, a checksum, two system calls,
@@ -132,6 +133,8 @@ def _sqlite_engine(url: URL) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
+        # What SQL reads of a version's text where its body is packed (`schema.body_text_sql`).
+        dbapi_conn.create_function(SQL_FUNCTION, 2, read_text, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.articles import find_article_id, sightings
+from storage.bodies import read_body
 from storage.errors import ArticleNotFound, VersionNotFound
 from storage.model import ArticleDate, DatePrecision, DateSource, VersionKind
 from storage.schema import (
@@ -260,7 +261,7 @@ def iter_articles(
     returned to an earlier content, missing, removed or restored).
     """
     query = (
-        sa.select(ArticleRow, VersionRow.body_text, VersionRow.body_html)
+        sa.select(ArticleRow, VersionRow.body, VersionRow.body_text, VersionRow.body_html)
         .outerjoin(VersionRow, _CURRENT)
         .order_by(ArticleRow.id)
     )
@@ -270,8 +271,10 @@ def iter_articles(
         query = query.where(
             sa.or_(ArticleRow.last_changed_at >= since, ArticleRow.status_changed_at >= since)
         )
-    for row, body_text, body_html in session.execute(query.execution_options(yield_per=500)):
-        yield _stored(row, body_text, body_html)
+    for row, packed, body_text, body_html in session.execute(
+        query.execution_options(yield_per=500)
+    ):
+        yield _stored(row, *read_body(packed, body_text, body_html))
 
 
 def get_article(session: Session, url_or_id: str | int) -> StoredArticle:
@@ -281,11 +284,11 @@ def get_article(session: Session, url_or_id: str | int) -> StoredArticle:
 
 def _stored_with_body(session: Session, row: ArticleRow) -> StoredArticle:
     body = session.execute(
-        sa.select(VersionRow.body_text, VersionRow.body_html).where(
+        sa.select(VersionRow.body, VersionRow.body_text, VersionRow.body_html).where(
             VersionRow.article_id == row.id, VersionRow.number == row.content_version
         )
     ).first()
-    return _stored(row, *(body if body is not None else (None, None)))
+    return _stored(row, *(read_body(*body) if body is not None else (None, None)))
 
 
 def _article_row(session: Session, url_or_id: str | int) -> ArticleRow:

@@ -6,7 +6,8 @@
     listing_sightings  when an item first/last appeared on each listing page, and in which of
                        its stored responses (first and last)
     versions           each distinct content of an article (new/changed/restored) and removals;
-                       a changed one says whether the edit was silent (`edit_kind`)
+                       a changed one says whether the edit was silent (`edit_kind`); on SQLite
+                       its text and HTML are packed into one zstd frame (`body`)
     diffs              the structured diff of a version from the one it replaced
     reverts            returns to an earlier content (A -> B -> A), one row per (from, to) pair
     blobs              raw response bodies, compressed, content-addressed by SHA-256
@@ -42,8 +43,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
+from storage.bodies import SQL_FUNCTION, read_body
 from storage.model import ArticleStatus
 from storage.search import ddl as search_ddl
 from storage.types import UTCDateTime
@@ -141,7 +147,16 @@ class SightingRow(Base):
 
 
 class VersionRow(Base):
-    """One version: a distinct content (new, changed, restored) or a removal with its evidence."""
+    """One version: a distinct content (new, changed, restored) or a removal with its evidence.
+
+    Its text and HTML are stored one of two ways. Packed (`storage.bodies`): `body` holds both
+    in one zstd frame and `body_text`, `body_html` are NULL; what a SQLite store writes (the
+    version text was 3/4 of a crawl's database). Plain: `body` is NULL and the two columns hold
+    them; what PostgreSQL stores (TOAST compresses large text itself, and its SQL reads the text
+    where it is), and SQLite rows whose text cannot be packed. A loaded row shows its text and
+    HTML in `body_text` and `body_html` whichever way they are stored (`_show_packed_body`);
+    SQL reads the text with `body_text_sql`, Core reads both with `bodies.read_body`.
+    """
 
     __tablename__ = "versions"
     __table_args__ = (
@@ -178,6 +193,40 @@ class VersionRow(Base):
     # A changed version: silent | announced | unknown (`storage.versions.edit_kind`), and why.
     edit_kind: Mapped[str | None] = mapped_column(sa.String(16))
     edit_evidence: Mapped[dict[str, Any] | None]
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # packed text and HTML (SQLite)
+
+
+@sa.event.listens_for(VersionRow, "load")
+@sa.event.listens_for(VersionRow, "refresh")
+def _show_packed_body(target: VersionRow, *args: Any) -> None:
+    """A packed row loaded: its text and HTML in `body_text` and `body_html` (not as changes)."""
+    if target.__dict__.get("body") is not None:
+        text, html = read_body(target.body, None, None)
+        set_committed_value(target, "body_text", text)
+        set_committed_value(target, "body_html", html)
+
+
+class _BodyText(FunctionElement[str]):
+    inherit_cache = True
+    type = sa.Text()
+
+
+@compiles(_BodyText)
+def _plain_body_text(element: _BodyText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(list(element.clauses)[1], **kw)
+
+
+@compiles(_BodyText, "sqlite")
+def _sqlite_body_text(element: _BodyText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQL_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+def body_text_sql(version: Any = None) -> sa.ColumnElement[str]:
+    """SQL for a version's text (of `version`, an alias of VersionRow, or VersionRow itself):
+    the plain column on PostgreSQL, the SQLite function `storage.engine` registers on SQLite
+    (which reads a packed body, else the plain column)."""
+    v = VersionRow if version is None else version
+    return _BodyText(v.body, v.body_text)
 
 
 class DiffRow(Base):

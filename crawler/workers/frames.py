@@ -48,7 +48,8 @@ def request(
 
     `source` is the pickled `Source` the first time a worker is sent `source_id`, else None;
     `forget` tells the worker to drop the sources it was sent before (before taking this one);
-    `fts` asks for the SQLite search index input of the article's text (`Prepared.fts`).
+    `fts` asks for what a SQLite store takes beside the article: the search index input of its
+    text (`Prepared.fts`) and its packed text and HTML (`Prepared.version_body`).
     """
     raw = page.raw
     flat_raw = (
@@ -96,18 +97,19 @@ def answer(prepared: Prepared) -> bytes:
             packed,
             prepared.capped,
             prepared.fts,
+            prepared.version_body,
         )
     )
 
 
 def failure(exc: Exception) -> bytes:
     """The frame carrying the exception a page raised (it must survive pickling)."""
-    return frame((False, exc, None, None, (), None))
+    return frame((False, exc, None, None, (), None, None))
 
 
 def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     """An answer frame's body back: the prepared article, or the exception to raise."""
-    ok, value, digest, packed, capped, fts = pickle.loads(data)
+    ok, value, digest, packed, capped, fts, version_body = pickle.loads(data)
     if not ok:
         assert isinstance(value, Exception)
         return value
@@ -115,7 +117,8 @@ def read_answer(data: bytes | memoryview) -> Prepared | Exception:
     article = Article(
         source, url, title, body_text, body_html, _date_from(date), section, language, markers
     )
-    return Prepared(article, digest, None if packed is None else PackedBody(*packed), capped, fts)
+    raw_body = None if packed is None else PackedBody(*packed)
+    return Prepared(article, digest, raw_body, capped, fts, version_body)
 
 
 def _date_fields(d: ArticleDate | None) -> _Flat | None:

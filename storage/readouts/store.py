@@ -27,6 +27,7 @@ from storage.schema import (
     ReadoutRow,
     SourceRow,
     VersionRow,
+    body_text_sql,
     insert_ignore,
 )
 
@@ -380,7 +381,7 @@ def twin_edits(
 def bodies(session: Session, article_ids: Iterable[int]) -> dict[int, str]:
     """The current body text of each article (by id)."""
     rows = session.execute(
-        sa.select(ArticleRow.id, VersionRow.body_text)
+        sa.select(ArticleRow.id, body_text_sql())
         .join(
             VersionRow,
             sa.and_(

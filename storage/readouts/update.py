@@ -32,7 +32,7 @@ from storage.readouts.officials import Officials
 from storage.readouts.rule import best_matches, window_bounds
 from storage.readouts.store import PairStatus, Relation
 from storage.readouts.twins import DAY_SLACK, Marks, best_twin, marks
-from storage.schema import ArticleRow, SourceRow, VersionRow
+from storage.schema import ArticleRow, SourceRow, VersionRow, body_text_sql
 
 CURSOR = "readouts"
 BATCH = 2000
@@ -59,7 +59,7 @@ def _releases_query() -> sa.Select[Any]:
             SourceRow.country,
             SourceRow.timezone,
             ArticleRow.title,
-            sa.func.substr(VersionRow.body_text, 1, BODY_CHARS),
+            sa.func.substr(body_text_sql(), 1, BODY_CHARS),
             ArticleRow.published_at,
             ArticleRow.published_date,
             ArticleRow.date_precision,

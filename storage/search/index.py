@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.bodies import read_text
 from storage.search.ddl import CURRENT, PAST
 from storage.search.forms import FtsForms, fts_text, resolved
 from storage.search.text import index_terms
@@ -167,7 +168,7 @@ def reinstate(session: Session, versions: Iterable[tuple[int, str | None, str | 
 
 
 _CURRENT_OF = sa.text(
-    "SELECT v.id, v.title, v.body_text FROM versions v JOIN articles a "
+    "SELECT v.id, v.title, v.body, v.body_text FROM versions v JOIN articles a "
     "ON a.id = v.article_id AND v.number = a.content_version "
     "WHERE a.id IN :ids AND a.status <> 'removed'"
 ).bindparams(sa.bindparam("ids", expanding=True))
@@ -177,7 +178,10 @@ def retire_current_of(session: Session, article_ids: Sequence[int]) -> None:
     """`retire_current` for the current versions of these articles (not removed), read from the
     database: call it before the article rows move on."""
     if article_ids:
-        retire_current(session, session.execute(_CURRENT_OF, {"ids": list(article_ids)}).all())
+        found = session.execute(_CURRENT_OF, {"ids": list(article_ids)})
+        retire_current(
+            session, [(vid, title, read_text(packed, text)) for vid, title, packed, text in found]
+        )
 
 
 def index_versions(
@@ -249,7 +253,7 @@ def clear(session: Session) -> None:
 # Each version with whether it is its article's current content; on PostgreSQL the articles are
 # locked (as a writer locks them) so that a version made current or not meanwhile is seen so.
 _BATCH = (
-    "SELECT v.id, v.title, v.body_text, "
+    "SELECT v.id, v.title, v.body, v.body_text, "
     "CASE WHEN v.number = a.content_version AND a.status <> 'removed' THEN 1 ELSE 0 END "
     "FROM versions v JOIN articles a ON a.id = v.article_id "
     "WHERE v.id > :a AND v.id <= :b ORDER BY v.id"
@@ -262,7 +266,12 @@ def backfill_batch(session: Session, state: BackfillState, size: int = 500) -> B
     upto = min(state.done + size, state.until)
     dialect = session.get_bind().dialect.name
     lock = " FOR SHARE OF a" if dialect == "postgresql" else ""
-    found = session.execute(sa.text(_BATCH + lock), {"a": state.done, "b": upto}).all()
+    found = [
+        (vid, title, read_text(packed, text), cur)
+        for vid, title, packed, text, cur in session.execute(
+            sa.text(_BATCH + lock), {"a": state.done, "b": upto}
+        )
+    ]
     have: set[int] = set()
     if dialect == "sqlite":
         # A version the crawler indexed meanwhile must not be indexed twice (FTS5 would keep

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.bodies import read_text
 from storage.normalize import normalize_text
 from storage.search.query import Node, positive_terms
 from storage.search.results import Hit, Scope
@@ -51,11 +52,14 @@ def passages(
     ids = sorted({a for a, _ in wanted})
     rows = session.execute(
         sa.text(
-            "SELECT id, article_id, number, title, body_text FROM versions WHERE article_id IN :ids"
+            "SELECT id, article_id, number, title, body, body_text FROM versions "
+            "WHERE article_id IN :ids"
         ).bindparams(sa.bindparam("ids", ids, expanding=True))
     ).all()
     texts = {
-        (r[1], r[2]): (int(r[0]), r[3] or "", r[4] or "") for r in rows if (r[1], r[2]) in wanted
+        (r[1], r[2]): (int(r[0]), r[3] or "", read_text(r[4], r[5]) or "")
+        for r in rows
+        if (r[1], r[2]) in wanted
     }
     terms = positive_terms(query)
     out: dict[int, Passage] = {}

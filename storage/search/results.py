@@ -137,7 +137,8 @@ def _matches(
         return (
             "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
             f"FROM {versions} "
-            "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '') "
+            "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '' "
+            "OR v.body IS NOT NULL) "
             f"AND {cond.sql}",
             dict(cond.params),
         )

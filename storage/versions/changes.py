@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from storage.articles import add_alias_pairs
 from storage.blobs import put_packed, rendered_packs, response_values
+from storage.bodies import read_body
 from storage.codecs import PackedBody, pack
 from storage.model import Article, ArticleStatus, RawResponse, VersionKind
 from storage.schema import DiffRow, ResponseRow, VersionRow
@@ -43,6 +45,7 @@ from storage.versions.rows import (
     diff_input,
     require_aware,
     row_values,
+    stored_body,
 )
 
 _CHUNK = 500  # bound on IN (...) list sizes (SQLite's variable limit)
@@ -71,6 +74,7 @@ class Refetch:
     restart_at: datetime
     aliases: tuple[str, ...] = ()
     fts: FtsForms | None = None  # search.forms.fts_forms(title, body) when computed beforehand
+    version_body: bytes | None = None  # bodies.pack_body(text, html), packed by a parse worker
 
 
 def record_refetches(session: Session, entries: Sequence[Refetch]) -> list[Outcome]:
@@ -98,6 +102,7 @@ def record_refetches(session: Session, entries: Sequence[Refetch]) -> list[Outco
             aliases=e.aliases,
             digest=e.digest,
             packed=e.packed,
+            version_body=e.version_body,
         )
         if outcome.kind in _RESTARTS:
             set_next_check(session, outcome.article_id, e.restart_at)
@@ -162,19 +167,24 @@ def _plain_changes(session: Session, entries: Sequence[Refetch]) -> dict[int, _S
 
 
 def _current_contents(session: Session, rows: Sequence[_Stored]) -> dict[int, Any]:
-    """The version holding each article's current content, by article id."""
+    """The content columns of the version holding each article's current content (its body
+    unpacked), by article id."""
     v, a = VERSIONS.c, ARTICLES.c
     ids = sorted({row.id for row in rows})
     found: dict[int, Any] = {}
     for start in range(0, len(ids), _CHUNK):
-        found.update(
-            (r.article_id, r)
-            for r in session.execute(
-                sa.select(v.article_id, v.id.label("version_id"), *(v[c] for c in CONTENT_COLUMNS))
-                .join_from(VERSIONS, ARTICLES, a.id == v.article_id)
-                .where(a.id.in_(ids[start : start + _CHUNK]), v.number == a.content_version)
+        for r in session.execute(
+            sa.select(
+                v.article_id, v.id.label("version_id"), v.body, *(v[c] for c in CONTENT_COLUMNS)
             )
-        )
+            .join_from(VERSIONS, ARTICLES, a.id == v.article_id)
+            .where(a.id.in_(ids[start : start + _CHUNK]), v.number == a.content_version)
+        ):
+            fields = r._asdict()
+            fields["body_text"], fields["body_html"] = read_body(
+                fields.pop("body"), r.body_text, r.body_html
+            )
+            found[r.article_id] = SimpleNamespace(**fields)
     return found
 
 
@@ -205,6 +215,7 @@ def _store_changes(
         .all()
     )
     version_rows = []
+    dialect = session.get_bind().dialect.name
     for n, i in enumerate(order):
         e, row, diff = entries[i], bulk[i], diffs[n]
         edit_kind, edit_evidence = judge_edit(current[row.id], values[n])
@@ -223,7 +234,7 @@ def _store_changes(
                 "words_removed": diff.get("words_removed"),
                 "edit_kind": edit_kind,
                 "edit_evidence": edit_evidence,
-                **values[n],
+                **stored_body(values[n], dialect, e.version_body),
             }
         )
     version_ids = session.execute(_INSERT_VERSIONS, version_rows).scalars().all()
@@ -233,10 +244,7 @@ def _store_changes(
     )
     index_versions(
         session,
-        [
-            (vid, r["title"], r["body_text"])
-            for vid, r in zip(version_ids, version_rows, strict=True)
-        ],
+        [(vid, values[n]["title"], values[n]["body_text"]) for n, vid in enumerate(version_ids)],
         [entries[i].fts for i in order],
     )
     session.execute(

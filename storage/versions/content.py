@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.articles import add_aliases
 from storage.blobs import store_response
@@ -45,6 +46,7 @@ from storage.versions.rows import (
     new_article_row,
     require_aware,
     row_values,
+    stored_body,
     touch,
     version_fields,
 )
@@ -60,11 +62,13 @@ def record_fetch(
     aliases: Sequence[str] = (),
     digest: str | None = None,
     packed: PackedBody | None = None,
+    version_body: bytes | None = None,
 ) -> Outcome:
     """Store a successfully parsed article page and say what it was (new, changed, ...).
 
-    `digest` (`normalize.article_fingerprint(article)`) and `packed` (`codecs.pack(raw.body)`) may be passed when
-    the caller computed them already, e.g. in a parse worker process.
+    `digest` (`normalize.article_fingerprint(article)`), `packed` (`codecs.pack(raw.body)`)
+    and `version_body` (`bodies.pack_body(text, html)`) may be passed when the caller computed
+    them already, e.g. in a parse worker process.
     """
     require_aware(now=now, next_check_at=next_check_at)
     if digest is None:
@@ -93,9 +97,12 @@ def record_fetch(
                 aliases=aliases,
                 digest=digest,
                 packed=packed,
+                version_body=version_body,
             )
             return dataclasses.replace(outcome, moved=True)
-        new = _new_article(session, article, raw, digest, now, next_check_at, aliases, packed, keys)
+        new = _new_article(
+            session, article, raw, digest, now, next_check_at, aliases, packed, keys, version_body
+        )
         if new is not None:
             return new
         row = find_row(session, article.url)  # another writer stored it meanwhile
@@ -103,7 +110,7 @@ def record_fetch(
     add_aliases(session, row.id, [*aliases, article.url])
     touch(row, now, next_check_at)
     if row.status == ArticleStatus.REMOVED:
-        return _restore(session, row, article, raw, digest, now, packed)
+        return _restore(session, row, article, raw, digest, now, packed, version_body)
     was_missing = clear_missing(row, now)
     if row.content_hash == digest:
         return Outcome(OutcomeKind.UNCHANGED, row.id, row.version, was_missing)
@@ -116,7 +123,7 @@ def record_fetch(
     if earlier is not None:
         return _revert(session, row, earlier, raw, now, was_missing, packed)
     version = _add_content_version(
-        session, row, VersionKind.CHANGED, article, raw, digest, now, packed
+        session, row, VersionKind.CHANGED, article, raw, digest, now, packed, version_body
     )
     return Outcome(OutcomeKind.CHANGED, row.id, version, was_missing)
 
@@ -131,6 +138,7 @@ def _new_article(
     aliases: Sequence[str],
     packed: PackedBody | None,
     keys: moves.Candidate,
+    version_body: bytes | None,
 ) -> Outcome | None:
     """Version 1 of an unknown article; None when another writer inserted its URL meanwhile."""
     # Core inserts, not ORM objects: this is the hot path of a first crawl.
@@ -143,8 +151,9 @@ def _new_article(
     if article_id is None:
         return None
     response_id, raw_sha = store_response(session, raw, article_id, packed)
+    stored = stored_body(values, session.get_bind().dialect.name, version_body)
     version_id = session.execute(
-        INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, values)
+        INSERT_VERSION, first_version_row(article_id, digest, now, response_id, raw_sha, stored)
     ).scalar_one()
     index_versions(session, [(version_id, values["title"], values["body_text"])])
     moves.store_signatures(session, [moves.signature_row(article_id, keys)])
@@ -162,6 +171,7 @@ def _add_content_version(
     digest: str,
     now: datetime,
     packed: PackedBody | None = None,
+    version_body: bytes | None = None,
 ) -> int:
     """Add a version with the fetched content (and its diff from the current content)."""
     from storage.stored_diffs import diff_versions  # kept local: only needed here
@@ -193,10 +203,13 @@ def _add_content_version(
         words_added=diff.get("words_added") if diff is not None else None,
         words_removed=diff.get("words_removed") if diff is not None else None,
         **judged,
-        **values,
+        **stored_body(values, session.get_bind().dialect.name, version_body),
     )
     session.add(version)
     session.flush()
+    # As a loaded row shows it (`schema.VersionRow`), for what reads it later in this session.
+    set_committed_value(version, "body_text", values["body_text"])
+    set_committed_value(version, "body_html", values["body_html"])
     index_versions(session, [(version.id, values["title"], values["body_text"])])
     if diff is not None:
         session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))
@@ -217,12 +230,13 @@ def _restore(
     digest: str,
     now: datetime,
     packed: PackedBody | None,
+    version_body: bytes | None,
 ) -> Outcome:
     clear_missing(row, now)
     row.status, row.status_changed_at = ArticleStatus.LIVE.value, now
     row.missing_since, row.missing_checks, row.missing_evidence = None, 0, None
     number = _add_content_version(
-        session, row, VersionKind.RESTORED, article, raw, digest, now, packed
+        session, row, VersionKind.RESTORED, article, raw, digest, now, packed, version_body
     )
     return Outcome(OutcomeKind.RESTORED, row.id, number)
 

@@ -42,7 +42,14 @@ from sqlalchemy.orm import Session
 
 from storage.articles import add_aliases
 from storage.model import Article
-from storage.schema import ArticleRow, MoveRow, SignatureRow, SourceRow, VersionRow
+from storage.schema import (
+    ArticleRow,
+    MoveRow,
+    SignatureRow,
+    SourceRow,
+    VersionRow,
+    body_text_sql,
+)
 from storage.signatures import THRESHOLD, signature, similarity
 
 _SIGNATURES: sa.Table = SignatureRow.__table__  # type: ignore[assignment]
@@ -58,7 +65,7 @@ _BY_HASH = _KNOWN.add_columns(SignatureRow.content_hash).where(
 _BY_DATE = _KNOWN.add_columns(SignatureRow.published_date, ArticleRow.title).where(
     SignatureRow.published_date.in_(sa.bindparam("dates", expanding=True))
 )
-_FIRST_BODY = sa.select(VersionRow.body_text).where(
+_FIRST_BODY = sa.select(body_text_sql()).where(
     VersionRow.article_id == sa.bindparam("a"), VersionRow.number == 1
 )
 

@@ -40,6 +40,7 @@ from storage.versions.rows import (
     first_version_row,
     new_article_row,
     require_aware,
+    stored_body,
 )
 
 _ARTICLES: sa.Table = ArticleRow.__table__  # type: ignore[assignment]
@@ -62,6 +63,7 @@ class FirstFetch:
     next_check_at: datetime
     aliases: tuple[str, ...] = ()
     fts: FtsForms | None = None  # search.forms.fts_forms(title, body) when computed beforehand
+    version_body: bytes | None = None  # bodies.pack_body(text, html), packed by a parse worker
 
 
 def _first_of_each_content(fresh: list[int], keys: dict[int, moves.Candidate]) -> list[int]:
@@ -141,11 +143,14 @@ def record_new(session: Session, entries: Sequence[FirstFetch]) -> list[Outcome 
         .scalars()
         .all()
     )
+    dialect = session.get_bind().dialect.name
     version_ids = (
         session.execute(
             _INSERT_VERSIONS,
             [
-                first_version_row(aid, e.digest, e.now, rid, p.sha256, v)
+                first_version_row(
+                    aid, e.digest, e.now, rid, p.sha256, stored_body(v, dialect, e.version_body)
+                )
                 for e, p, v, aid, rid in zip(
                     todo, packed, values, article_ids, response_ids, strict=True
                 )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.bodies import pack_body
 from storage.model import Article, ArticleStatus, VersionKind
 from storage.normalize import Content, content_fields, normalize_line
 from storage.schema import AliasRow, ArticleRow, VersionRow
@@ -157,6 +158,23 @@ def article_values(article: Article) -> dict[str, Any]:
         "body_html": article.body_html,
         "markers": dict(article.markers),
     }
+
+
+def stored_body(
+    values: dict[str, Any], dialect: str, packed: bytes | None = None
+) -> dict[str, Any]:
+    """`values` (an `article_values`) with the body as a versions row stores it on `dialect`.
+
+    SQLite: the text and HTML packed into `body` (`packed` when the caller packed them already,
+    in a parse worker), the plain columns NULL; plain when the text cannot be packed. PostgreSQL:
+    plain (TOAST compresses them). Every row gets the same keys, for executemany.
+    """
+    if dialect == "sqlite":
+        if packed is None:
+            packed = pack_body(values["body_text"], values["body_html"])
+        if packed is not None:
+            return {**values, "body_text": None, "body_html": None, "body": packed}
+    return {**values, "body": None}
 
 
 def row_values(values: dict[str, Any]) -> dict[str, Any]:

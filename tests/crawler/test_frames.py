@@ -44,7 +44,7 @@ def test_the_codec_knows_every_field_of_the_models() -> None:
         "published_date", "precision", "source", "published_at",
     ]  # fmt: skip
     assert [f.name for f in fields(Prepared)] == [
-        "article", "digest", "packed", "capped", "fts",
+        "article", "digest", "packed", "capped", "fts", "version_body",
     ]  # fmt: skip
 
 

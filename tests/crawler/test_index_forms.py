@@ -13,6 +13,7 @@ from crawler.parse.charset import with_text
 from crawler.workers.frames import HEADER, answer, read_answer
 from crawler.workers.prepare import Prepared, prepare_article
 from mfawatch.settings.loader import load_config
+from storage.bodies import unpack_body
 from storage.engine import Database, open_db
 from storage.model import RawResponse
 from storage.search.forms import fts_text
@@ -105,10 +106,17 @@ def test_a_worker_ships_the_forms_and_only_those_unlike_the_text(
     raw = RawResponse(url, url, 200, (), html.encode(), datetime.now(UTC))
     page_in = with_text(Page(raw, "", "", ""))
 
-    assert prepare_article(page_in, source, None, url).fts is None  # not asked: storage's job
+    plain = prepare_article(page_in, source, None, url)
+    assert plain.fts is None and plain.version_body is None  # not asked: storage's job
     prepared = prepare_article(page_in, source, None, url, fts=True)
     back = read_answer(memoryview(answer(prepared))[HEADER:])
     assert isinstance(back, Prepared) and back.fts == prepared.fts
+    # The version's text and HTML come packed as a SQLite store keeps them (storage.bodies).
+    assert back.version_body is not None and back.version_body == prepared.version_body
+    assert unpack_body(back.version_body) == (
+        prepared.article.body_text,
+        prepared.article.body_html,
+    )
     assert prepared.fts is not None and prepared.fts[1] is not None  # accents, CJK: a form
     a = prepared.article
     for text, form in zip((a.title, a.body_text), prepared.fts, strict=True):
