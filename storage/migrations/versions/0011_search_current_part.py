@@ -7,7 +7,8 @@ part instead of one over all rows. A contentless FTS5 table cannot tell which of
 which, so the upgrade empties the index and plans a backfill of every version, which
 `mfawatch search` (with a progress bar) or `mfawatch search --rebuild` runs in committed,
 resumable batches, putting each version in the part of its article's state; versions written
-meanwhile are indexed as they are written. A narrow index of versions, `ix_versions_match` (id,
+meanwhile are indexed as they are written. Running it again (a database stamped back) rebuilds
+the same way. A narrow index of versions, `ix_versions_match` (id,
 article id, number), lets a search find each match's article without reading the version's
 wide row. Downgrading restores 0006's one-part index, emptied
 and planned for a backfill the same way. No stored data is touched.
@@ -33,6 +34,7 @@ _FTS = "USING fts5(title, body, content='', tokenize='ascii')"
 _UP = {
     "sqlite": (
         "DROP TABLE IF EXISTS search_fts",
+        "DROP TABLE IF EXISTS search_current",
         f"CREATE VIRTUAL TABLE search_current {_FTS}",
         "INSERT INTO search_current(search_current, rank) VALUES ('automerge', 0)",
         f"CREATE VIRTUAL TABLE search_fts {_FTS}",
@@ -41,9 +43,11 @@ _UP = {
     "postgresql": (
         "TRUNCATE search_terms",
         "DROP INDEX IF EXISTS ix_search_terms_terms",
-        "ALTER TABLE search_terms ADD COLUMN current BOOLEAN NOT NULL DEFAULT false",
-        "CREATE INDEX ix_search_terms_current ON search_terms USING GIN (terms) WHERE current",
-        "CREATE INDEX ix_search_terms_past ON search_terms USING GIN (terms) WHERE NOT current",
+        "ALTER TABLE search_terms ADD COLUMN IF NOT EXISTS current BOOLEAN NOT NULL DEFAULT false",
+        "CREATE INDEX IF NOT EXISTS ix_search_terms_current ON search_terms USING GIN (terms) "
+        "WHERE current",
+        "CREATE INDEX IF NOT EXISTS ix_search_terms_past ON search_terms USING GIN (terms) "
+        "WHERE NOT current",
     ),
 }
 _DOWN = {
@@ -57,8 +61,8 @@ _DOWN = {
         "TRUNCATE search_terms",
         "DROP INDEX IF EXISTS ix_search_terms_current",
         "DROP INDEX IF EXISTS ix_search_terms_past",
-        "ALTER TABLE search_terms DROP COLUMN current",
-        "CREATE INDEX ix_search_terms_terms ON search_terms USING GIN (terms)",
+        "ALTER TABLE search_terms DROP COLUMN IF EXISTS current",
+        "CREATE INDEX IF NOT EXISTS ix_search_terms_terms ON search_terms USING GIN (terms)",
     ),
 }
 _PLAN = (
@@ -71,10 +75,10 @@ _PLAN = (
 def upgrade() -> None:
     for statement in (*_UP[op.get_bind().dialect.name], *_PLAN):
         op.execute(statement)
-    op.create_index("ix_versions_match", "versions", ["id", "article_id", "number"])
+    op.execute("CREATE INDEX IF NOT EXISTS ix_versions_match ON versions (id, article_id, number)")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_versions_match", table_name="versions")
+    op.execute("DROP INDEX IF EXISTS ix_versions_match")
     for statement in (*_DOWN[op.get_bind().dialect.name], *_PLAN):
         op.execute(statement)
