@@ -20,7 +20,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.articles import add_aliases
 from storage.blobs import store_response
@@ -46,6 +45,7 @@ from storage.versions.rows import (
     new_article_row,
     require_aware,
     row_values,
+    show_body,
     stored_body,
     touch,
     version_fields,
@@ -207,9 +207,7 @@ def _add_content_version(
     )
     session.add(version)
     session.flush()
-    # As a loaded row shows it (`schema.VersionRow`), for what reads it later in this session.
-    set_committed_value(version, "body_text", values["body_text"])
-    set_committed_value(version, "body_html", values["body_html"])
+    show_body(version, values)
     index_versions(session, [(version.id, values["title"], values["body_text"])])
     if diff is not None:
         session.add(DiffRow(version_id=version.id, from_number=row.content_version, data=diff))

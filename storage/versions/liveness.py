@@ -28,6 +28,8 @@ from storage.versions.rows import (
     content_row,
     find_row,
     require_aware,
+    show_body,
+    stored_body,
     touch,
     version_fields,
 )
@@ -122,8 +124,11 @@ def record_not_modified(
     if row.status == ArticleStatus.REMOVED:
         current = content_row(session, row)
         row.version += 1
+        # The same content as the current version's, stored as the dialect stores text (its
+        # packed body is reused as it is).
+        fields = version_fields(current)
         restored = VersionRow(
-            **version_fields(current),
+            **stored_body(fields, session.get_bind().dialect.name, current.body),
             article_id=row.id,
             number=row.version,
             kind=VersionKind.RESTORED.value,
@@ -133,7 +138,8 @@ def record_not_modified(
         )
         session.add(restored)
         session.flush()
-        index_versions(session, [(restored.id, restored.title, restored.body_text)])
+        show_body(restored, fields)
+        index_versions(session, [(restored.id, fields["title"], fields["body_text"])])
         row.content_version = row.version
         row.status, row.status_changed_at, row.last_changed_at = ArticleStatus.LIVE.value, now, now
         clear_missing(row, now)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.bodies import pack_body
 from storage.model import Article, ArticleStatus, VersionKind
@@ -175,6 +176,14 @@ def stored_body(
         if packed is not None:
             return {**values, "body_text": None, "body_html": None, "body": packed}
     return {**values, "body": None}
+
+
+def show_body(version: VersionRow, values: dict[str, Any]) -> None:
+    """A version just added with `stored_body(values, ...)`, as a loaded row shows it
+    (`schema.VersionRow`): its text and HTML in `body_text` and `body_html` however they are
+    stored, for what reads it later in the same session."""
+    set_committed_value(version, "body_text", values["body_text"])
+    set_committed_value(version, "body_html", values["body_html"])
 
 
 def row_values(values: dict[str, Any]) -> dict[str, Any]:

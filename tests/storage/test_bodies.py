@@ -258,3 +258,25 @@ def test_upgrading_from_0010_packs_every_stored_body_and_downgrading_unpacks_it(
         assert [tuple(r) for r in plain] == [(n, text, html) for n, _, text, html in rows]
     finally:
         db.dispose()
+
+
+def test_a_version_restored_by_a_304_is_stored_as_its_dialect_stores_text(db: Database) -> None:
+    """A removed article answered with 304 Not Modified gets a restored version with the same
+    text and HTML: packed on SQLite like every other version (not a plain second copy), plain on
+    PostgreSQL; read back the same either way."""
+    stored = _store(db)
+    url = make_article().url
+    for n in range(1, 4):
+        with db.session() as s:
+            versions.record_missing(
+                s, url, None, "HTTP 404", now=T0 + n * H, next_check_at=T0 + (n + 1) * H,
+                confirm_window=timedelta(0),
+            )  # fmt: skip
+    with db.session() as s:
+        restored = versions.record_not_modified(s, url, now=T0 + 5 * H, next_check_at=T0 + 6 * H)
+    assert restored.kind is versions.OutcomeKind.RESTORED
+    packed = db.dialect == "sqlite"
+    assert _stored_columns(db)[-1] == (restored.version, packed, None if packed else PAGE_TEXT)
+    with db.session(readonly=True) as s:
+        article = queries.get_article(s, stored.article_id)
+    assert (article.body_text, article.body_html) == (PAGE_TEXT, PAGE_HTML)
