@@ -9,7 +9,9 @@ a crawl pairs what it stores by itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +23,9 @@ from mfawatch.terminal import echo, echo_json
 from storage.readouts import store
 from storage.readouts.officials import Officials
 from storage.readouts.store import PairStatus, Relation
+
+if TYPE_CHECKING:  # imported by the commands that run it (start-up cost)
+    from storage.readouts.update import PairingResult
 
 PAIR_ID = click.IntRange(1, 2**63 - 1)
 
@@ -119,13 +124,7 @@ def update(app: App) -> None:
     """Pair every stored article not paired yet (a crawl pairs at most 500 after it)."""
     from storage.readouts.update import pair_new
 
-    settings = app.settings
-    officials = _officials(app)
-    result = pair_new(app.db, officials, datetime.now(UTC), twins=settings.twins())
-    echo(
-        f"{result.articles} article(s) read, {result.readouts} readout(s), "
-        f"{result.pairs} pair(s) found, {result.twins} twin pair(s) found"
-    )
+    _run_pairing(app, pair_new)
 
 
 def _officials(app: App) -> Officials:
@@ -145,9 +144,13 @@ def backfill(app: App) -> None:
     """Pair every stored article again with the current officials table (decisions kept)."""
     from storage.readouts.update import recompute
 
+    _run_pairing(app, recompute)
+
+
+def _run_pairing(app: App, run: Callable[..., PairingResult]) -> None:
+    """Run a pairing pass (`pair_new` or `recompute`) over the database and say what it found."""
     settings = app.settings
-    officials = _officials(app)
-    result = recompute(app.db, officials, datetime.now(UTC), twins=settings.twins())
+    result = run(app.db, _officials(app), datetime.now(UTC), twins=settings.twins())
     echo(
         f"{result.articles} article(s) read, {result.readouts} readout(s), "
         f"{result.pairs} pair(s) found, {result.twins} twin pair(s) found"
