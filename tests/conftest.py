@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.pg import PG_URL_DEFAULT, pg_schema
 from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# No per-example deadline: a loaded machine makes an example slow, not wrong (speed is measured
+# by benchmarks/, never asserted in tests).
+settings.register_profile("mfawatch", deadline=None)
+settings.load_profile("mfawatch")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
