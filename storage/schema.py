@@ -91,7 +91,16 @@ class ArticleRow(Base):
 
     __tablename__ = "articles"
     # Language twins are looked for among a source's articles of a few days (`readouts.twins`).
-    __table_args__ = (sa.Index("ix_articles_source_published", "source", "published_date"),)
+    __table_args__ = (
+        sa.Index("ix_articles_source_published", "source", "published_date"),
+        # The removed articles, few: `search --in removed` of a NOT reads their versions.
+        sa.Index(
+            "ix_articles_removed",
+            "id",
+            sqlite_where=sa.text("status = 'removed'"),
+            postgresql_where=sa.text("status = 'removed'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(sa.ForeignKey("sources.key"), index=True)
     url: Mapped[str] = mapped_column(sa.Text, unique=True)

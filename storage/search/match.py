@@ -62,17 +62,16 @@ def fts_expression(node: Node) -> str | None:
     return None  # a lone NOT
 
 
-def sqlite_condition(node: Node, parts: tuple[str, ...]) -> Condition:
-    """The condition on `v.id` (versions) that holds exactly for the versions matching `node`
-    among those indexed in the FTS5 tables `parts`."""
+def sqlite_condition(node: Node, part: str, column: str) -> Condition:
+    """The condition on the version id `column` that holds exactly for the versions matching
+    `node` among those indexed in the FTS5 table `part`."""
     params = _Params()
 
     def build(n: Node) -> str:
         expr = fts_expression(n)
         if expr is not None:
             name = params.add(expr)
-            found = [f"v.id IN (SELECT rowid FROM {p} WHERE {p} MATCH {name})" for p in parts]
-            return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
+            return f"{column} IN (SELECT rowid FROM {part} WHERE {part} MATCH {name})"
         if isinstance(n, Not):
             return f"NOT ({build(n.part)})"
         assert isinstance(n, And | Or)

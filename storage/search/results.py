@@ -119,44 +119,47 @@ def _parts(scope: Scope) -> tuple[str, ...]:
 
 
 def _matches(
-    dialect: str, node: Node, parts: tuple[str, ...], cap: int | None
+    dialect: str, node: Node, parts: tuple[str, ...], cap: int | None, among: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     """SQL selecting (vid, aid, num, score) for the versions matching `node` in the index
-    `parts`: every one, unscored (`cap` None), or the newest `cap` matches of each part, scored."""
+    `parts`: every one, unscored (`cap` None), or the newest `cap` matches of each part, scored.
+
+    `among`: SQL selecting `aid`, the only articles whose versions can count (SQLite: a query
+    without a positive term then reads their versions instead of every version of the part)."""
     if dialect == "postgresql":
         return _pg_matches(node, parts, cap)
     whole = fts_expression(node)
-    if whole is None:  # set logic over FTS5 expressions, unscored
-        cond = sqlite_condition(node, parts)
-        versions = "versions v"
-        current = "v.number = ca.content_version AND ca.status <> 'removed'"
-        if parts == (CURRENT,):
-            versions += f" JOIN articles ca ON ca.id = v.article_id AND {current}"
-        elif parts == (PAST,):
-            versions += f" JOIN articles ca ON ca.id = v.article_id AND NOT ({current})"
-        return (
-            "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
-            f"FROM {versions} "
-            "WHERE (coalesce(v.title, '') <> '' OR coalesce(v.body_text, '') <> '' "
-            "OR v.body IS NOT NULL) "
-            f"AND {cond.sql}",
-            dict(cond.params),
-        )
-    arms = []
+    arms: list[str] = []
+    params: dict[str, Any] = {}
+    # Each match's article through the narrow index, not the versions' wide rows.
+    version = f"versions v INDEXED BY {MATCH_INDEX}"
     for part in parts:
+        if whole is None:  # set logic over FTS5 expressions, unscored, over the part's rows
+            cond = sqlite_condition(node, part, "d.id")
+            params.update(cond.params)
+            # A part's `_docsize` shadow table lists its rows (the versions it indexes).
+            rows = f"{part}_docsize d JOIN {version} ON v.id = d.id"
+            if among is not None:
+                rows = f"versions v JOIN {part}_docsize d ON d.id = v.id"
+                rows += f" WHERE v.article_id IN ({among}) AND"
+            else:
+                rows += " WHERE"
+            arms.append(
+                "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
+                f"FROM {rows} {cond.sql}"
+            )
+            continue
         score = f"-bm25({part}, 4.0, 1.0)" if cap is not None else "0.0"
-        # Each match's article through the narrow index, not the versions' wide rows.
         arm = (
             f"SELECT v.id AS vid, v.article_id AS aid, v.number AS num, {score} AS score "
-            f"FROM {part} JOIN versions v INDEXED BY {MATCH_INDEX} ON v.id = {part}.rowid "
-            f"WHERE {part} MATCH :sq_whole"
+            f"FROM {part} JOIN {version} ON v.id = {part}.rowid WHERE {part} MATCH :sq_whole"
         )
         # FTS5 reads its matches newest first and stops at the cap: bm25() runs on these only.
         capped = f"SELECT * FROM ({arm} ORDER BY {part}.rowid DESC LIMIT :sq_cap)"
         arms.append(arm if cap is None else capped)
-    params: dict[str, Any] = {"sq_whole": whole}
-    if cap is not None:
-        params["sq_cap"] = cap
+        params["sq_whole"] = whole
+        if cap is not None:
+            params["sq_cap"] = cap
     return " UNION ALL ".join(arms), params
 
 
@@ -257,35 +260,46 @@ def _statement(
     cap: int | None = None,
     ranked_beside: bool = False,
     bare: bool = False,
+    page: str | None = None,
 ) -> sa.TextClause:
     """The matches of `request` (`cap`: see `_matches`) joined to their versions, articles and
     sources, scoped and filtered: `SELECT select ... tail`. `ranked_beside`: every match, with
     `k`, the ranked ones (capped by `cap`), left-joined. `bare` (see `_bare`): the articles are
-    not joined, `select` reads `m` (and `c`) only."""
-    matches, params = _matches(
-        dialect, request.query, _parts(request.scope), None if ranked_beside else cap
-    )
+    not joined, `select` reads `m` (and `c`) only. `page`: a query over the result as `p`, which
+    the statement then is."""
     where, binds = _filters(dialect, request)
     scope = _SCOPES[request.scope]
-    if request.scope is Scope.REMOVED and isinstance(request.query, Not):
+    negated = request.scope is Scope.REMOVED and isinstance(request.query, Not)
+    if negated:
         scope = scope.replace("c.aid IS NULL", "c.aid IS NOT NULL")
     conditions = " AND ".join([scope, *where])
-    # SQLite must not fold the match into the outer query: bm25() works only beside its MATCH.
-    materialized = "MATERIALIZED " if dialect == "sqlite" else ""
-    ctes = f"m AS {materialized}({matches})"
-    if ranked_beside:  # the same query, so the same parameters (and the cap)
-        ranked, more = _matches(dialect, request.query, _parts(request.scope), cap)
-        ctes += f", k AS {materialized}({ranked})"
-        params.update(more)
+    # SQLite must not fold a scored match into the outer query: bm25() works only beside its
+    # MATCH. Unscored matches are read as they come (materializing 30,000 keys cost a third of
+    # a frequent term's total).
+    scored = cap is not None or ranked_beside
+    materialized = "MATERIALIZED " if dialect == "sqlite" and scored else ""
+    ctes, params = [], {}
+    among = None
     if request.scope is Scope.REMOVED:
         # The current text does not match `-x` when it has x: that set is the small one.
         node = request.query.part if isinstance(request.query, Not) else request.query
         current, more = _matches(dialect, node, (CURRENT,), None)
-        ctes += f", c AS {materialized}({current.replace(':sq', ':csq')})"
+        ctes.append(f"c AS {materialized}({current.replace(':sq', ':csq')})")
         params.update({f"c{k}": v for k, v in more.items()})
+        if negated:  # only these articles' earlier versions can count (see `_SCOPES`)
+            among = "SELECT aid FROM c UNION SELECT id FROM articles WHERE status = 'removed'"
+    matches, more = _matches(
+        dialect, request.query, _parts(request.scope), None if ranked_beside else cap, among
+    )
+    ctes.append(f"m AS {materialized}({matches})")
+    params.update(more)
+    if ranked_beside:  # the same query, so the same parameters (and the cap)
+        ranked, more = _matches(dialect, request.query, _parts(request.scope), cap, among)
+        ctes.append(f"k AS {materialized}({ranked})")
+        params.update(more)
     if bare:
-        conditions = "c.aid IS NULL" if request.scope is Scope.REMOVED else "1 = 1"
-    joins = "JOIN versions v ON v.id = m.vid " if request.kinds else ""
+        conditions = "c.aid IS NULL" if request.scope is Scope.REMOVED and not negated else "1 = 1"
+    joins = "JOIN versions v ON v.article_id = m.aid AND v.number = m.num " if request.kinds else ""
     joins += "" if bare else "JOIN articles a ON a.id = m.aid"
     if ranked_beside:
         joins += " LEFT JOIN k ON k.vid = m.vid"
@@ -293,19 +307,25 @@ def _statement(
         joins += " LEFT JOIN c ON c.aid = m.aid"
     if not bare and (request.countries or "s." in select):
         joins += " LEFT JOIN sources s ON s.key = a.source"
-    sql = f"WITH {ctes} SELECT {select} FROM m {joins} WHERE {conditions} {tail}"
+    sql = f"SELECT {select} FROM m {joins} WHERE {conditions} {tail}"
+    if page is not None:
+        ctes.append(f"p AS ({sql})")
+        sql = page
+    sql = f"WITH {', '.join(ctes)} {sql}"
     return sa.text(sql).bindparams(*binds, **params)
 
 
-def _bare(request: SearchRequest) -> bool:
+def _bare(dialect: str, request: SearchRequest) -> bool:
     """Whether the matches alone say which articles match `request`, without the articles'
-    rows: no filter, and `--in all`, or `--in removed` of a query that is not a NOT (a version
-    in the past part is not its article's current content, so it counts unless the article's
-    current content matches: a removed article has none)."""
+    rows: no filter, and `--in all`, or `--in removed` (a version in the past part is not its
+    article's current content, so it counts unless the article's current content matches: a
+    removed article has none; for a NOT on SQLite, the matches are read among the articles
+    that count only, see `_statement`)."""
     unfiltered = not (
         request.sources or request.countries or request.since or request.until or request.kinds
     )
-    removed = request.scope is Scope.REMOVED and not isinstance(request.query, Not)
+    negated = isinstance(request.query, Not)
+    removed = request.scope is Scope.REMOVED and (dialect == "sqlite" or not negated)
     return unfiltered and (request.scope is Scope.ALL or removed)
 
 
@@ -341,7 +361,7 @@ def _total(
                     ).scalar_one()
                 )
             )
-    bare = _bare(request)
+    bare = _bare(dialect, request)
     article = "m.aid" if bare else "a.id"
     if not ids:
         return _Total(
@@ -410,24 +430,38 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
     dialect = session.get_bind().dialect.name
     ranked = request.order is Order.RELEVANCE
+    numbers = f"{_numbers(dialect)} AS nums, count(*) OVER () AS n"
     if ranked:
-        order = "max(m.score) DESC, a.id DESC"
+        keys, order, outer = "max(m.score) AS score", "max(m.score) DESC", "p.score DESC"
     else:
-        order = f"max({_when(dialect)}) DESC, a.id DESC"
-    select = (
-        "a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
-        f"s.timezone, a.first_seen_at, a.content_version, {_numbers(dialect)}, max(m.score), "
-        "a.published_date, count(*) OVER ()"
-    )
-    group = (
-        "GROUP BY a.id, a.source, a.url, a.title, a.status, a.published_at, "
-        "a.published_offset, s.timezone, a.first_seen_at, a.content_version, a.published_date "
+        keys = f"0.0 AS score, max({_when(dialect)}) AS d"
+        order, outer = f"max({_when(dialect)}) DESC", "p.d DESC"
+    # The page's articles are chosen by their ids and keys alone (by the matches alone when
+    # they say which articles match, see `_bare`); only then are their wide rows (titles, URLs)
+    # read, for the page (sorting every match's row took most of a frequent term's time).
+    bare = ranked and _bare(dialect, request)
+    article = "m.aid" if bare else "a.id"
+    tail = f"GROUP BY {article} ORDER BY {{}}, {article} DESC LIMIT :p_limit OFFSET :p_offset"
+    shown = (
+        "SELECT a.id, a.source, a.url, a.title, a.status, a.published_at, a.published_offset, "
+        "s.timezone, a.first_seen_at, a.content_version, p.nums, p.score, a.published_date, p.n "
+        "FROM p JOIN articles a ON a.id = p.aid LEFT JOIN sources s ON s.key = a.source "
+        "ORDER BY {}, p.aid DESC"
     )
     page = {"p_limit": request.limit, "p_offset": request.offset}
     columns = {"published_at": UTCDateTime(), "first_seen_at": UTCDateTime()}
-    cap = RANK_CAP if ranked else None
+    # A query FTS5 cannot say alone (a NOT alone, an OR with a NOT) is unscored: its page and
+    # its window count come from one pass over every match.
+    scored = dialect == "postgresql" or fts_expression(request.query) is not None
+    cap = RANK_CAP if ranked and scored else None
     statement = _statement(
-        dialect, request, select, f"{group} ORDER BY {order} LIMIT :p_limit OFFSET :p_offset", cap
+        dialect,
+        request,
+        f"{article} AS aid, {numbers}, {keys}",
+        tail.format(order),
+        cap,
+        bare=bare,
+        page=shown.format(outer),
     )
     rows = session.execute(statement.columns(**columns, published_date=sa.Date()), page).all()
     if cap is None:  # the window count: the matches are computed once for both
@@ -439,16 +473,21 @@ def search(session: Session, request: SearchRequest) -> SearchResult:
         if request.offset + request.limit > ranked_articles and counted.count > ranked_articles:
             # Past the articles of the ranked (newest) matches: the others follow, newest
             # first, in one order with them.
-            beside = select.replace("max(m.score)", "coalesce(max(k.score), 0.0)")
+            beside = (
+                f"{article} AS aid, {numbers}, coalesce(max(k.score), 0.0) AS score, "
+                "CASE WHEN max(k.score) IS NULL THEN 1 ELSE 0 END AS unranked, "
+                "max(m.vid) AS newest"
+            )
             rows = session.execute(
                 _statement(
                     dialect,
                     request,
                     beside,
-                    f"{group} ORDER BY max(k.score) IS NULL, max(k.score) DESC, max(m.vid) DESC, "
-                    "a.id DESC LIMIT :p_limit OFFSET :p_offset",
+                    tail.format("max(k.score) IS NULL, max(k.score) DESC, max(m.vid) DESC"),
                     cap,
                     ranked_beside=True,
+                    bare=bare,
+                    page=shown.format("p.unranked, p.score DESC, p.newest DESC"),
                 ).columns(**columns, published_date=sa.Date()),
                 page,
             ).all()
