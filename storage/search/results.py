@@ -299,7 +299,7 @@ def _statement(
         params.update(more)
     if bare:
         conditions = "c.aid IS NULL" if request.scope is Scope.REMOVED and not negated else "1 = 1"
-    joins = "JOIN versions v ON v.article_id = m.aid AND v.number = m.num " if request.kinds else ""
+    joins = "JOIN versions v ON v.id = m.vid " if request.kinds else ""
     joins += "" if bare else "JOIN articles a ON a.id = m.aid"
     if ranked_beside:
         joins += " LEFT JOIN k ON k.vid = m.vid"
