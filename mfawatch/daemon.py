@@ -66,6 +66,7 @@ from mfawatch.settings.models import Settings
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError
+from storage.outage import Outage
 
 log = logging.getLogger("mfawatch.daemon")
 
@@ -148,6 +149,7 @@ class Daemon:
         self._metrics_server: Any = None
         self._metrics_task: asyncio.Future[Any] | None = None
         self._node: ClusterNode | None = None
+        self._outage: Outage | None = None  # cluster mode: PostgreSQL away (storage.outage)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -165,6 +167,8 @@ class Daemon:
         if self.node_options is not None:  # politeness shared by every node of the cluster
             slots = ClusterHostSlots(conninfo(self.db.url))
             await slots.open()
+            # One outage for the node: its worker, heartbeat and writer warn once between them.
+            self._outage = Outage(self.db.location)
         try:
             async with crawl_context(  # the workers are kept across reloads
                 self.db,
@@ -173,6 +177,7 @@ class Daemon:
                 clock=self.clock,
                 shared_writer=True,
                 slots=slots,
+                outage=self._outage,
             ) as ctx:
                 self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
@@ -298,7 +303,9 @@ class Daemon:
             digest=self._digest_job,
             alerts=self._alerts_job,
             queues=queues_for(options.tags, self.settings.sources),
+            running_here=self._crawl_starts.keys,
             clock=self.clock,
+            outage=self._outage,
         )
 
     async def _defer_poll(self, source: Source) -> None:

@@ -188,6 +188,14 @@ def poll_waiting(session: Session, queueing_lock: str) -> bool:
     return found is not None
 
 
+def worker_registered(session: Session, worker_id: int) -> bool:
+    """Whether procrastinate still knows this worker (not pruned as dead by another node)."""
+    found = session.execute(
+        sa.text("SELECT 1 FROM procrastinate_workers WHERE id = :id"), {"id": worker_id}
+    ).first()
+    return found is not None
+
+
 def running_since(session: Session, *, live_nodes: Sequence[str]) -> list[datetime]:
     """Start times of the runs still open on live nodes (a dead node's open run is not waited for)."""
     if not live_nodes:

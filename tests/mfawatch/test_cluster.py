@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -227,35 +229,101 @@ def test_sources_sharing_a_host_keep_its_delay_across_nodes(
     assert len(short) <= max(1, len(gaps) // 10), sorted(gaps)[:5]
 
 
-def test_postgresql_cut_off_for_a_while_one_warning_then_the_node_resumes(
+def test_postgresql_cut_off_mid_crawl_one_warning_and_every_fetched_article_stored_once(
     tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
 ) -> None:
-    """The node reaches PostgreSQL through a proxy the test cuts: one warning naming the
-    database, no traceback, no exit; restored, the node stores what was published meanwhile."""
-    ministry = Ministry(site, "steady", articles=2)
-    config = write_config(tmp_path / "s.yaml", source_yaml("steady", ministry.listing_url))
+    """The node reaches PostgreSQL through a proxy the test cuts in the middle of a crawl whose
+    article pages are being fetched: one warning naming the database, no traceback, no exit, the
+    job neither failed nor aborted. Restored, the node resumes the same crawl: every article
+    fetched during the outage is stored once without being fetched again, the crawl finishes, and
+    what was published meanwhile is stored too."""
+    total = 24
+    ministry = Ministry(site, "steady", articles=total)
+    for i in range(1, total + 1):  # each page answers after 1 s: fetches are in flight at the cut
+        site.add(f"/steady/a{i}.html", article_html("steady", i), content_type="text/html", delay=1)
+    entry = source_yaml(
+        "steady", ministry.listing_url, extra=", concurrency_per_host: 4, min_delay: 0.05s"
+    )
+    config = write_config(tmp_path / "s.yaml", entry)
     proxy = TcpProxy(5432).start()
     try:
         via_proxy = pg.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         node = start_node(nodes, config, via_proxy, "--name", "cut")
-        wait_for(lambda: count(pg, "articles") == 2, what="the first articles")
+        wait_for(lambda: count(pg, "articles") >= 2, what="the crawl to be under way")
+        wait_for(lambda: site.in_flight >= 2, what="article fetches in flight")
         proxy.cut()
+        cut_at = time.monotonic()
+        stored_at_cut = {url for (url,) in query(pg, "SELECT url FROM articles")}
         node.wait_log("does not answer")
         ministry.add()
+        # The fetches in flight at the cut are answered while PostgreSQL is away.
+        wait_for(lambda: site.in_flight == 0, what="the fetches in flight to end")
+        time.sleep(max(0.0, cut_at + 4 - time.monotonic()))  # several of the writer's retries
+        held = {
+            r.path
+            for r in site.requests
+            if r.path.startswith("/steady/a") and r.started < cut_at and r.status == 200
+        } - {urlsplit(u).path for u in stored_at_cut}
+        assert held, "the cut landed while article pages were being fetched"
+        assert count(pg, "articles") == len(stored_at_cut), "nothing is stored while cut off"
         polls = ministry.polls()
         proxy.restore()
         node.wait_log("answers again")
-        wait_for(lambda: count(pg, "articles") == 3, what="the article published meanwhile")
+        wait_for(lambda: count(pg, "articles") == total + 1, what="every article, old and new")
         assert ministry.polls() > polls
         assert node.proc.poll() is None
         assert node.stop() == 0
     finally:
         proxy.stop()
+    # Each article fetched during the outage: stored, and fetched only that once.
+    for path in held:
+        assert len(site.requests_to(path)) == 1, (path, len(site.requests_to(path)))
+    stored = {urlsplit(url).path for (url,) in query(pg, "SELECT url FROM articles")}
+    assert held <= stored
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
+    assert count(pg, "versions") == total + 1
+    # The job was neither failed nor aborted by the queue during the outage.
+    assert count(pg, "procrastinate_jobs", "status IN ('failed', 'aborted')") == 0
     log = node.log()
     assert sum("does not answer" in line for line in log) == 1, [x for x in log if "answer" in x]
+    assert sum("answers again" in line for line in log) == 1, [x for x in log if "answer" in x]
     warning = next(json.loads(x) for x in log if "does not answer" in x)
     assert warning["level"] == "WARNING" and "PostgreSQL at" in warning["message"]
     assert not any("Traceback" in line for line in log), "\n".join(log)
+    assert not any("not stored" in line for line in log), "\n".join(log)
+
+
+def test_sigterm_while_postgresql_is_away_exits_0_within_10_s(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """A node stopped during an outage gives up what it holds for the database instead of
+    waiting for it (up to 15 minutes): it exits 0 in time, and the poll it held is not lost: a
+    node started once PostgreSQL is back stores every article once."""
+    total = 12
+    ministry = Ministry(site, "held", articles=total)
+    for i in range(1, total + 1):
+        site.add(f"/held/a{i}.html", article_html("held", i), content_type="text/html", delay=1)
+    entry = source_yaml("held", ministry.listing_url, extra=", concurrency_per_host: 2")
+    config = write_config(tmp_path / "s.yaml", entry)
+    proxy = TcpProxy(5432).start()
+    try:
+        via_proxy = pg.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        node = start_node(nodes, config, via_proxy, "--name", "cut")
+        wait_for(lambda: count(pg, "articles") >= 1, what="the crawl to be under way")
+        proxy.cut()
+        node.wait_log("does not answer")
+        wait_for(lambda: site.in_flight == 0, what="the fetches in flight to end")
+        began = time.monotonic()
+        assert node.stop(timeout=10) == 0
+        assert time.monotonic() - began < 10
+    finally:
+        proxy.stop()
+    log = node.log()
+    assert not any("Traceback" in line for line in log), "\n".join(log)
+    after = start_node(nodes, config, pg, "--name", "after")
+    wait_for(lambda: count(pg, "articles") == total, what="every article, by the next node")
+    assert after.stop() == 0
+    assert duplicates(pg) == {"articles": 0, "versions": 0, "reverts": 0, "raw": 0}
 
 
 def _status_page(url: str, node_tags: dict[str, tuple[str, ...]]) -> str:
