@@ -13,7 +13,10 @@ The work goes through procrastinate (a PostgreSQL job queue; its tables come wit
   after a crawl defer `send_alerts` with one lock and one queueing lock for the cluster, so each
   item is sent once (the alerts keep their cursor in the database).
 - A source with `nodes: [TAG]` goes to the queue `mfawatch@TAG` (several tags: one queue for the
-  set); a node takes the jobs of the plain queue and of the queues its `--tag`s match.
+  set); a node takes the jobs of the plain queue and of the queues its `--tag`s match. A config
+  reload that changes them (a source added, removed, or its `nodes:` changed) changes the
+  running worker's queues (`set_queues`) and moves the sources' waiting polls to their new
+  queues: no restart.
 - Each node runs a procrastinate worker (its heartbeat in `procrastinate_workers`) and, every
   `heartbeat` seconds, beats its own row in `cluster_nodes` and re-queues the jobs of workers
   whose heartbeat is older than `stalled_after`: a node killed mid-crawl has its poll picked up
@@ -507,6 +510,22 @@ class ClusterNode:
     def _worker_registered(self, worker_id: int) -> bool:
         with self.db.session(readonly=True) as s:
             return cluster.worker_registered(s, worker_id)
+
+    def set_queues(self, queues: Sequence[str]) -> None:
+        """Take jobs from `queues` from now on (a config reload), without a restart."""
+        self.queues = list(queues)
+        if self._worker is not None:
+            self._worker.set_queues(self.queues)
+
+    def move_waiting_polls(self, sources: Iterable[Source]) -> list[str]:
+        """Move each source's waiting poll to its queue (its `nodes:` changed); return the keys
+        of the sources whose poll moved."""
+        moved = []
+        with self.db.session() as s:
+            for source in sources:
+                if cluster.move_waiting_poll(s, f"poll:{source.key}", queue_of(source)):
+                    moved.append(source.key)
+        return moved
 
     def poll_waiting(self, key: str) -> bool:
         """Whether a poll of source `key` waits in the queue (so a cut one need not go back);

@@ -16,6 +16,10 @@ be cut, and what it fetched but had not yet written lost. `SteadyWorker` keeps r
 - a job's end refused because the job is no longer this worker's (another node re-queued it
   while this one was cut off) is logged and dropped.
 
+`set_queues` changes the queues of the running worker (a config reload that changes which
+queues the node takes): the jobs in flight go on, the next fetch asks for the new queues, and the
+LISTEN connection is opened again on their channels.
+
 Jobs in flight keep running through the outage: their writes wait in the crawl's writer
 (`storage.writer`). Other errors stop the worker as before (the node's supervisor restarts it).
 The one warning of the outage is the shared `storage.outage.Outage`'s.
@@ -40,6 +44,14 @@ class SteadyWorker(worker.Worker):
     def __init__(self, *args: Any, outage: Outage, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outage = outage
+        self._queues_changed = asyncio.Event()
+
+    def set_queues(self, queues: list[str]) -> None:
+        """Take jobs from `queues` from now on (a config reload): the next fetch asks for them,
+        and the LISTEN connection listens to their channels."""
+        self.queues = list(queues)
+        self._queues_changed.set()
+        self._new_job_event.set()  # look for their jobs at once
 
     async def _fetch_and_process_jobs(self) -> None:
         try:
@@ -65,13 +77,27 @@ class SteadyWorker(worker.Worker):
             pause = FIRST_PAUSE
 
     async def _listen(self) -> None:
-        """LISTEN for new jobs; connect again, with a growing pause, whenever the link breaks."""
+        """LISTEN for new jobs; connect again, with a growing pause, whenever the link breaks,
+        and at once (without pause) when the queues change."""
         pause = FIRST_PAUSE
         while True:
-            try:
-                await self.app.job_manager.listen_for_jobs(
+            self._queues_changed.clear()
+            listen = asyncio.ensure_future(
+                self.app.job_manager.listen_for_jobs(
                     on_notification=self._handle_notification, queues=self.queues
                 )
+            )
+            changed = asyncio.ensure_future(self._queues_changed.wait())
+            try:
+                await asyncio.wait({listen, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (listen, changed):
+                    task.cancel()
+                await asyncio.gather(listen, changed, return_exceptions=True)
+            if changed.done() and not changed.cancelled():
+                continue
+            try:
+                listen.result()
             except Exception as exc:
                 if not is_unreachable(exc):
                     raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -399,6 +400,66 @@ def test_a_tagged_source_is_fetched_only_by_a_node_carrying_its_tag_and_status_s
         assert node.stop() == 0
     report = _status(config, pg)
     assert {n["state"] for n in report["cluster"]["nodes"]} == {"stopped"}
+
+
+def test_a_reload_that_changes_the_queues_takes_effect_without_a_restart(
+    tmp_path: Path, site: Site, pg: str, nodes: list[DaemonProcess]
+) -> None:
+    """SIGHUP with a config that adds a source pinned to a new set of tags, and pins a source
+    that was not: the tagged node takes the new source's queue at once (same process), and the
+    pinned source's waiting poll moves to its new queue; unpinned again by a second reload, its
+    poll comes back to the plain queue and an untagged node polls it again."""
+    plain = Ministry(site, "plain", articles=1)
+    geo = Ministry(site, "geo", articles=1)
+    extra = Ministry(site, "extra", articles=2)
+    first = [
+        source_yaml("plain", plain.listing_url),
+        source_yaml("geo", geo.listing_url) + "    nodes: [ru]\n",
+    ]
+    config = write_config(tmp_path / "s.yaml", *first)
+    anywhere = start_node(nodes, config, pg, "--name", "anywhere")
+    moscow = start_node(nodes, config, pg, "--name", "moscow", "--tag", "ru")
+    wait_for(lambda: count(pg, "articles") == 2, what="the first two sources")
+
+    # `extra` goes to the new queue `mfawatch@kz,ru`; `plain` is pinned to `kz`, a tag no node has.
+    write_config(
+        tmp_path / "s.yaml",
+        source_yaml("plain", plain.listing_url) + "    nodes: [kz]\n",
+        first[1],
+        source_yaml("extra", extra.listing_url) + "    nodes: [kz, ru]\n",
+    )
+    for node in (anywhere, moscow):
+        node.signal(signal.SIGHUP)
+    moscow.wait_log("this node now takes the queues mfawatch, mfawatch@kz,ru, mfawatch@ru")
+    anywhere.wait_log("config reloaded")
+    wait_for(lambda: count(pg, "articles", "source = 'extra'") == 2, what="the added source")
+    assert {n for (n,) in query(pg, "SELECT DISTINCT node FROM runs WHERE source = 'extra'")} == {
+        "moscow"
+    }
+    # `plain` waits in `mfawatch@kz` now (its poll was moved there, or deferred there): no node
+    # polls it any more.
+    wait_for(
+        lambda: (
+            count(pg, "procrastinate_jobs", "queue_name = 'mfawatch@kz' AND status = 'todo'") == 1
+        ),
+        what="plain's poll to wait in its new queue",
+    )
+    wait_for(lambda: count(pg, "runs", "source = 'plain' AND finished_at IS NULL") == 0,
+             what="plain's last run to end")  # fmt: skip
+    polls = plain.polls()
+    time.sleep(3)
+    assert plain.polls() == polls
+
+    write_config(tmp_path / "s.yaml", *first)
+    for node in (anywhere, moscow):
+        node.signal(signal.SIGHUP)
+    moscow.wait_log("this node now takes the queues mfawatch, mfawatch@ru (was")
+    wait_for(lambda: plain.polls() > polls, what="plain to be polled again")
+    assert count(pg, "procrastinate_jobs", "queue_name = 'mfawatch@kz'") == 0
+    for node in (anywhere, moscow):
+        assert sum("daemon started" in line for line in node.log()) == 1  # never restarted
+        assert not any("Traceback" in line for line in node.log())
+        assert node.stop() == 0
 
 
 def test_bad_input_is_refused_with_exit_2_and_touches_nothing(
