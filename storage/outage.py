@@ -7,9 +7,10 @@ by the network) from an error of the statement itself: only the first is worth w
 `Outage` is shared by everything of one process that talks to the database while it is away
 (the crawl's writer, the cluster node's worker and heartbeat): the first to fail logs the one
 warning of the outage, the first to succeed afterwards logs that the database answers again, and
-the others stay quiet. It bounds the wait (`max_wait`, default `MAX_WAIT`): a write still failing
-after that fails as it would have without waiting. `abandon()` (the process is stopping) ends
-every wait at once.
+the others stay quiet. Waits end early when one of them sees the database back (the cluster
+node looks every heartbeat), so a long outage's 30-s pauses do not delay the resumption. It
+bounds the wait (`max_wait`, default `MAX_WAIT`): a write still failing after that fails as it
+would have without waiting. `abandon()` (the process is stopping) ends every wait at once.
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ class Outage:
         self.location = location
         self.max_wait = max_wait
         self.who = who  # e.g. "node n1", for the lines logged
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._since: float | None = None
-        self._abandoned = threading.Event()
+        self._ends = 0  # outages ended so far: a wait ends early when this moves
+        self._abandoned = False
 
     def __repr__(self) -> str:
         state = "up" if self._since is None else f"away {time.monotonic() - self._since:.0f} s"
@@ -91,7 +93,7 @@ class Outage:
     @property
     def abandoned(self) -> bool:
         """Whether waits end at once (the process is stopping)."""
-        return self._abandoned.is_set()
+        return self._abandoned
 
     def lost(self, exc: BaseException, consequence: str) -> None:
         """Say once per outage that the database does not answer (never a traceback)."""
@@ -113,6 +115,9 @@ class Outage:
         """Say once that the database answers again (nothing when it was not away)."""
         with self._lock:
             since, self._since = self._since, None
+            if since is not None:
+                self._ends += 1
+                self._lock.notify_all()  # the waits end now: try again at once
         if since is not None:
             who = f"; {self.who} resumes" if self.who else ""
             log.info(
@@ -124,18 +129,25 @@ class Outage:
 
     def abandon(self) -> None:
         """End every wait now and from now on (shutdown: what is still held is given up)."""
-        self._abandoned.set()
+        with self._lock:
+            self._abandoned = True
+            self._lock.notify_all()
 
     def wait(self, seconds: float) -> bool:
-        """Sleep `seconds` in this thread; False (at once) when the waits are abandoned."""
-        return not self._abandoned.wait(seconds)
+        """Sleep `seconds` in this thread, or until someone sees the database back; False (at
+        once) when the waits are abandoned."""
+        with self._lock:
+            ends = self._ends
+            self._lock.wait_for(lambda: self._abandoned or self._ends != ends, timeout=seconds)
+            return not self._abandoned
 
     async def wait_async(self, seconds: float) -> bool:
-        """Sleep `seconds` on the event loop; False (soon) when the waits are abandoned."""
+        """`wait` on the event loop (looking every 0.2 s whether it may end early)."""
         end = time.monotonic() + seconds
-        while not self._abandoned.is_set():
+        ends = self._ends
+        while not self._abandoned and self._ends == ends:
             left = end - time.monotonic()
             if left <= 0:
                 return True
             await asyncio.sleep(min(left, 0.2))
-        return False
+        return not self._abandoned

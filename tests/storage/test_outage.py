@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,22 @@ def test_one_warning_per_outage_and_one_line_when_it_ends(
     [back] = [m for m in messages if "answers again" in m]
     assert "node n1 resumes" in back and "Connection refused" in messages[0]
     assert "held for up to 60 s" in messages[0]
+
+
+def test_a_wait_ends_when_the_database_is_seen_back_or_the_waits_are_abandoned(
+    refused_port: int,
+) -> None:
+    """A writer sleeping through a 30-s pause tries again as soon as the node sees the database
+    back; after `abandon()` every wait ends at once, saying so."""
+    outage = Outage("postgresql://db/x")
+    exc = _error_of(f"postgresql+psycopg://postgres@127.0.0.1:{refused_port}/test", "SELECT 1")
+    outage.lost(exc, "the writes wait")
+    threading.Timer(0.3, outage.back).start()
+    began = time.monotonic()
+    assert outage.wait(30) is True
+    assert time.monotonic() - began < 5
+    outage.lost(exc, "the writes wait")
+    threading.Timer(0.3, outage.abandon).start()
+    began = time.monotonic()
+    assert outage.wait(30) is False
+    assert outage.wait(30) is False and time.monotonic() - began < 5
