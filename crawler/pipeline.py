@@ -102,7 +102,8 @@ async def crawl_source(ctx: CrawlContext, source: Source, *, recheck: bool = Fal
     except CrawlerError as exc:  # a failure of the source as a whole (e.g. every listing down)
         result.errors.append(str(exc))
     except asyncio.CancelledError:  # the daemon is stopping: close the run as such, then go
-        with ctx.db.session() as s:
+        # (unless the database is away: then the run stays open, and is closed as lost later)
+        with contextlib.suppress(OperationalError), ctx.db.session() as s:
             runs.finish_run(
                 s,
                 run_id,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from crawler.fetch import Fetcher, HostSlots
     from mfawatch.app import App
     from storage.engine import Database
+    from storage.outage import Outage
 
 
 def open_fetcher(http: HttpSettings, slots: HostSlots | None = None) -> Fetcher:
@@ -42,11 +43,13 @@ async def crawl_context(
     progress: ProgressHook | None = None,
     shared_writer: bool = False,
     slots: HostSlots | None = None,
+    outage: Outage | None = None,
 ) -> AsyncIterator[CrawlContext]:
     """A crawl context: one fetcher, the parse workers of `parse:`, and the database.
 
     With `shared_writer` every crawl made with the context writes through one writer kept open
     as long as the context (the daemon's case); without, each `crawl_sources` opens its own.
+    With an `outage` the shared writer holds its writes while PostgreSQL is away (`storage.writer`).
     """
     from crawler.context import CrawlContext, utcnow
     from crawler.workers.pool import ParsePool
@@ -60,7 +63,7 @@ async def crawl_context(
             return
         from storage.writer import BatchWriter
 
-        async with BatchWriter(db) as writer:
+        async with BatchWriter(db, outage=outage) as writer:
             ctx.writer = writer
             yield ctx
 

@@ -13,7 +13,10 @@ The work goes through procrastinate (a PostgreSQL job queue; its tables come wit
   after a crawl defer `send_alerts` with one lock and one queueing lock for the cluster, so each
   item is sent once (the alerts keep their cursor in the database).
 - A source with `nodes: [TAG]` goes to the queue `mfawatch@TAG` (several tags: one queue for the
-  set); a node takes the jobs of the plain queue and of the queues its `--tag`s match.
+  set); a node takes the jobs of the plain queue and of the queues its `--tag`s match. A config
+  reload that changes them (a source added, removed, or its `nodes:` changed) changes the
+  running worker's queues (`set_queues`) and moves the sources' waiting polls to their new
+  queues: no restart.
 - Each node runs a procrastinate worker (its heartbeat in `procrastinate_workers`) and, every
   `heartbeat` seconds, beats its own row in `cluster_nodes` and re-queues the jobs of workers
   whose heartbeat is older than `stalled_after`: a node killed mid-crawl has its poll picked up
@@ -21,9 +24,15 @@ The work goes through procrastinate (a PostgreSQL job queue; its tables come wit
 - SIGTERM: the scheduler stops deferring, the worker takes no new job, jobs in flight get the
   grace period, and a job still running then is handed back (re-queued at once for another
   node) before the node unregisters and exits.
-- PostgreSQL unreachable: one warning naming the database, then the worker is restarted with a
-  growing pause (1 s doubling to 30 s) until the database answers; the schedules stay in
-  memory, and fires that could not be deferred are simply the next slot's.
+- PostgreSQL unreachable (`storage.outage`): one warning naming the database for the whole
+  outage (shared by the worker, the heartbeat and the crawl's writer), and one line when it
+  answers again. The worker keeps running (`mfawatch.steady_worker`): it takes no new job, its
+  heartbeat and LISTEN connection retry with a growing pause (0.5 s doubling to 30 s), and the
+  jobs in flight go on: fetches that need the cluster's politeness fail (and are fetched again by
+  the next poll), and what was fetched waits in the writer until the database answers (at most
+  `Outage.max_wait`, 900 s), then is stored once. The schedules stay in memory, and fires that
+  could not be deferred are simply the next slot's. When the database answers, the node beats its
+  worker's heartbeat before it looks for dead nodes' jobs, and never re-queues its own.
 
 The job bodies are the daemon's own (`Daemon._crawl` and the deliveries); only the dispatch
 differs from the single-process path.
@@ -49,6 +58,7 @@ from crawler.config import Source
 from crawler.errors import ConfigError, ConfigProblem
 from storage import cluster
 from storage.engine import Database
+from storage.outage import Outage, is_unreachable
 
 log = logging.getLogger("mfawatch.cluster")
 
@@ -160,6 +170,7 @@ class ClusterNode:
         queues: Sequence[str],
         running_here: Callable[[], Iterable[str]] = tuple,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        outage: Outage | None = None,
     ) -> None:
         import procrastinate
 
@@ -186,7 +197,8 @@ class ClusterNode:
         self.app.task(name=ALERTS_TASK)(self._alerts_job)
         self.running = 0
         self._stopping = False
-        self._outage = False
+        self.outage = outage or Outage(db.location)
+        self.outage.who = f"node {options.name}"
         self._worker_task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
         self._worker: Any = None
@@ -326,6 +338,16 @@ class ClusterNode:
     async def stop(self) -> None:
         """Take no new job, let jobs in flight finish or hand them back, leave the cluster."""
         self._stopping = True
+        self.outage.abandon()  # writes and job ends held for the database are given up now
+        away = self.outage.active
+        if away:
+            # Nothing can finish or be handed back without the database: no grace, and the
+            # queue's connections close now so that no call waits for one (the jobs stay
+            # `doing` under this node's worker, and another node re-queues them as a dead one's).
+            if self._worker is not None:
+                self._worker.shutdown_graceful_timeout = 0
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.app.close_async(), 3)
         if self._worker is not None:
             self._worker.stop()
         if self._worker_task is not None:
@@ -335,9 +357,10 @@ class ClusterNode:
             self._beat_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._beat_task
-        with contextlib.suppress(Exception):
-            with self.db.session() as s:
-                cluster.mark_stopped(s, self.options.name, now=self.clock())
+        if not away:  # else its beat goes stale: the others see the node as lost
+            with contextlib.suppress(Exception):
+                with self.db.session() as s:
+                    cluster.mark_stopped(s, self.options.name, now=self.clock())
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.app.close_async(), 3)
         log.info("cluster node %s left", self.options.name)
@@ -353,12 +376,13 @@ class ClusterNode:
 
     async def _supervise(self) -> None:
         """Run the worker; when the database goes away, wait (backing off) and run it again."""
-        from procrastinate import worker
+        from mfawatch.steady_worker import SteadyWorker
 
         pause = 1.0
         while not self._stopping:
             opts = self.options
-            self._worker = worker.Worker(
+            self._worker = SteadyWorker(
+                outage=self.outage,
                 app=self.app,
                 queues=self.queues,
                 name=opts.name,
@@ -389,25 +413,13 @@ class ClusterNode:
             ok = await asyncio.wait_for(self.app.check_connection_async(), 10)
         except Exception:
             return False
-        if ok and self._outage:
-            self._outage = False
-            log.info("PostgreSQL at %s answers again; node %s resumes", self.db.location,
-                        self.options.name)  # fmt: skip
+        if ok:
+            self.outage.back()
         return bool(ok)
 
     def _unreachable(self, exc: BaseException, consequence: str) -> None:
         """Say once per outage that the database does not answer (never a traceback)."""
-        if self._outage:
-            return
-        self._outage = True
-        reason = _reason(exc)
-        log.warning(
-            "PostgreSQL at %s does not answer (%s); %s, retrying with a growing pause (up to %.0f s)",
-            self.db.location,
-            reason[:200],
-            consequence,
-            MAX_BACKOFF,
-        )
+        self.outage.lost(exc, consequence)
 
     async def _beat_loop(self) -> None:
         """Beat this node's row and re-queue the jobs of dead workers, every `heartbeat` seconds."""
@@ -416,7 +428,7 @@ class ClusterNode:
             try:
                 await asyncio.to_thread(self._beat)
                 await self._recover_stalled()
-                if self._outage:
+                if self.outage.active:
                     await self._reachable()
             except Exception as exc:
                 self._unreachable(exc, "the node keeps its schedules and waits for it")
@@ -441,8 +453,22 @@ class ClusterNode:
         from procrastinate import exceptions, jobs
 
         manager = self.app.job_manager
+        mine = self._worker.worker_id if self._worker is not None else None
+        if mine is not None:
+            # Beat first: after an outage this worker's heartbeat is as old as a dead one's.
+            await manager.update_heartbeat(mine)
+            if not await asyncio.to_thread(self._worker_registered, mine):
+                # Another node took this worker for dead while it was cut off (its jobs are
+                # re-queued): start a new worker instead of one the queue no longer knows.
+                log.warning(
+                    "node %s: its worker was taken for dead while PostgreSQL was away; restarting it",
+                    self.options.name,
+                )
+                self._worker.stop()
         stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=self.options.stalled_after)
         for job in stalled:
+            if mine is not None and job.worker_id == mine:
+                continue  # running here (its end could not be recorded yet): not a dead node's
             what = ", ".join(f"{k}={v}" for k, v in job.task_kwargs.items() if k != "timestamp")
             try:
                 await manager.retry_job(job)
@@ -481,10 +507,37 @@ class ClusterNode:
                 extra={"source": source},
             )
 
-    def poll_waiting(self, key: str) -> bool:
-        """Whether a poll of source `key` waits in the queue (so a cut one need not go back)."""
+    def _worker_registered(self, worker_id: int) -> bool:
         with self.db.session(readonly=True) as s:
-            return cluster.poll_waiting(s, f"poll:{key}")
+            return cluster.worker_registered(s, worker_id)
+
+    def set_queues(self, queues: Sequence[str]) -> None:
+        """Take jobs from `queues` from now on (a config reload), without a restart."""
+        self.queues = list(queues)
+        if self._worker is not None:
+            self._worker.set_queues(self.queues)
+
+    def move_waiting_polls(self, sources: Iterable[Source]) -> list[str]:
+        """Move each source's waiting poll to its queue (its `nodes:` changed); return the keys
+        of the sources whose poll moved."""
+        moved = []
+        with self.db.session() as s:
+            for source in sources:
+                if cluster.move_waiting_poll(s, f"poll:{source.key}", queue_of(source)):
+                    moved.append(source.key)
+        return moved
+
+    def poll_waiting(self, key: str) -> bool:
+        """Whether a poll of source `key` waits in the queue (so a cut one need not go back);
+        False when the database cannot say (away): the cut poll is handed back."""
+        try:
+            with self.db.session(readonly=True) as s:
+                return cluster.poll_waiting(s, f"poll:{key}")
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise
+            self._unreachable(exc, "the node stops")
+            return False
 
     def live_nodes(self) -> list[str]:
         """Names of the nodes beating now (for the deliveries' window)."""
@@ -510,15 +563,6 @@ class ClusterNode:
             handler.addFilter(_QuietDuringOutage(self))
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of the innermost cause (procrastinate wraps driver errors in a vague one)."""
-    inner: BaseException = exc
-    while inner.__cause__ is not None:
-        inner = inner.__cause__
-    text = str(inner).strip()
-    return text.splitlines()[0] if text else type(inner).__name__
-
-
 # procrastinate's log actions about its own connection trouble: the node says it once instead.
 _CONNECTION_ACTIONS = frozenset({"side_task_failed", "poll_jobs_to_abort_error", "listener_error"})
 
@@ -538,4 +582,4 @@ class _QuietDuringOutage(logging.Filter):
             record.exc_text = None
         if getattr(record, "action", "") in _CONNECTION_ACTIONS:
             return False
-        return not (self.node._outage and record.levelno >= logging.ERROR)
+        return not (self.node.outage.active and record.levelno >= logging.ERROR)

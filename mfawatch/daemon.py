@@ -13,7 +13,8 @@ Signals:
 - SIGHUP, or a changed mtime of the config file with `--watch-config`: reload the YAML. An invalid
   new file is logged with every problem and the running configuration stays in force; otherwise
   jobs are added, removed, rescheduled or updated to match. (`http:` settings belong to the
-  shared client and take effect at the next start.)
+  shared client and take effect at the next start.) A cluster node also takes the queues the new
+  config asks of it, at once (`_requeue`).
 
 Deliveries (`mfawatch.scheduled_delivery`): the `digest:` section schedules one more job, `digest`, that
 mails (or posts) the whole digest; a crawl that stored new or changed items is followed by the
@@ -53,7 +54,14 @@ from crawler.errors import ConfigError, MfawatchError
 from crawler.pipeline import crawl_source
 from crawler.schedule import JOB_PREFIX, JobChanges, SourceJobs, slot_of
 from mfawatch.bootstrap import crawl_context
-from mfawatch.cluster_node import ClusterNode, HandBack, NodeOptions, conninfo, queues_for
+from mfawatch.cluster_node import (
+    ClusterNode,
+    HandBack,
+    NodeOptions,
+    conninfo,
+    queue_of,
+    queues_for,
+)
 from mfawatch.gc_tuning import tune_for_crawling
 from mfawatch.health import record_health
 from mfawatch.host_pace import ClusterHostSlots
@@ -66,6 +74,7 @@ from mfawatch.settings.models import Settings
 from storage import sources
 from storage.engine import Database
 from storage.errors import StorageError
+from storage.outage import Outage
 
 log = logging.getLogger("mfawatch.daemon")
 
@@ -148,6 +157,7 @@ class Daemon:
         self._metrics_server: Any = None
         self._metrics_task: asyncio.Future[Any] | None = None
         self._node: ClusterNode | None = None
+        self._outage: Outage | None = None  # cluster mode: PostgreSQL away (storage.outage)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -165,6 +175,8 @@ class Daemon:
         if self.node_options is not None:  # politeness shared by every node of the cluster
             slots = ClusterHostSlots(conninfo(self.db.url))
             await slots.open()
+            # One outage for the node: its worker, heartbeat and writer warn once between them.
+            self._outage = Outage(self.db.location)
         try:
             async with crawl_context(  # the workers are kept across reloads
                 self.db,
@@ -173,6 +185,7 @@ class Daemon:
                 clock=self.clock,
                 shared_writer=True,
                 slots=slots,
+                outage=self._outage,
             ) as ctx:
                 self._ctx = ctx
                 _sync_source_rows(self.db, self.settings)
@@ -298,7 +311,9 @@ class Daemon:
             digest=self._digest_job,
             alerts=self._alerts_job,
             queues=queues_for(options.tags, self.settings.sources),
+            running_here=self._crawl_starts.keys,
             clock=self.clock,
+            outage=self._outage,
         )
 
     async def _defer_poll(self, source: Source) -> None:
@@ -436,14 +451,7 @@ class Daemon:
                 log.warning("`http:` settings changed; they take effect when the daemon restarts")
             _sync_source_rows(self.db, new)
             if self._node is not None:
-                queues = queues_for(self._node.options.tags, new.sources)
-                if queues != self._node.queues:
-                    log.warning(
-                        "the reloaded config changes the queues this node takes (%s -> %s):"
-                        " restart the node for that to take effect",
-                        ", ".join(self._node.queues),
-                        ", ".join(queues),
-                    )
+                await self._requeue(self._node, new)
             changes = self._jobs.sync(new.sources)
             self.settings = new
             self.officials = read_officials(self.config_path, new)
@@ -461,6 +469,35 @@ class Daemon:
             else:
                 log.info("config reloaded (%s): no source changed", why)
             return changes
+
+    async def _requeue(self, node: ClusterNode, new: Settings) -> None:
+        """Cluster mode, on reload: take the queues the new config asks of this node, and move
+        the waiting polls of sources whose `nodes:` changed to their new queue."""
+        before = {s.key: s for s in self.settings.sources}
+        pinned = [
+            s
+            for s in new.sources
+            if s.enabled and s.key in before and queue_of(s) != queue_of(before[s.key])
+        ]
+        if pinned:
+            try:
+                moved = await asyncio.to_thread(node.move_waiting_polls, pinned)
+            except EXPECTED_FAILURES as exc:  # the database away: the next reload moves them
+                log.warning("config reload: waiting polls not moved to their new queue: %s", exc)
+            else:
+                if moved:
+                    log.info(
+                        "config reload: the waiting poll of %s moved to its new queue",
+                        ", ".join(moved),
+                    )
+        queues = queues_for(node.options.tags, new.sources)
+        if queues != node.queues:
+            log.info(
+                "config reload: this node now takes the queues %s (was %s)",
+                ", ".join(queues),
+                ", ".join(node.queues),
+            )
+            node.set_queues(queues)
 
     async def _watch_config(self) -> None:
         missing_reported = False

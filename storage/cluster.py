@@ -188,6 +188,28 @@ def poll_waiting(session: Session, queueing_lock: str) -> bool:
     return found is not None
 
 
+def worker_registered(session: Session, worker_id: int) -> bool:
+    """Whether procrastinate still knows this worker (not pruned as dead by another node)."""
+    found = session.execute(
+        sa.text("SELECT 1 FROM procrastinate_workers WHERE id = :id"), {"id": worker_id}
+    ).first()
+    return found is not None
+
+
+def move_waiting_poll(session: Session, queueing_lock: str, queue: str) -> int:
+    """Move the waiting job holding `queueing_lock` to `queue` (a source whose nodes changed:
+    its waiting poll would otherwise stay in a queue no node may take, holding the lock that
+    keeps a new poll out); return how many moved (0 or 1)."""
+    result = session.execute(
+        sa.text(
+            "UPDATE procrastinate_jobs SET queue_name = :queue"
+            " WHERE queueing_lock = :lock AND status = 'todo' AND queue_name <> :queue"
+        ),
+        {"queue": queue, "lock": queueing_lock},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def running_since(session: Session, *, live_nodes: Sequence[str]) -> list[datetime]:
     """Start times of the runs still open on live nodes (a dead node's open run is not waited for)."""
     if not live_nodes:

@@ -53,6 +53,9 @@ SQLITE_PAGE_SIZE = 16_384
 SQLITE_CACHE_KIB = 16_384
 _SQLITE_FULL = 13  # sqlite3 extended error code of "database or disk is full"
 _PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+CONNECT_TIMEOUT = (
+    5  # seconds a PostgreSQL connection attempt may take (unless the URL sets connect_timeout)
+)
 _READONLY = "mfawatch_readonly"
 # TOAST compression of the values a connection writes: lz4 where the server has it (PostgreSQL
 # 14+ built with lz4) instead of the default pglz, which was over a third of the server's CPU in
@@ -145,7 +148,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def _postgresql_engine(url: URL) -> Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5)
+    # A server that does not answer (packets dropped) fails a connection attempt in seconds, not
+    # after the system's TCP timeout (minutes): an outage's retries and a stop stay prompt.
+    connect = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, connect_args=connect)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

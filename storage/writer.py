@@ -9,6 +9,15 @@ function is re-run in a transaction of its own, so one bad record never costs th
 Every function is still all-or-nothing: a crash loses at most the batch in flight, and the next
 run redoes it.
 
+With an `outage` (`storage.outage.Outage`; the daemon gives one, on PostgreSQL), a batch that
+fails because the server cannot be reached is not failed: it is held and tried again, whole,
+with a growing pause (0.5 s doubling to 30 s) until the server answers, for up to
+`outage.max_wait` seconds (then it fails as without an outage). Meanwhile the crawl's article
+workers wait on their writes, so no more than one record per worker (and the batch held) waits
+in memory: fetching stops, nothing fetched is dropped. The batch is rerun whole: a commit cut
+after the server applied it is written again over itself (the writes of a fetched article are
+idempotent: the same content adds no version and no raw record).
+
 `submit_grouped(fn, item)` is for work that is cheaper in bulk (the first versions of many new
 articles): the items of one batch that share `fn` are handed to one call `fn(session, items)`,
 which returns one result per item, in order.
@@ -17,6 +26,8 @@ which returns one result per item, in order.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +36,9 @@ from sqlalchemy.orm import Session
 
 from storage.engine import Database
 from storage.errors import is_transient
+from storage.outage import FIRST_PAUSE, MAX_PAUSE, Outage, is_unreachable
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
@@ -49,8 +63,16 @@ class _Work:
 class BatchWriter:
     """Runs storage writes off the event loop, batched into few transactions."""
 
-    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH, linger: float = LINGER) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = MAX_BATCH,
+        linger: float = LINGER,
+        outage: Outage | None = None,
+    ) -> None:
         self.db = db
+        self.outage = outage
         self.max_batch = max_batch
         self.linger = linger
         self._queue: asyncio.Queue[tuple[_Work, asyncio.Future[Any]] | None] = asyncio.Queue()
@@ -133,13 +155,40 @@ class BatchWriter:
                     future.set_exception(value)
 
     def _write(self, works: list[_Work]) -> list[tuple[bool, Any]]:
-        try:
-            with self.db.session() as session:
-                return [(True, value) for value in _run(session, works)]
-        except Exception as exc:  # isolate the failing record: redo each alone
-            if len(works) == 1:
-                return [(False, exc)]
-            return [self._alone(work) for work in works]
+        held_since: float | None = None
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                with self.db.session() as session:
+                    values = _run(session, works)
+            except Exception as exc:
+                if self._hold(exc, works, held_since, pause):
+                    held_since = held_since if held_since is not None else time.monotonic()
+                    pause = min(pause * 2, MAX_PAUSE)
+                    continue
+                if len(works) == 1 or (self.outage is not None and is_unreachable(exc)):
+                    return [(False, exc)] * len(works)  # given up: the database is away
+                return [self._alone(work) for work in works]  # isolate the failing record
+            if self.outage is not None and held_since is not None:
+                self.outage.back()
+            return [(True, value) for value in values]
+
+    def _hold(self, exc: Exception, works: list[_Work], since: float | None, pause: float) -> bool:
+        """Whether to try `works` again after the pause (the database is away; waited enough?)."""
+        outage = self.outage
+        if outage is None or not is_unreachable(exc):
+            return False
+        outage.lost(exc, f"the crawl's writes wait for it ({len(works)} record(s) held)")
+        left = outage.max_wait - (0.0 if since is None else time.monotonic() - since)
+        if left > 0 and outage.wait(min(pause, left)):
+            return True
+        log.warning(
+            "%d fetched record(s) not stored: PostgreSQL at %s %s; the next poll fetches them again",
+            len(works),
+            outage.location,
+            "did not answer in time" if not outage.abandoned else "was away when the node stopped",
+        )
+        return False
 
     def _alone(self, work: _Work) -> tuple[bool, Any]:
         for attempt in range(1, TRANSIENT_TRIES + 1):
