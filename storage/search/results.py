@@ -161,17 +161,18 @@ def _matches(
     return " UNION ALL ".join(arms), params
 
 
-def _pg_narrowing(parts: tuple[str, ...], prefiltered: bool) -> str:
-    """The condition on `search_terms t` choosing the rows of `parts` (and, `prefiltered`, those
-    the GIN index finds for `:sq_pre`): each part has its own partial index, and an OR of both
-    lets the planner use the two."""
-    part = None if len(parts) > 1 else "t.current" if parts[0] == CURRENT else "NOT t.current"
+def _pg_narrowing(parts: tuple[str, ...], prefiltered: bool, alias: str = "t") -> str:
+    """The condition on `search_terms t` (or `alias`) choosing the rows of `parts` (and,
+    `prefiltered`, those the GIN index finds for `:sq_pre`): each part has its own partial
+    index, and an OR of both lets the planner use the two."""
+    current = f"{alias}.current"
+    part = None if len(parts) > 1 else current if parts[0] == CURRENT else f"NOT {current}"
     if not prefiltered:
         return part or "1 = 1"
-    narrowed = "t.terms @@ CAST(:sq_pre AS tsquery)"
+    narrowed = f"{alias}.terms @@ CAST(:sq_pre AS tsquery)"
     if part is not None:
         return f"{part} AND {narrowed}"
-    return f"((t.current AND {narrowed}) OR (NOT t.current AND {narrowed}))"
+    return f"(({current} AND {narrowed}) OR (NOT {current} AND {narrowed}))"
 
 
 def _pg_where(node: Node) -> tuple[str | None, Condition | None]:
@@ -187,7 +188,19 @@ def _pg_where(node: Node) -> tuple[str | None, Condition | None]:
 def _pg_matches(node: Node, parts: tuple[str, ...], cap: int | None) -> tuple[str, dict[str, Any]]:
     pre, cond = _pg_where(node)
     params: dict[str, Any] = {} if cond is None else dict(cond.params)
-    narrowing = _pg_narrowing(parts, pre is not None)
+    if cond is None and isinstance(node, Not):
+        # Nothing positive to look up: the GIN index would read all of its entries (a second at
+        # 100,000 x 3). The part's narrow rows, less those the index finds for the negated query
+        # (the subquery is fenced by OFFSET 0 so that it is found once, then hashed).
+        params["sq_not"] = tsquery(node.part)
+        found = _pg_narrowing(parts, True, "n").replace(":sq_pre", ":sq_not")
+        narrowing = (
+            f"{_pg_narrowing(parts, False)} AND NOT EXISTS (SELECT 1 FROM (SELECT n.version_id "
+            f"FROM search_terms n WHERE {found} OFFSET 0) n WHERE n.version_id = t.version_id)"
+        )
+        pre = None  # and nothing to rank by
+    else:
+        narrowing = _pg_narrowing(parts, pre is not None)
     if pre is not None:
         params["sq_pre"] = pre
     confirmed = "" if cond is None else f" AND {cond.sql}"
@@ -410,9 +423,29 @@ def _numbers(dialect: str) -> str:
     return "group_concat(m.num)"
 
 
+def _dialect(session: Session) -> str:
+    """The session's dialect; on PostgreSQL, the planner settings of a search for the rest of the
+    transaction. No JIT compilation: a search's plans are costed high enough to be compiled (the
+    bitmap scans of a frequent term), which took 30-100 ms of each such statement and saved
+    nothing. No sequential scan where an index serves: the narrow rows of `search_terms` make
+    a sequential scan look cheap, but the planner does not count the out-of-line tsvector each
+    row's `@@` then reads (a second and more at 100,000 x 3). No parallel workers: starting them
+    costs more than the scans they share."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(
+            sa.text(
+                "SELECT set_config('jit', 'off', true), "
+                "set_config('enable_seqscan', 'off', true), "
+                "set_config('max_parallel_workers_per_gather', '0', true)"
+            )
+        )
+    return dialect
+
+
 def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     ranked = request.order is Order.RELEVANCE
     if ranked:
         order = "max(m.score) DESC, a.id DESC"
@@ -490,7 +523,7 @@ class Facets:
 
 def facets(session: Session, request: SearchRequest) -> Facets:
     """The facet counts of `request` (see `Facets`)."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     by_source = _statement(
         dialect,
         replace(request, sources=()),
