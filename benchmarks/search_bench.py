@@ -14,7 +14,7 @@ runs 30 typical queries (words, phrases, two-character Chinese and Japanese, NOT
 of 20 hits, its total, and the snippets): p50 and p95 latency per engine.
 
 `--keep DIR` keeps the corpus between runs (the SQLite file in DIR, the PostgreSQL schema
-`bench_keep_<articles>`) and reuses it when it holds the same number of articles: the next run
+`bench_keep_<articles>`, or `--pg-schema NAME`) and reuses it when it holds the same number of articles: the next run
 only opens it (a newer schema upgrades it by its migrations), finishes a pending backfill (the
 figure reported as backfill time) and queries; `--reindex` rebuilds the index anyway.
 """
@@ -200,11 +200,16 @@ def text_size(db: Database) -> int:
 
 
 def index_bytes(db: Database) -> int:
-    """Bytes the index takes on disk (FTS5 shadow tables; the PostgreSQL table and GIN index)."""
+    """Bytes the index takes on disk (FTS5 shadow tables; the PostgreSQL tables and GIN indexes)."""
     with db.session(readonly=True) as s:
         if db.dialect == "postgresql":
             return int(
-                s.execute(sa.text("SELECT pg_total_relation_size('search_terms')")).scalar_one()
+                s.execute(
+                    sa.text(
+                        "SELECT pg_total_relation_size('search_terms') + "
+                        "coalesce(pg_total_relation_size(to_regclass('search_text')), 0)"
+                    )
+                ).scalar_one()
             )
         return int(
             s.execute(
@@ -260,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--keep", metavar="DIR", help="keep the corpus there and reuse it")
     parser.add_argument("--reindex", action="store_true", help="with --keep: rebuild the index")
+    parser.add_argument("--pg-schema", metavar="NAME",
+                        help="with --keep: the PostgreSQL schema to keep the corpus in "
+                        "(default bench_keep_<articles>; the database is shared)")  # fmt: skip
     args = parser.parse_args(argv)
     n, repeat = (300, 1) if args.smoke else (args.articles, args.repeat)
     figures: dict[str, dict[str, object]] = {}
@@ -269,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         urls = [("sqlite", f"sqlite:///{where / f'search-{n}.sqlite3'}")]
         admin = schema = None
         if args.pg_url != "none":
-            schema = f"bench_keep_{n}" if args.keep else f"bench_{uuid.uuid4().hex[:10]}"
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            if args.keep:
+                schema = args.pg_schema or f"bench_keep_{n}"
             admin = sa.create_engine(args.pg_url)
             with admin.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -13,12 +13,18 @@ only when 16 pile up on one level (`crisismerge`), not a little after every writ
 the wall time of a 10,000-article cold crawl with the index on (docs/benchmarks.md). Its `ascii` tokenizer splits on ASCII spaces and
 punctuation only, so it indexes exactly the tokens `storage.search.text` made (already folded).
 
-PostgreSQL: `search_terms`, one row per version: the title's and body's tokens as
-space-delimited strings (`" t1 t2 "`, compressed by TOAST; phrases are matched on them with
-LIKE), `terms`, the tsvector of the distinct tokens (no positions, so no 16,383-position or
-256-occurrence limit), and `current`, the part. Two partial GIN indexes of `terms`, one per
-part: every query is first narrowed by the one (or both) of its scope, and a version that stops
-being current is one UPDATE that enters it in the other.
+PostgreSQL: `search_terms`, one narrow row per version: its article id and number (so a search
+needs no join to `versions` to count or list its matches), `current`, the part, and `terms`, the
+tsvector of the distinct tokens (no positions, so no 16,383-position or 256-occurrence limit).
+Two partial GIN indexes of `terms`, one per part: every query is first narrowed by the one (or
+both) of its scope, and a version that stops being current is one UPDATE that enters it in the
+other. A GIN bitmap scan visits the heap row of every match, so the rows are kept narrow (~100 a
+block, the heap of 100,000 x 3 versions in ~25 MB): `terms` is stored out of line. PostgreSQL
+moves a value out of line only when the row is over ~2 KB (`toast_tuple_target`, 128 bytes
+here, is what it then shrinks the row to, not that threshold), so `pad`, 2 KB of spaces that
+compress to ~35 bytes, makes every row pass it; a row moved between the parts keeps its
+out-of-line `terms`. `search_text`: the title's and body's tokens as space-delimited strings
+(`" t1 t2 "`, compressed by TOAST), read only to confirm a phrase (`LIKE '% a b %'`).
 
 `search_state` (both): how far the backfill of versions stored before the index got.
 """
@@ -38,11 +44,17 @@ SQLITE = tuple(
         f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)",
     )
 )
+# The pad's length: over the ~2 KB past which PostgreSQL toasts a row (see the module doc).
+PAD = 2100
 POSTGRESQL = (
     "CREATE TABLE IF NOT EXISTS search_terms ("
     "version_id INTEGER NOT NULL PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE, "
-    "title TEXT NOT NULL, body TEXT NOT NULL, terms TSVECTOR NOT NULL, "
-    "current BOOLEAN NOT NULL DEFAULT false)",
+    "article_id INTEGER NOT NULL, number INTEGER NOT NULL, "
+    "current BOOLEAN NOT NULL DEFAULT false, terms TSVECTOR NOT NULL, "
+    f"pad TEXT NOT NULL DEFAULT repeat(' ', {PAD})) WITH (toast_tuple_target = 128)",
+    "CREATE TABLE IF NOT EXISTS search_text ("
+    "version_id INTEGER NOT NULL PRIMARY KEY REFERENCES search_terms(version_id) "
+    "ON DELETE CASCADE, title TEXT NOT NULL, body TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_search_terms_current ON search_terms USING GIN (terms) "
     "WHERE current",
     "CREATE INDEX IF NOT EXISTS ix_search_terms_past ON search_terms USING GIN (terms) "
@@ -59,7 +71,11 @@ DROP = {
         "DROP TABLE IF EXISTS search_fts",
         "DROP TABLE IF EXISTS search_state",
     ),
-    "postgresql": ("DROP TABLE IF EXISTS search_terms", "DROP TABLE IF EXISTS search_state"),
+    "postgresql": (
+        "DROP TABLE IF EXISTS search_text",
+        "DROP TABLE IF EXISTS search_terms",
+        "DROP TABLE IF EXISTS search_state",
+    ),
 }
 
 

@@ -43,12 +43,15 @@ _HAS_FTS = {
 }
 # The distinct tokens travel as one space-separated string (no token holds a space), split by
 # the server: a text[] parameter is adapted element by element in Python, which cost about a
-# third of the writer's CPU per new article (docs/benchmarks.md).
+# third of the writer's CPU per new article (docs/benchmarks.md). The article id and number come
+# from the version's row; the token strings go to the side table, in the same statement.
 _INSERT_PG = sa.text(
-    "INSERT INTO search_terms (version_id, title, body, terms, current) "
-    "VALUES (:id, :title, :body, array_to_tsvector(string_to_array(CAST(:terms AS text), ' ')), "
-    ":current) "
-    "ON CONFLICT (version_id) DO NOTHING"
+    "WITH t AS (INSERT INTO search_terms (version_id, article_id, number, terms, current) "
+    "SELECT v.id, v.article_id, v.number, "
+    "array_to_tsvector(string_to_array(CAST(:terms AS text), ' ')), :current "
+    "FROM versions v WHERE v.id = :id "
+    "ON CONFLICT (version_id) DO NOTHING RETURNING version_id) "
+    "INSERT INTO search_text (version_id, title, body) SELECT version_id, :title, :body FROM t"
 )
 _MOVE_PG = sa.text(
     "UPDATE search_terms SET current = :current WHERE version_id IN :ids AND current <> :current"
@@ -244,7 +247,7 @@ def start_backfill(session: Session) -> BackfillState:
 def clear(session: Session) -> None:
     """Remove every index row (before a rebuild)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("TRUNCATE search_terms"))
+        session.execute(sa.text("TRUNCATE search_text, search_terms"))
     else:
         for table in (CURRENT, PAST):
             session.execute(sa.text(f"INSERT INTO {table}({table}) VALUES ('delete-all')"))

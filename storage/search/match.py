@@ -4,10 +4,12 @@ SQLite: a subtree FTS5 can say (words, phrases, prefixes, AND, OR, and `a NOT b`
 FTS5 expression; what it cannot (a NOT with nothing positive beside it, an OR with a NOT in it)
 becomes SQL set logic over such expressions (`v.id IN (SELECT rowid ... MATCH ...)`).
 
-PostgreSQL (`search_terms` as `t`): a word is `t.terms @@ 'word'` (prefix `'word':*`), a phrase
-is its words' `@@` and then `LIKE '% a b %'` on the space-delimited title or body tokens, the
-same side-by-side rule as FTS5's phrase. `prefilter` is a tsquery every match satisfies, which
-lets the GIN index narrow the rows before the exact condition runs.
+PostgreSQL (`search_terms` as `t`): a query without a phrase is one tsquery (`tsquery`: words,
+`'word':*` prefixes, `&`, `|` and `!`), which the GIN index answers alone, without reading any
+tsvector. A phrase is `LIKE '% a b %'` on the space-delimited title or body tokens of the
+version in `search_text` (the same side-by-side rule as FTS5's phrase); `prefilter` is a tsquery
+every match satisfies (the phrase's words among them), which lets the GIN index narrow the rows
+before the phrase is confirmed.
 
 Every FTS5 expression, tsquery and LIKE pattern is a bound parameter built from index tokens
 (letters, digits and marks only: no quote, no wildcard).
@@ -111,14 +113,28 @@ def has_not(node: Node) -> bool:
     return any(has_not(p) for p in node.parts)
 
 
+def tsquery(node: Node, phrases: bool = True) -> str | None:
+    """`node` as one tsquery matching exactly the same versions, or None when it has a phrase
+    (`phrases` False: a phrase taken as its words in any order, so never None)."""
+    if isinstance(node, Term):
+        return _term_tsquery(node) if len(node.terms) == 1 or not phrases else None
+    if isinstance(node, Not):
+        inner = tsquery(node.part, phrases)
+        return None if inner is None else f"!({inner})"
+    parts = [tsquery(p, phrases) for p in node.parts]
+    if any(p is None for p in parts):
+        return None
+    joiner = " & " if isinstance(node, And) else " | "
+    return "(" + joiner.join(p for p in parts if p) + ")"
+
+
 def prefilter(node: Node) -> str | None:
     """A tsquery every version matching `node` satisfies (None: no narrowing possible)."""
     if isinstance(node, Term):
         return _term_tsquery(node)
     if isinstance(node, Not):
-        inner = node.part
-        exact = isinstance(inner, Term) and len(inner.terms) == 1
-        return f"!({_term_tsquery(inner)})" if exact and isinstance(inner, Term) else None
+        exact = tsquery(node.part)
+        return None if exact is None else f"!({exact})"
     parts = [prefilter(p) for p in node.parts]
     if isinstance(node, Or):
         if any(p is None for p in parts):
@@ -131,16 +147,19 @@ def prefilter(node: Node) -> str | None:
 def postgresql_condition(node: Node, phrases: bool = True) -> Condition:
     """The condition on `t` (search_terms) that holds exactly for the versions matching `node`
     (`phrases` False: a phrase's words in any order; without a NOT, a condition every matching
-    version meets)."""
+    version meets). A subtree without a phrase is one `@@`; a phrase reads `search_text`."""
     params = _Params()
 
     def build(n: Node) -> str:
-        if isinstance(n, Term):
-            words = f"t.terms @@ CAST({params.add(_term_tsquery(n))} AS tsquery)"
-            if len(n.terms) == 1 or not phrases:
-                return words
+        whole = tsquery(n, phrases)
+        if whole is not None:
+            return f"t.terms @@ CAST({params.add(whole)} AS tsquery)"
+        if isinstance(n, Term):  # a phrase: its tokens side by side in the title or the body
             like = params.add("% " + " ".join(n.terms) + ("%" if n.prefix else " %"))
-            return f"({words} AND (t.title LIKE {like} OR t.body LIKE {like}))"
+            return (
+                "EXISTS (SELECT 1 FROM search_text x WHERE x.version_id = t.version_id "
+                f"AND (x.title LIKE {like} OR x.body LIKE {like}))"
+            )
         if isinstance(n, Not):
             return f"NOT ({build(n.part)})"
         joiner = " AND " if isinstance(n, And) else " OR "

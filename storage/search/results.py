@@ -34,12 +34,13 @@ from sqlalchemy.orm import Session
 
 from storage.search.ddl import CURRENT, MATCH_INDEX, PAST
 from storage.search.match import (
+    Condition,
     fts_expression,
     has_not,
-    has_phrase,
     postgresql_condition,
     prefilter,
     sqlite_condition,
+    tsquery,
 )
 from storage.search.query import Node, Not
 from storage.types import UTCDateTime
@@ -163,40 +164,63 @@ def _matches(
     return " UNION ALL ".join(arms), params
 
 
-def _pg_narrowing(parts: tuple[str, ...], prefiltered: bool) -> str:
-    """The condition on `search_terms t` choosing the rows of `parts` (and, `prefiltered`, those
-    the GIN index finds for `:sq_pre`): each part has its own partial index, and an OR of both
-    lets the planner use the two."""
-    part = None if len(parts) > 1 else "t.current" if parts[0] == CURRENT else "NOT t.current"
+def _pg_narrowing(parts: tuple[str, ...], prefiltered: bool, alias: str = "t") -> str:
+    """The condition on `search_terms t` (or `alias`) choosing the rows of `parts` (and,
+    `prefiltered`, those the GIN index finds for `:sq_pre`): each part has its own partial
+    index, and an OR of both lets the planner use the two."""
+    current = f"{alias}.current"
+    part = None if len(parts) > 1 else current if parts[0] == CURRENT else f"NOT {current}"
     if not prefiltered:
         return part or "1 = 1"
-    narrowed = "t.terms @@ CAST(:sq_pre AS tsquery)"
+    narrowed = f"{alias}.terms @@ CAST(:sq_pre AS tsquery)"
     if part is not None:
         return f"{part} AND {narrowed}"
-    return f"((t.current AND {narrowed}) OR (NOT t.current AND {narrowed}))"
+    return f"(({current} AND {narrowed}) OR (NOT {current} AND {narrowed}))"
+
+
+def _pg_where(node: Node) -> tuple[str | None, Condition | None]:
+    """The GIN index's tsquery for `node` and the condition left to check on the rows it gives:
+    none for a query without a phrase (the tsquery is exact: no tsvector is read), else the
+    exact condition (the phrases confirmed on `search_text`)."""
+    exact = tsquery(node)
+    if exact is not None:
+        return exact, None
+    return prefilter(node), postgresql_condition(node)
 
 
 def _pg_matches(node: Node, parts: tuple[str, ...], cap: int | None) -> tuple[str, dict[str, Any]]:
-    cond = postgresql_condition(node)
-    params: dict[str, Any] = dict(cond.params)
-    pre = prefilter(node)
-    narrowing = _pg_narrowing(parts, pre is not None)
+    pre, cond = _pg_where(node)
+    params: dict[str, Any] = {} if cond is None else dict(cond.params)
+    if cond is None and isinstance(node, Not):
+        # Nothing positive to look up: the GIN index would read all of its entries (a second at
+        # 100,000 x 3). The part's narrow rows, less those the index finds for the negated query
+        # (the subquery is fenced by OFFSET 0 so that it is found once, then hashed).
+        params["sq_not"] = tsquery(node.part)
+        found = _pg_narrowing(parts, True, "n").replace(":sq_pre", ":sq_not")
+        narrowing = (
+            f"{_pg_narrowing(parts, False)} AND NOT EXISTS (SELECT 1 FROM (SELECT n.version_id "
+            f"FROM search_terms n WHERE {found} OFFSET 0) n WHERE n.version_id = t.version_id)"
+        )
+        pre = None  # and nothing to rank by
+    else:
+        narrowing = _pg_narrowing(parts, pre is not None)
     if pre is not None:
         params["sq_pre"] = pre
-    where = f"{narrowing} AND {cond.sql}"
-    select = "SELECT v.id AS vid, v.article_id AS aid, v.number AS num"
-    source = "FROM search_terms t JOIN versions v ON v.id = t.version_id"
+    confirmed = "" if cond is None else f" AND {cond.sql}"
+    select = "SELECT t.version_id AS vid, t.article_id AS aid, t.number AS num"
     if cap is None:
-        return f"{select}, 0.0 AS score {source} WHERE {where}", params
+        return f"{select}, 0.0 AS score FROM search_terms t WHERE {narrowing}{confirmed}", params
     params["sq_cap"] = cap
     rank = "ts_rank(t.terms, CAST(:sq_pre AS tsquery))" if pre is not None else "0.0"
     # The newest `cap` candidates the index gives, and only those, are confirmed (a phrase's
     # LIKE reads the text) and ranked (ts_rank reads the terms): a frequent term costs no
-    # more than a rare one. The subquery is named `t` too, so the condition reads it.
+    # more than a rare one. `+ 0`: the candidates are sorted, never found by walking the primary
+    # key backwards and reading each row's terms. The subquery is named `t` too, so the
+    # condition reads it.
     return (
-        f"SELECT t.vid, t.aid, t.num, {rank} AS score FROM ({select}, t.terms, t.title, "
-        f"t.body {source} WHERE {narrowing} ORDER BY v.id DESC LIMIT :sq_cap) t "
-        f"WHERE {cond.sql}",
+        f"{select}, {rank} AS score FROM (SELECT t.version_id, t.article_id, t.number, t.terms "
+        f"FROM search_terms t WHERE {narrowing} ORDER BY t.version_id + 0 DESC "
+        f"LIMIT :sq_cap) t WHERE 1 = 1{confirmed}",
         params,
     )
 
@@ -392,29 +416,22 @@ def _pg_current_total(session: Session, node: Node) -> _Total:
     """`_total` of a search of the current text without filters, on PostgreSQL: exact, but
     estimated for a phrase with more than `EXACT_PHRASES` candidates (the share of the newest
     `EXACT_PHRASES` candidates that has the phrase, times the candidates)."""
-    pre = prefilter(node)
-    base: dict[str, Any] = {} if pre is None else {"sq_pre": pre}
-    narrowing = _pg_narrowing((CURRENT,), pre is not None)
-    exact = postgresql_condition(node)
-    source = f"FROM search_terms t WHERE {narrowing}"
-    if not has_phrase(node) or has_not(node):
-        found = session.execute(
-            sa.text(f"SELECT count(*) {source} AND {exact.sql}"), {**base, **exact.params}
+    pre, cond = _pg_where(node)
+    if cond is None or has_not(node):
+        sql, params = _pg_matches(node, (CURRENT,), None)
+        return _Total(
+            int(session.execute(sa.text(f"SELECT count(*) FROM ({sql}) m"), params).scalar_one())
         )
-        return _Total(int(found.scalar_one()))
-    words = postgresql_condition(node, phrases=False)
-    candidates = int(
-        session.execute(
-            sa.text(f"SELECT count(*) {source} AND {words.sql}"), {**base, **words.params}
-        ).scalar_one()
-    )
+    # A phrase: the candidates have its words (the GIN index alone counts them).
+    words = {"sq_pre": tsquery(node, phrases=False)}
+    source = f"FROM search_terms t WHERE {_pg_narrowing((CURRENT,), True)}"
+    candidates = int(session.execute(sa.text(f"SELECT count(*) {source}"), words).scalar_one())
     sample = (
-        f"SELECT count(*) FROM (SELECT t.title, t.body, t.terms {source} AND "
-        f"{words.sql.replace(':sq', ':wsq')} ORDER BY t.version_id DESC LIMIT :n) t "
-        f"WHERE {exact.sql}"
+        f"SELECT count(*) FROM (SELECT t.version_id, t.terms {source} "
+        f"ORDER BY t.version_id + 0 DESC LIMIT :n) t WHERE {cond.sql}"
     )
-    params = {**base, **exact.params, **{f"w{k}": v for k, v in words.params.items()}}
-    confirmed = int(session.execute(sa.text(sample), {**params, "n": EXACT_PHRASES}).scalar_one())
+    params = {**words, **cond.params, "n": EXACT_PHRASES}
+    confirmed = int(session.execute(sa.text(sample), params).scalar_one())
     if candidates <= EXACT_PHRASES:
         return _Total(confirmed)
     return _Total(round(candidates * confirmed / EXACT_PHRASES), exact=False)
@@ -426,9 +443,29 @@ def _numbers(dialect: str) -> str:
     return "group_concat(m.num)"
 
 
+def _dialect(session: Session) -> str:
+    """The session's dialect; on PostgreSQL, the planner settings of a search for the rest of the
+    transaction. No JIT compilation: a search's plans are costed high enough to be compiled (the
+    bitmap scans of a frequent term), which took 30-100 ms of each such statement and saved
+    nothing. No sequential scan where an index serves: the narrow rows of `search_terms` make
+    a sequential scan look cheap, but the planner does not count the out-of-line tsvector each
+    row's `@@` then reads (a second and more at 100,000 x 3). No parallel workers: starting them
+    costs more than the scans they share."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(
+            sa.text(
+                "SELECT set_config('jit', 'off', true), "
+                "set_config('enable_seqscan', 'off', true), "
+                "set_config('max_parallel_workers_per_gather', '0', true)"
+            )
+        )
+    return dialect
+
+
 def search(session: Session, request: SearchRequest) -> SearchResult:
     """The articles matching `request` (see the module doc), one page of them."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     ranked = request.order is Order.RELEVANCE
     numbers = f"{_numbers(dialect)} AS nums, count(*) OVER () AS n"
     if ranked:
@@ -525,7 +562,7 @@ class Facets:
 
 def facets(session: Session, request: SearchRequest) -> Facets:
     """The facet counts of `request` (see `Facets`)."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     by_source = _statement(
         dialect,
         replace(request, sources=()),

@@ -40,3 +40,66 @@ def test_a_hostile_page_keeps_the_first_tokens_that_fit_the_tsvector_cap() -> No
     assert size <= index._MAX_TSVECTOR_BYTES < size + len(every[len(kept)]) + 4
     short = index.index_row(1, "Title", "b a b")  # under the cap: every token, once
     assert sorted(short.distinct.split(" ")) == ["a", "b", "title"]
+
+
+def test_postgresql_index_rows_are_narrow_their_terms_out_of_line(db: Database) -> None:
+    """A version's index row keeps its tsvector out of line even when it is small enough to
+    stay in line (under ~2 KB), and its token strings in `search_text`: the heap a GIN scan
+    visits holds many rows a block, and a row moved between the parts stays narrow."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite's index is FTS5)")
+    n = 400
+    with db.session() as s:
+        s.execute(
+            sa.text(
+                "INSERT INTO sources (key, name, country, language, timezone) "
+                "VALUES ('k', 'k', 'CN', 'en', 'UTC')"
+            )
+        )
+        s.execute(
+            sa.text(
+                "INSERT INTO articles (id, source, url, status, version, content_version, title, "
+                "first_seen_at, last_checked_at, last_changed_at, checks, missing_checks) "
+                "VALUES (:id, 'k', :url, 'live', 1, 1, 't', now(), now(), now(), 1, 0)"
+            ),
+            [{"id": i, "url": f"https://m.example/{i}"} for i in range(1, n + 1)],
+        )
+        # ~90 distinct tokens each: a tsvector of ~1 KB, under the size PostgreSQL toasts at.
+        s.execute(
+            sa.text(
+                "INSERT INTO versions (id, article_id, number, kind, seen_at, content_hash, "
+                "title, body_text) VALUES (:id, :id, 1, 'new', now(), :h, 'Title', :body)"
+            ),
+            [
+                {"id": i, "h": str(i), "body": " ".join(f"w{i}x{j:03d}" for j in range(90))}
+                for i in range(1, n + 1)
+            ],
+        )
+        index.start_backfill(s)
+
+    def transaction(fn):  # type: ignore[no-untyped-def]
+        with db.session() as s:
+            return fn(s)
+
+    index.run_backfill(transaction)
+    with db.session() as s:
+        index.retire_current(s, [(i, "Title", "x") for i in range(1, n + 1, 2)])
+    with db.session(readonly=True) as s:
+        found = s.execute(
+            sa.text(
+                "SELECT count(*), max(pg_column_size(array_to_tsvector(tsvector_to_array(terms)))), "
+                "pg_relation_size('search_terms') / current_setting('block_size')::int, "
+                "count(*) FILTER (WHERE current) FROM search_terms"
+            )
+        ).one()
+        text_rows = s.execute(sa.text("SELECT count(*) FROM search_text")).scalar_one()
+        keys = s.execute(
+            sa.text(
+                "SELECT count(*) FROM search_terms WHERE article_id = version_id AND number = 1"
+            )
+        ).scalar_one()
+    rows, largest, blocks, current = found
+    assert rows == text_rows == keys == n and current == n // 2
+    assert 900 < largest < 2000  # uncompressed: in line without the pad
+    # In line, 400 such rows (and the 200 updated) fill ~70 blocks; out of line, ~100 a block.
+    assert blocks <= 12, f"{blocks} heap blocks for {n} rows: the tsvectors are in line"

@@ -192,7 +192,7 @@ def test_versions_written_during_a_backfill_are_indexed_once(corpus: Database) -
             )
         else:
             n = s.execute(
-                sa.text("SELECT count(*) FROM search_terms WHERE body LIKE '% zanzibarite %'")
+                sa.text("SELECT count(*) FROM search_text WHERE body LIKE '% zanzibarite %'")
             ).scalar()
     assert n == 1
 
@@ -225,6 +225,46 @@ def test_migration_0006_goes_down_and_up_again_and_the_backfill_restores_hits(
 
     index.run_backfill(transaction)
     assert _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL) == expected != {}
+
+
+def test_migration_0013_gives_postgresql_narrow_rows_and_the_backfill_restores_hits(
+    corpus: Database,
+) -> None:
+    """From 0012 (token strings in `search_terms`), the upgrade makes the narrow layout and plans
+    a backfill that finds every hit again, phrases too; SQLite's index is left as it is."""
+    from alembic import command
+
+    from storage import migrate
+
+    queries = ("taiwan OR 台湾 OR лавров", '"foreign minister"', "sanctions -ukraine")
+    expected = {q: _keys(corpus, q, scope=Scope.ALL) for q in queries}
+    cfg = migrate.alembic_config()
+    with corpus.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    tables = set(sa.inspect(corpus.engine).get_table_names())
+    if corpus.dialect == "postgresql":
+        assert "search_text" not in tables
+        columns = {c["name"] for c in sa.inspect(corpus.engine).get_columns("search_terms")}
+        assert {"title", "body", "terms", "current"} <= columns and "article_id" not in columns
+    assert migrate.upgrade(corpus.engine)
+    with corpus.session(readonly=True) as s:
+        state = index.backfill_state(s)
+    if corpus.dialect == "sqlite":
+        assert not state.pending
+        assert {q: _keys(corpus, q, scope=Scope.ALL) for q in queries} == expected
+        return
+    assert "search_text" in set(sa.inspect(corpus.engine).get_table_names())
+    assert state.pending and state.done == 0
+    assert _keys(corpus, queries[0], scope=Scope.ALL) == {}
+
+    def transaction(fn):  # type: ignore[no-untyped-def]
+        with corpus.session() as s:
+            return fn(s)
+
+    index.run_backfill(transaction)
+    assert {q: _keys(corpus, q, scope=Scope.ALL) for q in queries} == expected
+    assert all(expected.values())
 
 
 @pytest.mark.parametrize(
