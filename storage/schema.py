@@ -20,9 +20,9 @@
     signatures         per article: its first content's fingerprint and publication date, the
                        keys by which a "new" URL is found to be a known article moved
     moves              an article found under another URL: from, to, when, and the evidence
-    search_current, search_fts / search_terms, search_state
+    search_current, search_fts / search_terms, search_text, search_state
                        the full-text index of every version, the articles' current content
-                       apart (FTS5 on SQLite, tsvector on PostgreSQL; created by
+                       apart (FTS5 on SQLite, tsvector and phrase text on PostgreSQL; created by
                        `storage.search.ddl`, written by `storage.search.index`) and its
                        backfill's progress
     readouts           per article found to be a readout: its event kind, the officials it

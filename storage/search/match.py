@@ -144,6 +144,23 @@ def prefilter(node: Node) -> str | None:
     return "(" + " & ".join(kept) + ")" if kept else None
 
 
+def conjunction(node: Node) -> tuple[str, ...] | None:
+    """The lexemes of a query that is a conjunction of exact lexemes (words and two-token
+    phrases: no OR, NOT or prefix), or None. Every version matching such a query holds exactly
+    these of its lexemes, and a tsvector without positions ranks by which query lexemes it
+    holds: `ts_rank` gives all of them one value, that of these lexemes alone."""
+    if isinstance(node, Term):
+        if node.prefix or len(node.terms) > 2:
+            return None
+        return (node.terms[0],) if len(node.terms) == 1 else tuple(pairs(node.terms))
+    if isinstance(node, And):
+        found = [conjunction(p) for p in node.parts]
+        if any(f is None for f in found):
+            return None
+        return tuple(t for f in found if f for t in f)
+    return None
+
+
 def postgresql_condition(node: Node, phrases: bool = True) -> Condition:
     """The condition on `t` (search_terms) that holds exactly for the versions matching `node`
     (`phrases` False: a phrase's words in any order; without a NOT, a condition every matching

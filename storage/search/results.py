@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from storage.search.ddl import CURRENT, MATCH_INDEX, PAST
 from storage.search.match import (
     Condition,
+    conjunction,
     fts_expression,
     has_not,
     postgresql_condition,
@@ -212,6 +213,10 @@ def _pg_matches(node: Node, parts: tuple[str, ...], cap: int | None) -> tuple[st
         return f"{select}, 0.0 AS score FROM search_terms t WHERE {narrowing}{confirmed}", params
     params["sq_cap"] = cap
     rank = "ts_rank(t.terms, CAST(:sq_pre AS tsquery))" if pre is not None else "0.0"
+    lexemes = conjunction(node) if cond is None else None
+    if lexemes is not None:  # one value for every match: computed once, no tsvector read
+        rank = "ts_rank(CAST(:sq_vec AS tsvector), CAST(:sq_pre AS tsquery))"
+        params["sq_vec"] = " ".join(f"'{t}'" for t in lexemes)
     # The newest `cap` candidates the index gives, and only those, are confirmed (a phrase's
     # LIKE reads the text) and ranked (ts_rank reads the terms): a frequent term costs no
     # more than a rare one. `+ 0`: the candidates are sorted, never found by walking the primary
