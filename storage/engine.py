@@ -38,7 +38,7 @@ from storage.schema_lock import PG_LOCK_KEY
 ENV_VAR = "MFAWATCH_DB"
 # The newest migration in storage/migrations (a test keeps the two equal). A database already at
 # it opens without importing Alembic, which costs a few hundred ms of every command's start-up.
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page size of a new SQLite file. A stored version holds ~60 KB of body text and HTML, so rows
 # live mostly in overflow pages, and SQLite's work (a WAL frame, a checksum, two system calls,

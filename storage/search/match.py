@@ -145,14 +145,14 @@ def prefilter(node: Node) -> str | None:
 
 
 def conjunction(node: Node) -> tuple[str, ...] | None:
-    """The lexemes of a query that is a conjunction of exact lexemes (words and two-token
-    phrases: no OR, NOT or prefix), or None. Every version matching such a query holds exactly
-    these of its lexemes, and a tsvector without positions ranks by which query lexemes it
-    holds: `ts_rank` gives all of them one value, that of these lexemes alone."""
+    """The lexemes of a query that is a conjunction of exact lexemes (words: no phrase, OR, NOT
+    or prefix), or None. Every version matching such a query holds exactly these of its
+    lexemes, and a tsvector without positions ranks by which query lexemes it holds: `ts_rank`
+    gives all of them one value, that of these lexemes alone."""
     if isinstance(node, Term):
-        if node.prefix or len(node.terms) > 2:
+        if node.prefix or len(node.terms) > 1:
             return None
-        return (node.terms[0],) if len(node.terms) == 1 else tuple(pairs(node.terms))
+        return (node.terms[0],)
     if isinstance(node, And):
         found = [conjunction(p) for p in node.parts]
         if any(f is None for f in found):

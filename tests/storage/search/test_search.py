@@ -227,10 +227,10 @@ def test_migration_0006_goes_down_and_up_again_and_the_backfill_restores_hits(
     assert _keys(corpus, "taiwan OR 台湾 OR лавров", scope=Scope.ALL) == expected != {}
 
 
-def test_migration_0013_gives_postgresql_narrow_rows_and_the_backfill_restores_hits(
+def test_migration_0014_gives_postgresql_narrow_rows_and_the_backfill_restores_hits(
     corpus: Database,
 ) -> None:
-    """From 0012 (token strings in `search_terms`), the upgrade makes the narrow layout and plans
+    """From 0013 (token strings in `search_terms`), the upgrade makes the narrow layout and plans
     a backfill that finds every hit again, phrases too; SQLite's index is left as it is."""
     from alembic import command
 
@@ -241,7 +241,7 @@ def test_migration_0013_gives_postgresql_narrow_rows_and_the_backfill_restores_h
     cfg = migrate.alembic_config()
     with corpus.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0012")
+        command.downgrade(cfg, "0013")
     tables = set(sa.inspect(corpus.engine).get_table_names())
     if corpus.dialect == "postgresql":
         assert "search_text" not in tables

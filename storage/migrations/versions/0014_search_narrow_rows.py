@@ -14,8 +14,8 @@ rebuilds the same way. SQLite's index is unchanged: nothing happens there.
 Downgrading restores 0011's one-table layout, emptied and planned for a backfill the same way.
 No stored data is touched.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-08 05:00:00
 """
 
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
