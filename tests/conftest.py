@@ -15,11 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.pg import PG_URL_DEFAULT, pg_schema
 from tests.site import Site
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# No per-example deadline (Hypothesis's default is 200 ms): on a shared two-core machine running
+# the suite on two processes it measures the load, not the code (a 32 ms example took 478 ms).
+settings.register_profile("mfawatch", deadline=None)
+settings.load_profile("mfawatch")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -107,11 +113,18 @@ def _no_leaked_resources() -> Iterator[None]:
     the test dropped (an exception's traceback often keeps a socket in a reference cycle); each
     ResourceWarning they give becomes this test's error. Without it such a leak is reported in
     whichever later test of the worker the collector happens to run in.
+
+    What outlives the test is then frozen (`gc.freeze`), so the next test's collection walks only
+    the objects made since: a full walk of a worker's heap after each test would cost minutes
+    over the suite (0.1 s a test on a loaded machine). The price: a cycle of objects that outlived
+    their test and were dropped later is never collected (what is kept across tests is closed by
+    its fixture's teardown).
     """
     yield
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         gc.collect()
+    gc.freeze()
     leaks = [_describe(w) for w in caught if issubclass(w.category, ResourceWarning)]
     if leaks:
         pytest.fail("left unclosed:\n" + "\n".join(leaks), pytrace=False)
