@@ -44,11 +44,13 @@ class Proxy:
 
 
 def enable_socks() -> None:
-    """Make httpx's SOCKS support real (crawler.fetch defers socksio's import; see there)."""
+    """Make httpx's SOCKS support real (crawler.fetch defers socksio's import; see there), with
+    the pool of crawler.fetch.socks, which closes the proxy connection of a failed handshake."""
     import httpcore
-    from httpcore._async.socks_proxy import AsyncSOCKSProxy
 
-    httpcore.AsyncSOCKSProxy = AsyncSOCKSProxy  # type: ignore[misc]
+    from crawler.fetch.socks import SOCKSProxy
+
+    httpcore.AsyncSOCKSProxy = SOCKSProxy  # type: ignore[misc]
 
 
 def display(template: str) -> str:

@@ -160,6 +160,7 @@ def test_summary_counts_missing_articles(tmp_path: Path, site: Site) -> None:
 def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site: Site) -> None:
     """SQLite answering "database or disk is full" (a real SQLITE_FULL, from `max_page_count`)
     ends the crawl with exit 1 and one message: the disk is full, which database, nothing lost."""
+    import gc
     import random
 
     import sqlalchemy as sa
@@ -194,10 +195,14 @@ def test_a_full_disk_is_a_plain_message_naming_the_database(tmp_path: Path, site
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages + 8}")  # type: ignore[attr-defined]
 
     sa.event.listen(Engine, "connect", limit)
+    thresholds = gc.get_threshold()
     try:
         run = CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "crawl", "--once"])
     finally:
         sa.event.remove(Engine, "connect", limit)
+        # `crawl` tunes the collector for the process (mfawatch.gc_tuning), here the test
+        # worker's: put its thresholds back for the tests that follow on this worker.
+        gc.set_threshold(*thresholds)
     assert run.exit_code == 1, run.output
     assert "disk holding the database" in run.output and str(db.resolve()) in run.output
     assert "nothing was lost" in run.output

@@ -71,11 +71,17 @@ def test_two_nodes_poll_each_source_once_per_slot_and_share_the_sources(
     b = start_node(nodes, config, pg, "--name", "node-b")
     wait_for(lambda: count(pg, "articles") == 8, what="every source's articles")
     # Let several slots pass with both nodes up (counted from node-b's start: on a loaded
-    # machine node-a alone made five polls of each source while node-b was starting).
+    # machine node-a alone made five polls of each source while node-b was starting), until each
+    # node has polled: which node takes a job is a race between the two nodes' workers, and on a
+    # loaded machine one node can win the first few dozen in a row (node-a 28, node-b 0 once).
     before = [m.polls() for m in ministries]
     wait_for(
-        lambda: all(m.polls() >= n + 5 for m, n in zip(ministries, before, strict=True)),
-        what="five more polls of each source",
+        lambda: (
+            all(m.polls() >= n + 5 for m, n in zip(ministries, before, strict=True))
+            and len(query(pg, "SELECT DISTINCT node FROM runs")) == 2
+        ),
+        timeout=60,
+        what="five more polls of each source, and a poll by each node",
     )
     assert a.stop() == 0
     assert b.stop() == 0

@@ -4,7 +4,6 @@ passed through it (tests/proxy.py)."""
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,8 +81,6 @@ async def test_socks5_proxy_with_credentials_from_the_environment(
         ]
 
 
-# httpcore leaves the socket of a failed SOCKS handshake to the garbage collector.
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 async def test_socks5_wrong_credentials_block_the_source_and_stay_secret(
     site: Site, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,7 +99,6 @@ async def test_socks5_wrong_credentials_block_the_source_and_stay_secret(
             with pytest.raises(PathUnavailable) as err:
                 await fetcher.fetch(url, source)
         assert p.carried() == [] and p.records[0].refused == "wrong credentials"
-    gc.collect()
     message = str(err.value)
     assert "${TEST_PROXY_USER}" in message and "did not carry the request" in message
     assert "wrong-s3cret" not in message and err.value.kind == "blocked"
@@ -157,7 +153,6 @@ async def test_a_proxy_that_refuses_blocks_only_its_source(
         assert (await fetcher.fetch(url, plain)).status == 200
 
 
-@pytest.mark.filterwarnings("ignore::ResourceWarning")  # httpcore: see above
 async def test_a_proxy_that_denies_blocks_the_source(site: Site, make_source: MakeSource) -> None:
     """A SOCKS5 proxy refusing the connection by its rules: the source is blocked with why."""
     url = site.url("/etag")
@@ -166,7 +161,6 @@ async def test_a_proxy_that_denies_blocks_the_source(site: Site, make_source: Ma
         async with Fetcher(HttpSettings(), slots=quiet_slots()) as fetcher:
             with pytest.raises(PathUnavailable, match="did not carry the request"):
                 await fetcher.fetch(url, source)
-    gc.collect()
     assert site.requests == []
 
 
@@ -197,14 +191,17 @@ async def test_cookies_go_to_the_source_hosts_only(site: Site, make_source: Make
 
 def test_socks_support_is_loaded_only_for_a_socks_proxy() -> None:
     """A fresh process importing the fetcher does not load socksio; a SOCKS proxy's client
-    makes httpcore's SOCKS support real (not its "not installed" stub)."""
+    makes httpcore's SOCKS support real (not its "not installed" stub), through our pool that
+    closes the connection of a failed handshake (crawler.fetch.socks)."""
     code = (
         "import sys, crawler.fetch, httpcore\n"
         "assert 'socksio' not in sys.modules, 'socksio imported at start-up'\n"
         "assert httpcore.AsyncSOCKSProxy.__module__ != 'httpcore._async.socks_proxy'\n"
         "from crawler.fetch.proxies import enable_socks\n"
         "enable_socks()\n"
-        "assert httpcore.AsyncSOCKSProxy.__module__ == 'httpcore._async.socks_proxy'\n"
+        "from httpcore._async.socks_proxy import AsyncSOCKSProxy\n"
+        "assert issubclass(httpcore.AsyncSOCKSProxy, AsyncSOCKSProxy)\n"
+        "assert httpcore.AsyncSOCKSProxy.__module__ == 'crawler.fetch.socks'\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
