@@ -140,12 +140,13 @@ def _matches(
             cond = sqlite_condition(node, part, "d.id")
             params.update(cond.params)
             # A part's `_docsize` shadow table lists its rows (the versions it indexes).
-            rows = f"{part}_docsize d JOIN {version} ON v.id = d.id"
-            if among is not None:
-                rows = f"versions v JOIN {part}_docsize d ON d.id = v.id"
-                rows += f" WHERE v.article_id IN ({among}) AND"
+            if among is None:
+                rows = f"{part}_docsize d JOIN {version} ON v.id = d.id WHERE"
             else:
-                rows += " WHERE"
+                rows = (
+                    f"versions v JOIN {part}_docsize d ON d.id = v.id "
+                    f"WHERE v.article_id IN ({among}) AND"
+                )
             arms.append(
                 "SELECT v.id AS vid, v.article_id AS aid, v.number AS num, 0.0 AS score "
                 f"FROM {rows} {cond.sql}"
@@ -344,15 +345,20 @@ def _statement(
     return sa.text(sql).bindparams(*binds, **params)
 
 
+def _unfiltered(request: SearchRequest) -> bool:
+    """Whether `request` has no filter (source, country, dates, kind)."""
+    return not (
+        request.sources or request.countries or request.since or request.until or request.kinds
+    )
+
+
 def _bare(dialect: str, request: SearchRequest) -> bool:
     """Whether the matches alone say which articles match `request`, without the articles'
     rows: no filter, and `--in all`, or `--in removed` (a version in the past part is not its
     article's current content, so it counts unless the article's current content matches: a
     removed article has none; for a NOT on SQLite, the matches are read among the articles
     that count only, see `_statement`)."""
-    unfiltered = not (
-        request.sources or request.countries or request.since or request.until or request.kinds
-    )
+    unfiltered = _unfiltered(request)
     negated = isinstance(request.query, Not)
     removed = request.scope is Scope.REMOVED and (dialect == "sqlite" or not negated)
     return unfiltered and (request.scope is Scope.ALL or removed)
@@ -373,9 +379,7 @@ def _total(
 ) -> _Total:
     """How many articles match `request` (every match counted, none ranked), and the matching
     versions of the articles `ids`."""
-    unfiltered = not (
-        request.sources or request.countries or request.since or request.until or request.kinds
-    )
+    unfiltered = _unfiltered(request)
     if request.scope is Scope.CURRENT and unfiltered:
         # One row per article in the current part: counted in the index alone.
         if dialect == "postgresql":
